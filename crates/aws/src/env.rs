@@ -1,0 +1,27 @@
+//! The environment variables Terraform (or the local runner) sets for the
+//! functions. One name, one place.
+
+/// DynamoDB table of node system state and the commit counter.
+pub const SYSTEM_TABLE: &str = "FK_SYSTEM_TABLE";
+/// DynamoDB table of sessions.
+pub const SESSIONS_TABLE: &str = "FK_SESSIONS_TABLE";
+/// URL of the distributor FIFO queue.
+pub const DISTRIBUTOR_QUEUE_URL: &str = "FK_DISTRIBUTOR_QUEUE_URL";
+/// URL of the dead-letter queue the function moves unreadable messages to.
+pub const DEAD_LETTER_QUEUE_URL: &str = "FK_DEAD_LETTER_QUEUE_URL";
+/// `s3`, `dynamodb` or `redis`.
+pub const USER_STORE: &str = "FK_USER_STORE";
+/// S3 bucket of the `s3` user store.
+pub const USER_BUCKET: &str = "FK_USER_BUCKET";
+/// DynamoDB table of the `dynamodb` user store.
+pub const USER_TABLE: &str = "FK_USER_TABLE";
+/// Redis URL of the `redis` user store.
+pub const REDIS_URL: &str = "FK_REDIS_URL";
+/// Key prefix of the `redis` user store.
+pub const REDIS_PREFIX: &str = "FK_REDIS_PREFIX";
+/// Lifetime of a node lock, in milliseconds.
+pub const LOCK_TTL_MS: &str = "FK_LOCK_TTL_MS";
+/// An endpoint that replaces AWS's (the local emulator). Unset in production.
+pub const AWS_ENDPOINT: &str = "FK_AWS_ENDPOINT";
+/// AWS region (set by Lambda itself).
+pub const REGION: &str = "AWS_REGION";

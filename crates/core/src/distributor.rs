@@ -1,0 +1,154 @@
+//! The distributor function's logic: commit in queue order, apply to user
+//! storage, answer the client.
+//!
+//! The distributor reads one FIFO message group, so it sees writes in the
+//! one total order and is the only writer of the commit counter. It gives
+//! each write the next zxid, commits system state atomically with the
+//! counter (conditional on the writer's locks), applies the change to user
+//! storage and replies. A redelivered write is recognised by its token among
+//! the counter's recent commits and resumes after the commit.
+
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use crate::system::{CommitOutcome, SystemCommit, SystemStore};
+use crate::transition::transition;
+use crate::{CommitRequest, Error, Outcome, Reply, ReplySink, StoreError, UserStore};
+
+/// What became of one commit request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Distributed {
+    /// Committed as this zxid, applied and answered.
+    Committed(i64),
+    /// A redelivery of a commit made earlier as this zxid: applied again
+    /// (idempotent) and answered again.
+    Replayed(i64),
+    /// Not committed; the client was answered with this error.
+    Refused(Error),
+}
+
+pub struct Distributor {
+    system: Arc<dyn SystemStore>,
+    user: Arc<dyn UserStore>,
+    replies: Arc<dyn ReplySink>,
+    /// The last zxid this instance committed or read. A guess: the commit
+    /// is conditional on it, so a stale value costs one re-read.
+    last_zxid: Mutex<Option<i64>>,
+}
+
+/// How many times a commit is retried after the counter moved under it.
+const MAX_COUNTER_RETRIES: usize = 5;
+
+impl Distributor {
+    pub fn new(
+        system: Arc<dyn SystemStore>,
+        user: Arc<dyn UserStore>,
+        replies: Arc<dyn ReplySink>,
+    ) -> Self {
+        Distributor {
+            system,
+            user,
+            replies,
+            last_zxid: Mutex::new(None),
+        }
+    }
+
+    /// Commits, applies and answers one request, in queue order.
+    ///
+    /// An `Err` means a backend failed; the caller lets the queue deliver
+    /// the message (and every later one) again.
+    pub async fn handle(&self, req: &CommitRequest) -> Result<Distributed, StoreError> {
+        let mut last = self.last_zxid.lock().await;
+        let mut fresh_read = false;
+        for _ in 0..MAX_COUNTER_RETRIES {
+            let prev = match *last {
+                Some(z) => z,
+                None => {
+                    let counter = self.system.counter().await?;
+                    fresh_read = true;
+                    if let Some(zxid) = counter.committed_zxid(&req.token) {
+                        *last = Some(counter.zxid);
+                        return self.finish(req, zxid, true).await;
+                    }
+                    counter.zxid
+                }
+            };
+            let zxid = prev + 1;
+            let change = transition(req, zxid);
+            let commit = SystemCommit {
+                token: req.token.clone(),
+                zxid,
+                writes: change.system.clone(),
+                session: req.session,
+                seq: req.seq,
+                ephemeral: change.ephemeral.clone(),
+            };
+            match self.system.commit(&commit).await? {
+                CommitOutcome::Committed => {
+                    *last = Some(zxid);
+                    return self.finish(req, zxid, false).await;
+                }
+                CommitOutcome::ZxidMismatch => {
+                    *last = None;
+                }
+                outcome if !fresh_read => {
+                    // A lock or session check failed, perhaps because this
+                    // is a redelivery of a commit that already happened:
+                    // read the counter before believing it.
+                    tracing::debug!(?outcome, token = %req.token, "commit refused; rechecking counter");
+                    *last = None;
+                }
+                CommitOutcome::LockLost { path } => {
+                    tracing::warn!(%path, token = %req.token, "lock expired before commit");
+                    return self.refuse(req, Error::OperationTimeout).await;
+                }
+                CommitOutcome::SessionMissing => {
+                    return self.refuse(req, Error::SessionExpired).await;
+                }
+            }
+        }
+        Err(StoreError::transient(
+            "distributor",
+            "the commit counter kept moving; is a second distributor running?",
+        ))
+    }
+
+    async fn finish(
+        &self,
+        req: &CommitRequest,
+        zxid: i64,
+        replayed: bool,
+    ) -> Result<Distributed, StoreError> {
+        let change = transition(req, zxid);
+        for write in &change.user {
+            self.user.apply(write).await?;
+        }
+        let reply = Reply {
+            session: req.session,
+            seq: req.seq,
+            zxid,
+            outcome: Outcome::Ok(change.result),
+        };
+        self.replies.reply(&req.reply_to, &reply).await?;
+        Ok(if replayed {
+            Distributed::Replayed(zxid)
+        } else {
+            Distributed::Committed(zxid)
+        })
+    }
+
+    async fn refuse(&self, req: &CommitRequest, error: Error) -> Result<Distributed, StoreError> {
+        for pre in &req.pre {
+            self.system.unlock(&pre.path, &req.token).await?;
+        }
+        let reply = Reply {
+            session: req.session,
+            seq: req.seq,
+            zxid: 0,
+            outcome: Outcome::Err(error),
+        };
+        self.replies.reply(&req.reply_to, &reply).await?;
+        Ok(Distributed::Refused(error))
+    }
+}

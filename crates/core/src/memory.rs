@@ -1,0 +1,307 @@
+//! Complete in-memory implementations of every port, for unit tests and
+//! simulations. They keep the same rules as the AWS adapters: conditional
+//! locks, all-or-nothing commits, deduplicated pushes.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::system::{
+    CommitOutcome, Counter, EphemeralChange, LockOutcome, LockRequest, NodeRecord, NodeWrite,
+    SessionRecord, SystemCommit, SystemStore, RECENT_COMMITS,
+};
+use crate::user::{ChildChange, UserNode, UserStore, UserWrite};
+use crate::{CommitQueue, CommitRequest, Reply, ReplySink, SessionId, Stat, StoreError};
+
+#[derive(Debug, Clone, Default)]
+struct SystemItem {
+    stat: Option<Stat>,
+    lock: Option<(String, i64)>,
+    last_token: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct SystemState {
+    nodes: HashMap<String, SystemItem>,
+    counter: Counter,
+    sessions: HashMap<SessionId, SessionRecord>,
+}
+
+/// System storage in memory.
+#[derive(Debug, Default)]
+pub struct MemorySystemStore {
+    state: Mutex<SystemState>,
+}
+
+impl MemorySystemStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The node's current stat, for assertions.
+    pub fn stat(&self, path: &str) -> Option<Stat> {
+        let state = self.state.lock().unwrap();
+        state.nodes.get(path).and_then(|i| i.stat)
+    }
+
+    /// Whether any lock is held, for assertions.
+    pub fn locked_paths(&self) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state
+            .nodes
+            .iter()
+            .filter(|(_, i)| i.lock.is_some())
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+}
+
+#[async_trait]
+impl SystemStore for MemorySystemStore {
+    async fn lock(&self, req: LockRequest<'_>) -> Result<LockOutcome, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let item = state.nodes.entry(req.path.to_string()).or_default();
+        if let Some((holder, expires)) = &item.lock {
+            if holder != req.token && *expires >= req.now_ms {
+                return Ok(LockOutcome::Held {
+                    expires_ms: *expires,
+                });
+            }
+        }
+        item.lock = Some((req.token.to_string(), req.expires_ms));
+        Ok(LockOutcome::Acquired(NodeRecord {
+            stat: item.stat,
+            last_token: item.last_token.clone(),
+        }))
+    }
+
+    async fn unlock(&self, path: &str, token: &str) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if let Some(item) = state.nodes.get_mut(path) {
+            if item.lock.as_ref().is_some_and(|(t, _)| t == token) {
+                item.lock = None;
+                if item.stat.is_none() && item.last_token.is_none() {
+                    state.nodes.remove(path);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(&self, commit: &SystemCommit) -> Result<CommitOutcome, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if state.counter.zxid != commit.zxid - 1 {
+            return Ok(CommitOutcome::ZxidMismatch);
+        }
+        for write in &commit.writes {
+            let held = state
+                .nodes
+                .get(write.path())
+                .and_then(|i| i.lock.as_ref())
+                .is_some_and(|(t, _)| *t == commit.token);
+            if !held {
+                return Ok(CommitOutcome::LockLost {
+                    path: write.path().to_string(),
+                });
+            }
+        }
+        if !state.sessions.contains_key(&commit.session) {
+            return Ok(CommitOutcome::SessionMissing);
+        }
+        for write in &commit.writes {
+            match write {
+                NodeWrite::Put { path, stat } => {
+                    let item = state.nodes.entry(path.clone()).or_default();
+                    item.stat = Some(*stat);
+                    item.lock = None;
+                    item.last_token = Some(commit.token.clone());
+                }
+                NodeWrite::Delete { path } => {
+                    state.nodes.remove(path);
+                }
+            }
+        }
+        let session = state.sessions.get_mut(&commit.session).unwrap();
+        session.last_seq = commit.seq;
+        match &commit.ephemeral {
+            Some(EphemeralChange::Added(p)) => session.ephemerals.push(p.clone()),
+            Some(EphemeralChange::Removed(p)) => session.ephemerals.retain(|e| e != p),
+            None => {}
+        }
+        let counter = &mut state.counter;
+        counter.zxid = commit.zxid;
+        counter.recent.push((commit.token.clone(), commit.zxid));
+        let excess = counter.recent.len().saturating_sub(RECENT_COMMITS as usize);
+        counter.recent.drain(..excess);
+        Ok(CommitOutcome::Committed)
+    }
+
+    async fn counter(&self) -> Result<Counter, StoreError> {
+        Ok(self.state.lock().unwrap().counter.clone())
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<bool, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if state.sessions.contains_key(&session.id) {
+            return Ok(false);
+        }
+        state.sessions.insert(session.id, session.clone());
+        Ok(true)
+    }
+
+    async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self.state.lock().unwrap().sessions.get(&id).cloned())
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<(), StoreError> {
+        self.state.lock().unwrap().sessions.remove(&id);
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct UserRecord {
+    data: bytes::Bytes,
+    stat: Stat,
+    children: HashSet<String>,
+}
+
+/// User storage in memory.
+#[derive(Debug)]
+pub struct MemoryUserStore {
+    nodes: Mutex<BTreeMap<String, UserRecord>>,
+    max_data_len: usize,
+}
+
+impl Default for MemoryUserStore {
+    fn default() -> Self {
+        Self::with_max_data_len(1024 * 1024)
+    }
+}
+
+impl MemoryUserStore {
+    pub fn with_max_data_len(max_data_len: usize) -> Self {
+        MemoryUserStore {
+            nodes: Mutex::default(),
+            max_data_len,
+        }
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryUserStore {
+    async fn get(&self, path: &str) -> Result<Option<UserNode>, StoreError> {
+        let nodes = self.nodes.lock().unwrap();
+        Ok(nodes.get(path).map(|r| {
+            let mut children: Vec<String> = r.children.iter().cloned().collect();
+            children.sort();
+            UserNode {
+                data: r.data.clone(),
+                stat: r.stat,
+                children,
+            }
+        }))
+    }
+
+    async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
+        let mut nodes = self.nodes.lock().unwrap();
+        match write {
+            UserWrite::Create { path, data, stat } => {
+                nodes.insert(
+                    path.clone(),
+                    UserRecord {
+                        data: data.clone(),
+                        stat: *stat,
+                        children: HashSet::new(),
+                    },
+                );
+            }
+            UserWrite::SetData { path, data, stat } => {
+                let record = nodes.entry(path.clone()).or_insert_with(|| UserRecord {
+                    data: Default::default(),
+                    stat: *stat,
+                    children: HashSet::new(),
+                });
+                record.data = data.clone();
+                record.stat = *stat;
+            }
+            UserWrite::Children { path, stat, change } => {
+                let record = nodes.entry(path.clone()).or_insert_with(|| UserRecord {
+                    data: Default::default(),
+                    stat: *stat,
+                    children: HashSet::new(),
+                });
+                record.stat = *stat;
+                match change {
+                    ChildChange::Added(name) => record.children.insert(name.clone()),
+                    ChildChange::Removed(name) => record.children.remove(name),
+                };
+            }
+            UserWrite::Delete { path } => {
+                nodes.remove(path);
+            }
+        }
+        Ok(())
+    }
+
+    fn max_data_len(&self) -> usize {
+        self.max_data_len
+    }
+}
+
+/// The distributor queue in memory: FIFO, deduplicated by token.
+#[derive(Debug, Default)]
+pub struct MemoryCommitQueue {
+    inner: Mutex<(VecDeque<CommitRequest>, HashSet<String>)>,
+}
+
+impl MemoryCommitQueue {
+    /// Takes the oldest commit request.
+    pub fn pop(&self) -> Option<CommitRequest> {
+        self.inner.lock().unwrap().0.pop_front()
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.lock().unwrap().0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl CommitQueue for MemoryCommitQueue {
+    async fn push(&self, commit: &CommitRequest) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().unwrap();
+        if inner.1.insert(commit.token.clone()) {
+            inner.0.push_back(commit.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Replies in memory, by address.
+#[derive(Debug, Default)]
+pub struct MemoryReplies {
+    sent: Mutex<Vec<(String, Reply)>>,
+}
+
+impl MemoryReplies {
+    /// Takes every reply sent so far.
+    pub fn take(&self) -> Vec<(String, Reply)> {
+        std::mem::take(&mut self.sent.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl ReplySink for MemoryReplies {
+    async fn reply(&self, reply_to: &str, reply: &Reply) -> Result<(), StoreError> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push((reply_to.to_string(), reply.clone()));
+        Ok(())
+    }
+}

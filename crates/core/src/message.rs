@@ -1,0 +1,256 @@
+//! The messages that cross the queues, and how they are encoded.
+//!
+//! Every message is a JSON body plus an optional binary payload (the node
+//! data). On SQS the payload travels as a `Binary` message attribute named
+//! [`PAYLOAD_ATTRIBUTE`], so node data is never base64-inflated inside the
+//! body and the full SQS message size is available for it.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Op, OpResult, SessionId, Stat};
+
+/// The SQS message attribute that carries a message's binary payload.
+pub const PAYLOAD_ATTRIBUTE: &str = "payload";
+
+/// A write from a client to the writer queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteRequest {
+    pub session: SessionId,
+    /// The session's request counter: replies are matched and ordered by it.
+    pub seq: u64,
+    /// Where the reply goes (the session's reply queue).
+    pub reply_to: String,
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+impl WriteRequest {
+    /// The token that identifies this request everywhere: lock owner, commit
+    /// deduplication id, replay marker.
+    pub fn token(&self) -> String {
+        token(self.session, self.seq)
+    }
+}
+
+/// The lock and commit token of a session's request.
+pub fn token(session: SessionId, seq: u64) -> String {
+    format!("{session}-{seq}")
+}
+
+/// A node's system state as the writer found it under its lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreState {
+    pub path: String,
+    /// `None`: the node does not exist.
+    pub stat: Option<Stat>,
+}
+
+/// A validated write, from the writer to the distributor queue.
+///
+/// The writer holds the locks of every node in `pre` until the distributor
+/// commits; `pre` is therefore exactly the state the commit starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitRequest {
+    pub token: String,
+    pub session: SessionId,
+    pub seq: u64,
+    pub reply_to: String,
+    /// The writer's clock when it validated the write: the node's ctime/mtime.
+    pub time_ms: i64,
+    /// The op with its final path (a sequential name is resolved).
+    #[serde(flatten)]
+    pub op: Op,
+    pub pre: Vec<PreState>,
+}
+
+impl CommitRequest {
+    /// The pre-state of `path`, if the writer locked it.
+    pub fn pre_state(&self, path: &str) -> Option<&PreState> {
+        self.pre.iter().find(|p| p.path == path)
+    }
+}
+
+/// The answer to one request, sent to the session's reply queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub session: SessionId,
+    pub seq: u64,
+    /// The zxid of the commit, or 0 for a request that failed before one.
+    pub zxid: i64,
+    pub outcome: Outcome,
+}
+
+/// `Result<OpResult, Error>` in a form that crosses queues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok(OpResult),
+    Err(Error),
+}
+
+impl From<Outcome> for Result<OpResult, Error> {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Ok(r) => Ok(r),
+            Outcome::Err(e) => Err(e),
+        }
+    }
+}
+
+/// A message body and its binary payload, as a queue carries them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub body: String,
+    pub payload: Option<Bytes>,
+}
+
+/// Why a queue message could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("malformed body: {0}")]
+    Body(#[from] serde_json::Error),
+    #[error("the op carries data but the message has no payload")]
+    MissingPayload,
+}
+
+/// A message that travels as an [`Envelope`].
+pub trait Message: Sized {
+    fn encode(&self) -> Envelope;
+    fn decode(envelope: Envelope) -> Result<Self, DecodeError>;
+}
+
+fn encode_with_op<T: Serialize>(msg: &T, op: &Op) -> Envelope {
+    Envelope {
+        body: serde_json::to_string(msg).expect("message types serialise"),
+        payload: op.data().cloned(),
+    }
+}
+
+fn restore_payload(op: &mut Op, payload: Option<Bytes>) -> Result<(), DecodeError> {
+    if op.data().is_some() {
+        // Empty data may travel without an attribute: SQS rejects empty values.
+        op.set_data_payload(payload.unwrap_or_default());
+    } else if payload.is_some() {
+        return Err(DecodeError::MissingPayload);
+    }
+    Ok(())
+}
+
+impl Message for WriteRequest {
+    fn encode(&self) -> Envelope {
+        encode_with_op(self, &self.op)
+    }
+
+    fn decode(envelope: Envelope) -> Result<Self, DecodeError> {
+        let mut msg: WriteRequest = serde_json::from_str(&envelope.body)?;
+        restore_payload(&mut msg.op, envelope.payload)?;
+        Ok(msg)
+    }
+}
+
+impl Message for CommitRequest {
+    fn encode(&self) -> Envelope {
+        encode_with_op(self, &self.op)
+    }
+
+    fn decode(envelope: Envelope) -> Result<Self, DecodeError> {
+        let mut msg: CommitRequest = serde_json::from_str(&envelope.body)?;
+        restore_payload(&mut msg.op, envelope.payload)?;
+        Ok(msg)
+    }
+}
+
+impl Message for Reply {
+    fn encode(&self) -> Envelope {
+        Envelope {
+            body: serde_json::to_string(self).expect("message types serialise"),
+            payload: None,
+        }
+    }
+
+    fn decode(envelope: Envelope) -> Result<Self, DecodeError> {
+        Ok(serde_json::from_str(&envelope.body)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CreateMode;
+
+    fn session() -> SessionId {
+        "0x00000000000000ab".parse().unwrap()
+    }
+
+    #[test]
+    fn a_write_request_keeps_its_data_out_of_the_body() {
+        let req = WriteRequest {
+            session: session(),
+            seq: 3,
+            reply_to: "q".into(),
+            op: Op::Create {
+                path: "/a".into(),
+                data: Bytes::from_static(b"\x00\xffbinary"),
+                mode: CreateMode::EphemeralSequential,
+            },
+        };
+        let env = req.encode();
+        assert!(!env.body.contains("binary"));
+        assert_eq!(env.payload.as_deref(), Some(&b"\x00\xffbinary"[..]));
+        assert_eq!(WriteRequest::decode(env).unwrap(), req);
+    }
+
+    #[test]
+    fn a_write_request_decodes_from_its_documented_json() {
+        let body = r#"{"session":"0x00000000000000ab","seq":7,"reply_to":"q",
+                       "op":"set_data","path":"/app","version":0}"#;
+        let req = WriteRequest::decode(Envelope {
+            body: body.into(),
+            payload: Some(Bytes::from_static(b"v2")),
+        })
+        .unwrap();
+        assert_eq!(req.token(), "0x00000000000000ab-7");
+        assert_eq!(
+            req.op,
+            Op::SetData {
+                path: "/app".into(),
+                data: Bytes::from_static(b"v2"),
+                version: Some(0)
+            }
+        );
+    }
+
+    #[test]
+    fn a_delete_with_a_payload_is_rejected() {
+        let body = r#"{"session":"0x00000000000000ab","seq":1,"reply_to":"q","op":"delete","path":"/a","version":null}"#;
+        let err = WriteRequest::decode(Envelope {
+            body: body.into(),
+            payload: Some(Bytes::from_static(b"x")),
+        });
+        assert!(matches!(err, Err(DecodeError::MissingPayload)));
+    }
+
+    #[test]
+    fn unknown_ops_are_malformed() {
+        let body = r#"{"session":"0x00000000000000ab","seq":1,"reply_to":"q","op":"format_disk","path":"/"}"#;
+        let err = WriteRequest::decode(Envelope {
+            body: body.into(),
+            payload: None,
+        });
+        assert!(matches!(err, Err(DecodeError::Body(_))));
+    }
+
+    #[test]
+    fn replies_round_trip_with_errors_by_name() {
+        let reply = Reply {
+            session: session(),
+            seq: 9,
+            zxid: 0,
+            outcome: Outcome::Err(Error::BadVersion),
+        };
+        let env = reply.encode();
+        assert!(env.body.contains("\"BadVersion\""));
+        assert_eq!(Reply::decode(env).unwrap(), reply);
+    }
+}

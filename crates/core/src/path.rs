@@ -1,0 +1,149 @@
+//! ZooKeeper path rules (`PathUtils.validatePath`).
+
+use crate::Error;
+
+/// The root of the tree.
+pub const ROOT: &str = "/";
+
+/// Checks a path as ZooKeeper does.
+///
+/// A path is absolute, has no trailing `/` (except the root itself), no empty,
+/// `.` or `..` segment, and none of the characters ZooKeeper rejects (NUL,
+/// control characters, surrogates and private-use code points).
+pub fn validate(path: &str) -> Result<(), Error> {
+    validate_with(path, false)
+}
+
+/// Checks the path given to a sequential create, which ZooKeeper validates
+/// with the sequence number already appended: `/a/` is a valid prefix.
+pub fn validate_sequential_prefix(path: &str) -> Result<(), Error> {
+    validate_with(path, true)
+}
+
+fn validate_with(path: &str, sequential: bool) -> Result<(), Error> {
+    if !path.starts_with('/') {
+        return Err(Error::BadArguments);
+    }
+    if path == ROOT {
+        return Ok(());
+    }
+    // A sequential prefix ending in '/' gets its name from the suffix.
+    let body = if sequential && path.ends_with('/') {
+        &path[1..]
+    } else {
+        if path.ends_with('/') {
+            return Err(Error::BadArguments);
+        }
+        &path[1..]
+    };
+    let segments: Vec<&str> = body.split('/').collect();
+    let last = segments.len() - 1;
+    for (i, segment) in segments.iter().enumerate() {
+        let will_get_suffix = sequential && i == last;
+        if segment.is_empty() && !will_get_suffix {
+            return Err(Error::BadArguments);
+        }
+        if (*segment == "." || *segment == "..") && !will_get_suffix {
+            return Err(Error::BadArguments);
+        }
+        if segment.chars().any(is_forbidden) {
+            return Err(Error::BadArguments);
+        }
+    }
+    Ok(())
+}
+
+fn is_forbidden(c: char) -> bool {
+    matches!(c,
+        '\u{0000}'..='\u{001f}'
+        | '\u{007f}'..='\u{009f}'
+        | '\u{e000}'..='\u{f8ff}'
+        | '\u{fff0}'..='\u{ffff}')
+}
+
+/// The parent of a valid path other than the root.
+pub fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) => ROOT,
+        Some(i) => &path[..i],
+        None => ROOT,
+    }
+}
+
+/// The last segment of a valid path other than the root.
+pub fn name(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
+}
+
+/// Joins a parent path and a child name.
+pub fn join(parent: &str, name: &str) -> String {
+    if parent == ROOT {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+/// The name ZooKeeper gives a sequential node: the prefix and the parent's
+/// `cversion`, as `%010d`.
+pub fn sequential(prefix: &str, parent_cversion: i32) -> String {
+    format!("{prefix}{parent_cversion:010}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_ordinary_paths() {
+        for p in ["/", "/a", "/a/b", "/zookeeper", "/a.b", "/a/..b", "/ü"] {
+            assert_eq!(validate(p), Ok(()), "{p}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_zookeeper_rejects() {
+        for p in [
+            "", "a", "a/b", "/a/", "//", "/a//b", "/.", "/..", "/a/./b", "/a/../b", "/a\0b",
+            "/a\u{1}", "/\u{7f}", "/\u{e000}", "/\u{fff5}",
+        ] {
+            assert_eq!(validate(p), Err(Error::BadArguments), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn a_sequential_prefix_may_end_in_a_slash() {
+        assert_eq!(validate_sequential_prefix("/a/"), Ok(()));
+        assert_eq!(validate_sequential_prefix("/a/lock-"), Ok(()));
+        assert_eq!(validate_sequential_prefix("/a//"), Err(Error::BadArguments));
+        assert_eq!(validate("/a/"), Err(Error::BadArguments));
+    }
+
+    #[test]
+    fn parent_and_name_split_the_last_segment() {
+        assert_eq!(parent("/a"), "/");
+        assert_eq!(parent("/a/b/c"), "/a/b");
+        assert_eq!(name("/a/b/c"), "c");
+        assert_eq!(join("/", "a"), "/a");
+        assert_eq!(join("/a", "b"), "/a/b");
+    }
+
+    #[test]
+    fn sequential_suffix_is_ten_digits() {
+        assert_eq!(sequential("/q/job-", 7), "/q/job-0000000007");
+        assert_eq!(sequential("/q/", 12345), "/q/0000012345");
+    }
+
+    proptest! {
+        #[test]
+        fn join_inverts_parent_and_name(segs in proptest::collection::vec("[a-z0-9_-]{1,8}", 1..5)) {
+            let path = format!("/{}", segs.join("/"));
+            prop_assert_eq!(validate(&path), Ok(()));
+            prop_assert_eq!(join(parent(&path), name(&path)), path.clone());
+        }
+    }
+}

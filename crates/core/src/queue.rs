@@ -1,0 +1,20 @@
+//! The queue ports: the distributor queue and the client channel.
+
+use async_trait::async_trait;
+
+use crate::{CommitRequest, Reply, StoreError};
+
+/// The distributor queue: one total order of validated writes.
+#[async_trait]
+pub trait CommitQueue: Send + Sync {
+    /// Appends a commit request. Pushing the same token twice within the
+    /// deduplication window delivers it once.
+    async fn push(&self, commit: &CommitRequest) -> Result<(), StoreError>;
+}
+
+/// The client channel: how replies reach a session.
+#[async_trait]
+pub trait ReplySink: Send + Sync {
+    /// Sends a reply to `reply_to`, the address the client gave.
+    async fn reply(&self, reply_to: &str, reply: &Reply) -> Result<(), StoreError>;
+}

@@ -1,0 +1,150 @@
+//! The system-storage port: node system state, timed locks, the commit
+//! counter and sessions. DynamoDB in production.
+
+use async_trait::async_trait;
+
+use crate::{SessionId, Stat, StoreError};
+
+/// A request for a node's timed lock.
+#[derive(Debug, Clone, Copy)]
+pub struct LockRequest<'a> {
+    pub path: &'a str,
+    /// The request token; taking a lock already held by the same token
+    /// succeeds, so a redelivered request can resume its own work.
+    pub token: &'a str,
+    /// The caller's clock: a lock that expired before this may be taken over.
+    pub now_ms: i64,
+    /// When the new lock expires.
+    pub expires_ms: i64,
+}
+
+/// What a lock attempt found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockOutcome {
+    /// The lock is ours; the node's state is returned with it.
+    Acquired(NodeRecord),
+    /// Another request holds the lock until `expires_ms`.
+    Held { expires_ms: i64 },
+}
+
+/// A node's system state, read under its lock.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeRecord {
+    /// `None`: the node does not exist.
+    pub stat: Option<Stat>,
+    /// The token of the last commit that touched the node.
+    pub last_token: Option<String>,
+}
+
+/// One node's part of a commit. Each is conditional on the node's lock
+/// still being held by the commit's token, and releases it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeWrite {
+    /// Set the node's `Stat` (creating the node if it did not exist).
+    Put { path: String, stat: Stat },
+    /// Remove the node.
+    Delete { path: String },
+}
+
+impl NodeWrite {
+    pub fn path(&self) -> &str {
+        match self {
+            NodeWrite::Put { path, .. } | NodeWrite::Delete { path } => path,
+        }
+    }
+}
+
+/// An atomic commit of one write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemCommit {
+    pub token: String,
+    /// The commit's zxid: the counter must be exactly `zxid - 1`.
+    pub zxid: i64,
+    pub writes: Vec<NodeWrite>,
+    /// The session must still exist; its `last_seq` becomes `seq`.
+    pub session: SessionId,
+    pub seq: u64,
+    /// Ephemeral bookkeeping: the session gains or loses this node.
+    pub ephemeral: Option<EphemeralChange>,
+}
+
+/// A change to the set of ephemeral nodes a session owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EphemeralChange {
+    Added(String),
+    Removed(String),
+}
+
+/// Why a commit did not apply. Nothing of it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Committed,
+    /// The counter was not `zxid - 1`.
+    ZxidMismatch,
+    /// A node's lock is no longer held by the commit's token.
+    LockLost { path: String },
+    /// The session does not exist (expired or closed).
+    SessionMissing,
+}
+
+/// The global commit counter and the tokens of the latest commits, so that a
+/// redelivered commit can be recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Counter {
+    pub zxid: i64,
+    /// `(token, zxid)` of at least the last [`RECENT_COMMITS`] commits.
+    pub recent: Vec<(String, i64)>,
+}
+
+/// How many recent commit tokens the counter remembers; more than a
+/// distributor batch, so a whole redelivered batch is recognised.
+pub const RECENT_COMMITS: i64 = 32;
+
+impl Counter {
+    /// The zxid `token` was committed with, if it is among the recent ones.
+    pub fn committed_zxid(&self, token: &str) -> Option<i64> {
+        self.recent
+            .iter()
+            .find(|(t, _)| t == token)
+            .map(|(_, zxid)| *zxid)
+    }
+}
+
+/// A session as system storage keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub timeout_ms: i64,
+    /// Where replies and events for the session go.
+    pub reply_to: String,
+    /// The highest request seq committed for the session.
+    pub last_seq: u64,
+    /// The paths of the session's ephemeral nodes.
+    pub ephemerals: Vec<String>,
+    /// The session's last sign of life.
+    pub heartbeat_ms: i64,
+}
+
+/// System storage.
+#[async_trait]
+pub trait SystemStore: Send + Sync {
+    /// Takes a node's timed lock if it is free, expired or already ours.
+    async fn lock(&self, req: LockRequest<'_>) -> Result<LockOutcome, StoreError>;
+
+    /// Releases a lock held by `token`; does nothing if it is not held by it.
+    /// A node that does not exist leaves no trace.
+    async fn unlock(&self, path: &str, token: &str) -> Result<(), StoreError>;
+
+    /// Applies a commit atomically, or nothing of it.
+    async fn commit(&self, commit: &SystemCommit) -> Result<CommitOutcome, StoreError>;
+
+    /// Reads the counter with strong consistency.
+    async fn counter(&self) -> Result<Counter, StoreError>;
+
+    /// Registers a new session; `false` if the id is taken.
+    async fn create_session(&self, session: &SessionRecord) -> Result<bool, StoreError>;
+
+    async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError>;
+
+    async fn delete_session(&self, id: SessionId) -> Result<(), StoreError>;
+}

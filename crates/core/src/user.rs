@@ -1,0 +1,63 @@
+//! The user-storage port: what clients read directly. S3, DynamoDB or Redis.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::{Stat, StoreError};
+
+/// A node as clients read it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserNode {
+    pub data: Bytes,
+    pub stat: Stat,
+    /// Child names, in no particular order (as ZooKeeper).
+    pub children: Vec<String>,
+}
+
+/// A change to user storage. Each is idempotent: applying it twice leaves
+/// the same record, so a redelivered commit may apply it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserWrite {
+    /// A new node, without children.
+    Create { path: String, data: Bytes, stat: Stat },
+    /// New data and `Stat`; the children stay.
+    SetData { path: String, data: Bytes, stat: Stat },
+    /// A child came or went; the `Stat` is the parent's new one. A parent
+    /// that has no record yet (the root) gets one with empty data.
+    Children {
+        path: String,
+        stat: Stat,
+        change: ChildChange,
+    },
+    Delete { path: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChildChange {
+    Added(String),
+    Removed(String),
+}
+
+impl UserWrite {
+    pub fn path(&self) -> &str {
+        match self {
+            UserWrite::Create { path, .. }
+            | UserWrite::SetData { path, .. }
+            | UserWrite::Children { path, .. }
+            | UserWrite::Delete { path } => path,
+        }
+    }
+}
+
+/// User storage.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Reads a node with strong consistency; `None` if it has no record.
+    async fn get(&self, path: &str) -> Result<Option<UserNode>, StoreError>;
+
+    /// Applies one change.
+    async fn apply(&self, write: &UserWrite) -> Result<(), StoreError>;
+
+    /// The largest node data this store holds (bytes).
+    fn max_data_len(&self) -> usize;
+}
