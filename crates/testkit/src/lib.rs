@@ -1,0 +1,371 @@
+//! Real backends for tests: a moto server (the AWS emulator) and a Redis
+//! server, each started at most once per test process on a free loopback
+//! port, or taken from the environment.
+//!
+//! # Layout
+//!
+//! - [`moto`]: `FK_TEST_AWS_ENDPOINT`, or our own `scripts/moto_server.py`
+//!   (moto with DynamoDB requests serialised).
+//! - [`redis`]: `FK_TEST_REDIS_URL`, or our own `redis-server`.
+//! - [`unique_name`]: resource names that never collide, because tests run in
+//!   parallel against one emulator that is never reset.
+//! - [`repo_root`]: the workspace root.
+//!
+//! # Child processes
+//!
+//! Servers are spawned from one thread that lives as long as the process,
+//! with `PR_SET_PDEATHSIG = SIGKILL`: the kernel sends that signal when the
+//! *spawning thread* exits, so a short-lived spawner would kill its servers
+//! early, while a permanent one lets them die exactly with the test process
+//! — also when it is killed or panics.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Environment variable: use this AWS endpoint instead of starting moto.
+pub const AWS_ENDPOINT_ENV: &str = "FK_TEST_AWS_ENDPOINT";
+/// Environment variable: use this Redis URL instead of starting Redis.
+pub const REDIS_URL_ENV: &str = "FK_TEST_REDIS_URL";
+/// Environment variable: the Python that runs moto.
+pub const PYTHON_ENV: &str = "FK_PYTHON";
+
+/// How long a server may take to answer.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running AWS emulator.
+#[derive(Debug)]
+pub struct Moto {
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+}
+
+/// A running Redis server.
+#[derive(Debug)]
+pub struct Redis {
+    /// `redis://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+/// The AWS emulator this test process uses, started on first use.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        if let Some(endpoint) = env_nonempty(AWS_ENDPOINT_ENV) {
+            return Moto { endpoint };
+        }
+        let python = python();
+        let script = repo_root().join("scripts/moto_server.py");
+        let port = start_server(
+            "moto",
+            |port| {
+                let mut cmd = Command::new(&python);
+                cmd.arg(&script)
+                    .args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                cmd
+            },
+            |port| http_answers(port, "/moto-api/"),
+        )
+        .unwrap_or_else(|why| {
+            panic!(
+                "could not start moto with `{} {}`: {why}\n\
+                 Install it with `pip install 'moto[server]'` (into {} or the python named by \
+                 {PYTHON_ENV}), or point {AWS_ENDPOINT_ENV} at a running emulator.",
+                python.display(),
+                script.display(),
+                repo_root().join(".tools/venv").display(),
+            )
+        });
+        Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    })
+}
+
+/// The Redis server this test process uses, started on first use.
+pub fn redis() -> &'static Redis {
+    static REDIS: OnceLock<Redis> = OnceLock::new();
+    REDIS.get_or_init(|| {
+        if let Some(url) = env_nonempty(REDIS_URL_ENV) {
+            return Redis { url };
+        }
+        let port = start_server(
+            "redis",
+            |port| {
+                let mut cmd = Command::new("redis-server");
+                cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                    .args(["--save", "", "--appendonly", "no"]);
+                cmd
+            },
+            redis_answers,
+        )
+        .unwrap_or_else(|why| {
+            panic!(
+                "could not start `redis-server`: {why}\n\
+                 Install it with `apt-get install redis-server`, or point {REDIS_URL_ENV} at a \
+                 running server."
+            )
+        });
+        Redis {
+            url: format!("redis://127.0.0.1:{port}"),
+        }
+    })
+}
+
+/// A name no other call (in this or any other process) returns: lowercase
+/// letters, digits and `-`, at most 63 characters, so it is a valid S3
+/// bucket, SQS queue (add `.fifo` for FIFO) and DynamoDB table name.
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static EPOCH: OnceLock<u64> = OnceLock::new();
+    // Distinguishes this process from an earlier one with the same pid
+    // against a long-lived emulator.
+    let epoch = *EPOCH.get_or_init(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64 % 0x1000_0000)
+            .unwrap_or(0)
+    });
+    let mut clean: String = prefix
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(24)
+        .collect();
+    if !clean.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        clean.insert(0, 'x');
+    }
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{clean}-{:x}-{epoch:x}-{n}", std::process::id())
+}
+
+/// The workspace root (the directory with the top `Cargo.toml`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/testkit sits two levels below the root")
+        .to_path_buf()
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn python() -> PathBuf {
+    if let Some(p) = env_nonempty(PYTHON_ENV) {
+        return p.into();
+    }
+    let venv = repo_root().join(".tools/venv/bin/python");
+    if venv.exists() {
+        return venv;
+    }
+    "python3".into()
+}
+
+/// Starts a server on a free port and waits until `ready(port)`. A port
+/// taken between choosing and binding makes the server exit; then another
+/// port is tried.
+fn start_server(
+    name: &str,
+    command: impl Fn(u16) -> Command,
+    ready: impl Fn(u16) -> bool,
+) -> Result<u16, String> {
+    let mut last_error = String::new();
+    for _ in 0..3 {
+        let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+        let log_path = std::env::temp_dir().join(format!(
+            "fk-testkit-{name}-{}-{port}.log",
+            std::process::id()
+        ));
+        let log = File::create(&log_path)
+            .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+        let mut cmd = command(port);
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log);
+        let mut child = spawn_bound_to_process(cmd)?;
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if ready(port) {
+                keep(child);
+                return Ok(port);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let output = tail(&log_path);
+                last_error = format!(
+                    "it exited with {status}; its output ({}):\n{output}",
+                    log_path.display(),
+                );
+                if output.contains("in use") {
+                    break; // Lost the port to another process: try another.
+                }
+                return Err(last_error);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "it did not answer within {STARTUP_TIMEOUT:?}; its output ({}):\n{}",
+                    log_path.display(),
+                    tail(&log_path)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Err(last_error)
+}
+
+/// Children are kept (never waited for) until the process ends.
+fn keep(child: Child) {
+    static CHILDREN: Mutex<Vec<Child>> = Mutex::new(Vec::new());
+    CHILDREN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(child);
+}
+
+type SpawnJob = (Command, mpsc::Sender<io::Result<Child>>);
+
+/// Spawns `cmd` from the process-long spawner thread, with a parent-death
+/// signal so the child dies with this process.
+fn spawn_bound_to_process(cmd: Command) -> Result<Child, String> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnJob>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnJob>();
+        std::thread::Builder::new()
+            .name("fk-testkit-spawner".into())
+            .spawn(move || {
+                // `tx` lives in a static, so `recv` never fails and this
+                // thread never exits: PDEATHSIG fires only with the process.
+                while let Ok((mut cmd, reply)) = rx.recv() {
+                    let _ = reply.send(spawn_with_pdeathsig(&mut cmd));
+                }
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("spawn the fk-testkit spawner thread");
+        Mutex::new(tx)
+    });
+    let program = format!("{:?}", cmd.get_program());
+    let (reply_tx, reply_rx) = mpsc::channel();
+    spawner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send((cmd, reply_tx))
+        .map_err(|_| "the spawner thread is gone".to_string())?;
+    reply_rx
+        .recv()
+        .map_err(|_| "the spawner thread is gone".to_string())?
+        .map_err(|e| format!("cannot run {program}: {e}"))
+}
+
+fn spawn_with_pdeathsig(cmd: &mut Command) -> io::Result<Child> {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe system calls.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may have died before the signal was armed.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn connect(port: u16) -> Option<TcpStream> {
+    let addr = ([127, 0, 0, 1], port).into();
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .ok()?;
+    Some(stream)
+}
+
+/// Whether an HTTP server on `port` answers `GET path` with 200.
+fn http_answers(port: u16, path: &str) -> bool {
+    let Some(mut stream) = connect(port) else {
+        return false;
+    };
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+}
+
+/// Whether a Redis server on `port` answers `PING`.
+fn redis_answers(port: u16) -> bool {
+    let Some(mut stream) = connect(port) else {
+        return false;
+    };
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_are_distinct_and_safe_everywhere() {
+        let a = unique_name("My_Table.Test");
+        let b = unique_name("My_Table.Test");
+        assert_ne!(a, b);
+        assert!(a.starts_with("my-table-test-"));
+        assert!(a.len() <= 63 && a.len() >= 3);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+    }
+
+    #[test]
+    fn repo_root_holds_the_workspace() {
+        assert!(repo_root().join("Cargo.toml").exists());
+        assert!(repo_root().join("crates/testkit").is_dir());
+    }
+}
