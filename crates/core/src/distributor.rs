@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
+use crate::queue::send_reply;
 use crate::system::{CommitOutcome, SystemCommit, SystemStore};
 use crate::transition::transition;
 use crate::{CommitRequest, Error, Outcome, Reply, ReplySink, StoreError, UserStore};
@@ -130,7 +131,7 @@ impl Distributor {
             zxid,
             outcome: Outcome::Ok(change.result),
         };
-        self.replies.reply(&req.reply_to, &reply).await?;
+        send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
         Ok(if replayed {
             Distributed::Replayed(zxid)
         } else {
@@ -148,7 +149,7 @@ impl Distributor {
             zxid: 0,
             outcome: Outcome::Err(error),
         };
-        self.replies.reply(&req.reply_to, &reply).await?;
+        send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
         Ok(Distributed::Refused(error))
     }
 }

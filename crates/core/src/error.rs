@@ -36,6 +36,8 @@ pub enum Error {
     SessionExpired,
     #[error("invalid ACL")]
     InvalidAcl,
+    #[error("not read-only: a write needs a session")]
+    NotReadOnly,
     #[error("no watcher")]
     NoWatcher,
     #[error("request timeout")]
@@ -64,6 +66,7 @@ impl Error {
             Error::NotEmpty => -111,
             Error::SessionExpired => -112,
             Error::InvalidAcl => -114,
+            Error::NotReadOnly => -119,
             Error::NoWatcher => -121,
             Error::RequestTimeout => -122,
             Error::QuotaExceeded => -125,
@@ -88,6 +91,7 @@ impl Error {
             Error::NotEmpty => "NOTEMPTY",
             Error::SessionExpired => "SESSIONEXPIRED",
             Error::InvalidAcl => "INVALIDACL",
+            Error::NotReadOnly => "NOTREADONLY",
             Error::NoWatcher => "NOWATCHER",
             Error::RequestTimeout => "REQUESTTIMEOUT",
             Error::QuotaExceeded => "QUOTAEXCEEDED",

@@ -18,3 +18,20 @@ pub trait ReplySink: Send + Sync {
     /// Sends a reply to `reply_to`, the address the client gave.
     async fn reply(&self, reply_to: &str, reply: &Reply) -> Result<(), StoreError>;
 }
+
+/// Sends a reply; a reply that can never be delivered (the client's queue
+/// is gone) is logged and dropped, so that a departed client cannot block
+/// the queue behind it. Transient failures are returned for a retry.
+pub async fn send_reply(
+    sink: &dyn ReplySink,
+    reply_to: &str,
+    reply: &Reply,
+) -> Result<(), StoreError> {
+    match sink.reply(reply_to, reply).await {
+        Err(e) if !e.retryable => {
+            tracing::warn!(error = %e, reply_to, seq = reply.seq, "reply dropped: undeliverable");
+            Ok(())
+        }
+        other => other,
+    }
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
+use crate::queue::send_reply;
 use crate::system::{LockOutcome, LockRequest, NodeRecord, SystemStore};
 use crate::transition::{check_request, needs_parent_first, validate};
 use crate::{
@@ -122,7 +123,7 @@ impl Writer {
             zxid: 0,
             outcome: Outcome::Err(error),
         };
-        self.replies.reply(&req.reply_to, &reply).await?;
+        send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
         Ok(Handled::Refused(error))
     }
 
