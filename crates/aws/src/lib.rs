@@ -1,0 +1,9 @@
+pub mod calls;
+pub mod clients;
+pub mod deployment;
+pub mod env;
+pub mod schema;
+pub mod system;
+
+mod attrs;
+mod errors;

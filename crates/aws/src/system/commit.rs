@@ -1,0 +1,406 @@
+//! [`SystemStore::commit`](fk_core::system::SystemStore::commit): one
+//! `TransactWriteItems` of every node write, the counter and the session.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::BuildError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Delete, TransactWriteItem, Update,
+};
+use fk_core::system::{CommitOutcome, EphemeralChange, NodeWrite, SystemCommit};
+use fk_core::StoreError;
+
+use super::names::*;
+use super::sessions::names as session_names;
+use super::{ring_attribute, ring_entry, DynamoSystemStore};
+use crate::attrs::{self, n, s};
+use crate::errors::{self, DYNAMODB};
+use crate::schema::{SESSIONS_KEY, SYSTEM_KEY};
+
+/// Where each part of a commit sits in the transaction: the node writes
+/// first, in order, then the counter, then the session.
+struct Positions {
+    counter: usize,
+    session: usize,
+}
+
+pub(super) async fn commit(
+    store: &DynamoSystemStore,
+    commit: &SystemCommit,
+) -> Result<CommitOutcome, StoreError> {
+    let (items, positions) = transaction(store, commit)
+        .map_err(|e| StoreError::permanent(DYNAMODB, format!("building the commit: {e}")))?;
+    let result = store
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(CommitOutcome::Committed),
+        Err(err) => match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                outcome(commit, &positions, cancelled.cancellation_reasons())
+            }
+            _ => Err(errors::sdk(DYNAMODB, "TransactWriteItems", err)),
+        },
+    }
+}
+
+/// Why the transaction was cancelled, by the reason at each position. A
+/// counter mismatch wins: the commit is then stale (or a redelivery) and
+/// the other failures follow from it.
+fn outcome(
+    commit: &SystemCommit,
+    positions: &Positions,
+    reasons: &[CancellationReason],
+) -> Result<CommitOutcome, StoreError> {
+    let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+    let failed = |i: usize| code(i) == "ConditionalCheckFailed";
+    if failed(positions.counter) {
+        return Ok(CommitOutcome::ZxidMismatch);
+    }
+    if let Some(write) = commit.writes.iter().enumerate().find(|(i, _)| failed(*i)) {
+        return Ok(CommitOutcome::LockLost {
+            path: write.1.path().to_string(),
+        });
+    }
+    if failed(positions.session) {
+        return Ok(CommitOutcome::SessionMissing);
+    }
+    // No condition failed: a conflict with another transaction, throttling
+    // or a validation error.
+    let codes: Vec<&str> = (0..reasons.len()).map(code).collect();
+    let retryable = codes.iter().all(|c| {
+        matches!(
+            *c,
+            "None" | "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+        )
+    });
+    Err(StoreError {
+        backend: DYNAMODB,
+        message: format!("TransactWriteItems cancelled: {codes:?}"),
+        retryable,
+    })
+}
+
+/// Expression names and values of one transaction item.
+#[derive(Default)]
+struct Expr {
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Expr {
+    /// `#name`, registered.
+    fn name(&mut self, name: &str) -> String {
+        let placeholder = format!("#{name}");
+        self.names.insert(placeholder.clone(), name.to_string());
+        placeholder
+    }
+
+    /// `:label`, registered with `value`.
+    fn value(&mut self, label: &str, value: AttributeValue) -> String {
+        let placeholder = format!(":{label}");
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn update(
+        self,
+        table: &str,
+        key: (&str, &str),
+        update: String,
+        condition: String,
+    ) -> Result<TransactWriteItem, BuildError> {
+        let update = Update::builder()
+            .table_name(table)
+            .key(key.0, s(key.1))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(self.names))
+            .set_expression_attribute_values(Some(self.values))
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+fn transaction(
+    store: &DynamoSystemStore,
+    commit: &SystemCommit,
+) -> Result<(Vec<TransactWriteItem>, Positions), BuildError> {
+    let mut items = Vec::with_capacity(commit.writes.len() + 2);
+    for write in &commit.writes {
+        items.push(node_write(store, write, &commit.token)?);
+    }
+    let positions = Positions {
+        counter: items.len(),
+        session: items.len() + 1,
+    };
+    items.push(counter_update(store, commit)?);
+    items.push(session_update(store, commit)?);
+    Ok((items, positions))
+}
+
+/// A `Put` sets the node's stat and `lastToken` and drops the lock; a
+/// `Delete` removes the item. Both only while the lock is the commit's.
+fn node_write(
+    store: &DynamoSystemStore,
+    write: &NodeWrite,
+    token: &str,
+) -> Result<TransactWriteItem, BuildError> {
+    let mut e = Expr::default();
+    let lock = e.name(LOCK_TOKEN);
+    let tok = e.value("token", s(token));
+    let condition = format!("{lock} = {tok}");
+    match write {
+        NodeWrite::Put { path, stat } => {
+            let mut sets: Vec<String> = attrs::stat_values(stat)
+                .into_iter()
+                .map(|(name, value)| format!("{} = {}", e.name(name), e.value(name, value)))
+                .collect();
+            sets.push(format!("{} = {tok}", e.name(LAST_TOKEN)));
+            let update = format!(
+                "SET {} REMOVE {lock}, {}",
+                sets.join(", "),
+                e.name(LOCK_EXPIRES)
+            );
+            e.update(&store.system_table, (SYSTEM_KEY, path), update, condition)
+        }
+        NodeWrite::Delete { path } => {
+            let delete = Delete::builder()
+                .table_name(&store.system_table)
+                .key(SYSTEM_KEY, s(path))
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(e.names))
+                .set_expression_attribute_values(Some(e.values))
+                .build()?;
+            Ok(TransactWriteItem::builder().delete(delete).build())
+        }
+    }
+}
+
+/// The counter moves from `zxid - 1` to `zxid` and remembers the token in
+/// the ring slot of `zxid`, overwriting the entry `RECENT_COMMITS` older.
+fn counter_update(
+    store: &DynamoSystemStore,
+    commit: &SystemCommit,
+) -> Result<TransactWriteItem, BuildError> {
+    let mut e = Expr::default();
+    let zxid = e.name(ZXID);
+    let update = format!(
+        "SET {zxid} = {}, {} = {}",
+        e.value("z", n(commit.zxid)),
+        e.name(&ring_attribute(commit.zxid)),
+        e.value("entry", s(ring_entry(&commit.token, commit.zxid))),
+    );
+    let prev = e.value("prev", n(commit.zxid - 1));
+    let condition = if commit.zxid - 1 == 0 {
+        format!("attribute_not_exists({zxid}) OR {zxid} = {prev}")
+    } else {
+        format!("{zxid} = {prev}")
+    };
+    e.update(
+        &store.system_table,
+        (SYSTEM_KEY, COUNTER_PATH),
+        update,
+        condition,
+    )
+}
+
+/// The session must exist; it records the seq and its ephemeral nodes.
+fn session_update(
+    store: &DynamoSystemStore,
+    commit: &SystemCommit,
+) -> Result<TransactWriteItem, BuildError> {
+    let mut e = Expr::default();
+    let mut update = format!(
+        "SET {} = {}",
+        e.name(session_names::LAST_SEQ),
+        e.value("seq", n(commit.seq))
+    );
+    let (verb, path) = match &commit.ephemeral {
+        Some(EphemeralChange::Added(path)) => ("ADD", Some(path)),
+        Some(EphemeralChange::Removed(path)) => ("DELETE", Some(path)),
+        None => ("", None),
+    };
+    if let Some(path) = path {
+        update += &format!(
+            " {verb} {} {}",
+            e.name(session_names::EPHEMERALS),
+            e.value("paths", AttributeValue::Ss(vec![path.clone()]))
+        );
+    }
+    let condition = format!("attribute_exists({})", e.name(SESSIONS_KEY));
+    e.update(
+        &store.sessions_table,
+        (SESSIONS_KEY, &commit.session.to_string()),
+        update,
+        condition,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use aws_smithy_types::body::SdkBody;
+    use fk_core::system::SystemStore;
+    use fk_core::{SessionId, Stat};
+
+    use super::*;
+    use crate::calls::CallCounter;
+
+    /// An HTTP client that answers every request with `200 {}` and keeps
+    /// each request's `X-Amz-Target` and body.
+    #[derive(Debug, Clone, Default)]
+    struct Recorder {
+        requests: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+    }
+
+    impl HttpConnector for Recorder {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let target = request
+                .headers()
+                .get("x-amz-target")
+                .unwrap_or("")
+                .to_string();
+            let body = request
+                .body()
+                .bytes()
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or_default();
+            self.requests.lock().unwrap().push((target, body));
+            let response = HttpResponse::new(200.try_into().unwrap(), SdkBody::from("{}"));
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    impl HttpClient for Recorder {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_commit_with_two_node_writes_is_exactly_one_transact_write_items_call() {
+        // Given a store whose client talks to a recorder
+        let recorder = Recorder::default();
+        let counter = CallCounter::new();
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+            .endpoint_url("http://127.0.0.1:9")
+            .http_client(recorder.clone())
+            .interceptor(counter.interceptor())
+            .build();
+        let store =
+            DynamoSystemStore::new(aws_sdk_dynamodb::Client::from_conf(config), "sys", "ses");
+        let commit = SystemCommit {
+            token: "0x00000000000000ab-7".into(),
+            zxid: 5,
+            writes: vec![
+                NodeWrite::Put {
+                    path: "/a".into(),
+                    stat: Stat::default(),
+                },
+                NodeWrite::Delete { path: "/b".into() },
+            ],
+            session: "0x00000000000000ab".parse::<SessionId>().unwrap(),
+            seq: 7,
+            ephemeral: Some(EphemeralChange::Removed("/b".into())),
+        };
+
+        // When it commits
+        let outcome = store.commit(&commit).await.unwrap();
+
+        // Then one request carried all four parts
+        assert_eq!(outcome, CommitOutcome::Committed);
+        assert_eq!(
+            counter.snapshot(),
+            [("DynamoDB.TransactWriteItems".to_string(), 1)].into()
+        );
+        let requests = recorder.requests.lock().unwrap();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].0, "DynamoDB_20120810.TransactWriteItems");
+        let items = requests[0].1["TransactItems"].as_array().unwrap();
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[0]["Update"]["Key"]["path"]["S"], "/a");
+        assert_eq!(items[1]["Delete"]["Key"]["path"]["S"], "/b");
+        assert_eq!(items[2]["Update"]["Key"]["path"]["S"], "#counter");
+        assert_eq!(items[2]["Update"]["ConditionExpression"], "#zxid = :prev");
+        assert_eq!(items[3]["Update"]["TableName"], "ses");
+        assert!(items[3]["Update"]["UpdateExpression"]
+            .as_str()
+            .unwrap()
+            .contains("DELETE #ephemerals :paths"));
+    }
+
+    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
+        codes
+            .iter()
+            .map(|c| CancellationReason::builder().code(*c).build())
+            .collect()
+    }
+
+    fn two_writes() -> SystemCommit {
+        SystemCommit {
+            token: "t".into(),
+            zxid: 2,
+            writes: vec![
+                NodeWrite::Put {
+                    path: "/a".into(),
+                    stat: Stat::default(),
+                },
+                NodeWrite::Put {
+                    path: "/a/b".into(),
+                    stat: Stat::default(),
+                },
+            ],
+            session: SessionId::from_raw(1).unwrap(),
+            seq: 1,
+            ephemeral: None,
+        }
+    }
+
+    #[test]
+    fn cancellation_reasons_map_to_outcomes_with_the_counter_first() {
+        let c = two_writes();
+        let at = Positions {
+            counter: 2,
+            session: 3,
+        };
+        let ccf = "ConditionalCheckFailed";
+        let outcome = |codes: &[&str]| outcome(&c, &at, &reasons(codes));
+        assert_eq!(
+            outcome(&["None", ccf, ccf, ccf]).unwrap(),
+            CommitOutcome::ZxidMismatch
+        );
+        assert_eq!(
+            outcome(&["None", ccf, "None", ccf]).unwrap(),
+            CommitOutcome::LockLost {
+                path: "/a/b".into()
+            }
+        );
+        assert_eq!(
+            outcome(&["None", "None", "None", ccf]).unwrap(),
+            CommitOutcome::SessionMissing
+        );
+        let conflict = outcome(&["TransactionConflict", "None", "None", "None"]).unwrap_err();
+        assert!(conflict.retryable);
+        let invalid = outcome(&["ValidationError", "None", "None", "None"]).unwrap_err();
+        assert!(!invalid.retryable);
+    }
+}

@@ -1,0 +1,276 @@
+//! [`SystemStore`] on DynamoDB: node locks and state, the commit counter
+//! (system table) and sessions (sessions table). See the crate's `# Layout`
+//! for the items.
+
+mod commit;
+mod sessions;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use fk_core::system::{
+    CommitOutcome, Counter, LockOutcome, LockRequest, NodeRecord, SessionRecord, SystemCommit,
+    SystemStore, RECENT_COMMITS,
+};
+use fk_core::{SessionId, StoreError};
+
+use crate::attrs::{self, opt_n, opt_s, s, Item};
+use crate::errors::{self, malformed, DYNAMODB};
+use crate::schema::SYSTEM_KEY;
+
+/// The system table's attribute names.
+pub(crate) mod names {
+    pub const LOCK_TOKEN: &str = "lockToken";
+    pub const LOCK_EXPIRES: &str = "lockExpires";
+    pub const LAST_TOKEN: &str = "lastToken";
+    /// The counter item's key.
+    pub const COUNTER_PATH: &str = "#counter";
+    pub const ZXID: &str = "zxid";
+    /// Recent commit `i` is attribute `r{i}`.
+    pub const RECENT_PREFIX: &str = "r";
+}
+use names::*;
+
+/// System storage in two DynamoDB tables.
+#[derive(Debug, Clone)]
+pub struct DynamoSystemStore {
+    client: aws_sdk_dynamodb::Client,
+    system_table: String,
+    sessions_table: String,
+}
+
+impl DynamoSystemStore {
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        system_table: impl Into<String>,
+        sessions_table: impl Into<String>,
+    ) -> Self {
+        DynamoSystemStore {
+            client,
+            system_table: system_table.into(),
+            sessions_table: sessions_table.into(),
+        }
+    }
+
+    fn node_key(path: &str) -> (String, aws_sdk_dynamodb::types::AttributeValue) {
+        (SYSTEM_KEY.to_string(), s(path))
+    }
+
+    /// The second half of [`SystemStore::unlock`] for a node that exists:
+    /// release the lock, keep the item.
+    async fn release(&self, path: &str, token: &str) -> Result<(), StoreError> {
+        let (key, value) = Self::node_key(path);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.system_table)
+            .key(key, value)
+            .update_expression("REMOVE #lockToken, #lockExpires")
+            .condition_expression("#lockToken = :t")
+            .expression_attribute_names("#lockToken", LOCK_TOKEN)
+            .expression_attribute_names("#lockExpires", LOCK_EXPIRES)
+            .expression_attribute_values(":t", s(token))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(()) // Not ours (any more): nothing to release.
+            }
+            Err(err) => Err(errors::sdk(DYNAMODB, "UpdateItem", err)),
+        }
+    }
+}
+
+fn node_record(item: &Item) -> Result<NodeRecord, StoreError> {
+    Ok(NodeRecord {
+        stat: attrs::stat_from(item)?,
+        last_token: opt_s(item, LAST_TOKEN)?.map(str::to_string),
+    })
+}
+
+/// The counter item's ring slot of `zxid`.
+pub(crate) fn ring_attribute(zxid: i64) -> String {
+    format!("{RECENT_PREFIX}{}", zxid.rem_euclid(RECENT_COMMITS))
+}
+
+/// A ring entry: `"<token> <zxid>"` (tokens contain no spaces).
+pub(crate) fn ring_entry(token: &str, zxid: i64) -> String {
+    format!("{token} {zxid}")
+}
+
+fn counter_from(item: &Item) -> Result<Counter, StoreError> {
+    let zxid = opt_n(item, ZXID)?.unwrap_or(0);
+    let mut recent = Vec::new();
+    for slot in 0..RECENT_COMMITS {
+        let Some(entry) = opt_s(item, &format!("{RECENT_PREFIX}{slot}"))? else {
+            continue;
+        };
+        let parsed = entry
+            .rsplit_once(' ')
+            .and_then(|(token, z)| Some((token.to_string(), z.parse::<i64>().ok()?)));
+        match parsed {
+            Some(pair) => recent.push(pair),
+            None => return Err(malformed(DYNAMODB, format!("counter entry {entry:?}"))),
+        }
+    }
+    recent.sort_by_key(|(_, z)| *z);
+    Ok(Counter { zxid, recent })
+}
+
+#[async_trait]
+impl SystemStore for DynamoSystemStore {
+    /// One `UpdateItem`: set the lock if it is free, expired or ours, and
+    /// return the whole item; a failed condition returns the old item, so
+    /// `Held` needs no second read.
+    async fn lock(&self, req: LockRequest<'_>) -> Result<LockOutcome, StoreError> {
+        let (key, value) = Self::node_key(req.path);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.system_table)
+            .key(key, value)
+            .update_expression("SET #lockToken = :t, #lockExpires = :e")
+            .condition_expression(
+                "attribute_not_exists(#lockToken) OR #lockExpires < :now OR #lockToken = :t",
+            )
+            .expression_attribute_names("#lockToken", LOCK_TOKEN)
+            .expression_attribute_names("#lockExpires", LOCK_EXPIRES)
+            .expression_attribute_values(":t", s(req.token))
+            .expression_attribute_values(":e", attrs::n(req.expires_ms))
+            .expression_attribute_values(":now", attrs::n(req.now_ms))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(LockOutcome::Acquired(node_record(
+                out.attributes().unwrap_or(&Item::new()),
+            )?)),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    let expires = failed
+                        .item()
+                        .map(|item| opt_n(item, LOCK_EXPIRES))
+                        .transpose()?
+                        .flatten()
+                        .ok_or_else(|| {
+                            StoreError::transient(
+                                DYNAMODB,
+                                "lock held, but the failed update returned no lockExpires",
+                            )
+                        })?;
+                    Ok(LockOutcome::Held {
+                        expires_ms: expires,
+                    })
+                }
+                _ => Err(errors::sdk(DYNAMODB, "UpdateItem", err)),
+            },
+        }
+    }
+
+    /// A placeholder (locked, never committed) is deleted in one
+    /// `DeleteItem`; the lock of a node that exists is released by a second
+    /// call, an `UpdateItem`, when the delete's condition shows it.
+    async fn unlock(&self, path: &str, token: &str) -> Result<(), StoreError> {
+        let (key, value) = Self::node_key(path);
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.system_table)
+            .key(key, value)
+            .condition_expression(
+                "#lockToken = :t AND attribute_not_exists(#czxid) \
+                 AND attribute_not_exists(#lastToken)",
+            )
+            .expression_attribute_names("#lockToken", LOCK_TOKEN)
+            .expression_attribute_names("#czxid", attrs::STAT_FIELDS[0])
+            .expression_attribute_names("#lastToken", LAST_TOKEN)
+            .expression_attribute_values(":t", s(token))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(failed)) => {
+                    let holder = failed
+                        .item()
+                        .map(|item| opt_s(item, LOCK_TOKEN))
+                        .transpose()?
+                        .flatten();
+                    match (failed.item(), holder) {
+                        // Missing item, or held by someone else: a no-op.
+                        (Some(_), h) if h != Some(token) => Ok(()),
+                        _ => self.release(path, token).await,
+                    }
+                }
+                _ => Err(errors::sdk(DYNAMODB, "DeleteItem", err)),
+            },
+        }
+    }
+
+    async fn commit(&self, commit: &SystemCommit) -> Result<CommitOutcome, StoreError> {
+        commit::commit(self, commit).await
+    }
+
+    /// One strongly consistent `GetItem` of the counter item.
+    async fn counter(&self) -> Result<Counter, StoreError> {
+        let (key, value) = Self::node_key(COUNTER_PATH);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.system_table)
+            .key(key, value)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| errors::sdk(DYNAMODB, "GetItem", e))?;
+        match out.item() {
+            Some(item) => counter_from(item),
+            None => Ok(Counter::default()),
+        }
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<bool, StoreError> {
+        sessions::create(self, session).await
+    }
+
+    async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        sessions::get(self, id).await
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<(), StoreError> {
+        sessions::delete(self, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ring_reads_back_in_zxid_order_across_the_wrap() {
+        let mut item = Item::new();
+        item.insert(ZXID.into(), attrs::n(33));
+        for zxid in [31, 32, 33] {
+            item.insert(
+                ring_attribute(zxid),
+                s(ring_entry(&format!("t{zxid}"), zxid)),
+            );
+        }
+        assert_eq!(ring_attribute(32), "r0");
+        let counter = counter_from(&item).unwrap();
+        assert_eq!(counter.zxid, 33);
+        assert_eq!(
+            counter.recent,
+            vec![("t31".into(), 31), ("t32".into(), 32), ("t33".into(), 33)]
+        );
+    }
+}

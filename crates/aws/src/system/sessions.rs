@@ -1,0 +1,112 @@
+//! Sessions in the sessions table: one item per session, keyed by its
+//! `0x…` id.
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use fk_core::system::SessionRecord;
+use fk_core::{SessionId, StoreError};
+
+use super::DynamoSystemStore;
+use crate::attrs::{self, n, opt_n, opt_s, required_n, s, Item};
+use crate::errors::{self, malformed, DYNAMODB};
+use crate::schema::SESSIONS_KEY;
+
+/// The sessions table's attribute names.
+pub(crate) mod names {
+    pub const TIMEOUT_MS: &str = "timeoutMs";
+    pub const REPLY_TO: &str = "replyTo";
+    pub const LAST_SEQ: &str = "lastSeq";
+    /// A string set, absent when empty.
+    pub const EPHEMERALS: &str = "ephemerals";
+    pub const HEARTBEAT_MS: &str = "heartbeatMs";
+}
+use names::*;
+
+fn to_item(session: &SessionRecord) -> Item {
+    let mut item = Item::from([
+        (SESSIONS_KEY.to_string(), s(session.id.to_string())),
+        (TIMEOUT_MS.to_string(), n(session.timeout_ms)),
+        (REPLY_TO.to_string(), s(&session.reply_to)),
+        (LAST_SEQ.to_string(), n(session.last_seq)),
+        (HEARTBEAT_MS.to_string(), n(session.heartbeat_ms)),
+    ]);
+    if let Some(set) = attrs::ss(session.ephemerals.iter().cloned()) {
+        item.insert(EPHEMERALS.to_string(), set);
+    }
+    item
+}
+
+fn from_item(item: &Item) -> Result<SessionRecord, StoreError> {
+    let id = opt_s(item, SESSIONS_KEY)?
+        .and_then(|id| id.parse::<SessionId>().ok())
+        .ok_or_else(|| malformed(DYNAMODB, "session id"))?;
+    let last_seq = required_n(item, LAST_SEQ)?;
+    let mut ephemerals = attrs::string_set(item, EPHEMERALS)?;
+    ephemerals.sort();
+    Ok(SessionRecord {
+        id,
+        timeout_ms: required_n(item, TIMEOUT_MS)?,
+        reply_to: opt_s(item, REPLY_TO)?.unwrap_or_default().to_string(),
+        last_seq: u64::try_from(last_seq)
+            .map_err(|_| malformed(DYNAMODB, format!("lastSeq = {last_seq}")))?,
+        ephemerals,
+        heartbeat_ms: opt_n(item, HEARTBEAT_MS)?.unwrap_or(0),
+    })
+}
+
+/// One conditional `PutItem`.
+pub(super) async fn create(
+    store: &DynamoSystemStore,
+    session: &SessionRecord,
+) -> Result<bool, StoreError> {
+    let result = store
+        .client
+        .put_item()
+        .table_name(&store.sessions_table)
+        .set_item(Some(to_item(session)))
+        .condition_expression("attribute_not_exists(#session)")
+        .expression_attribute_names("#session", SESSIONS_KEY)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(PutItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(errors::sdk(DYNAMODB, "PutItem", err)),
+    }
+}
+
+/// One strongly consistent `GetItem`.
+pub(super) async fn get(
+    store: &DynamoSystemStore,
+    id: SessionId,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let out = store
+        .client
+        .get_item()
+        .table_name(&store.sessions_table)
+        .key(SESSIONS_KEY, s(id.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| errors::sdk(DYNAMODB, "GetItem", e))?;
+    out.item().map(from_item).transpose()
+}
+
+/// One `DeleteItem`.
+pub(super) async fn delete(store: &DynamoSystemStore, id: SessionId) -> Result<(), StoreError> {
+    store
+        .client
+        .delete_item()
+        .table_name(&store.sessions_table)
+        .key(SESSIONS_KEY, s(id.to_string()))
+        .send()
+        .await
+        .map_err(|e| errors::sdk(DYNAMODB, "DeleteItem", e))?;
+    Ok(())
+}

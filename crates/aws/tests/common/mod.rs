@@ -1,0 +1,15 @@
+//! Shared set-up: clients against the test emulator, counting calls.
+#![allow(dead_code)] // Each test file uses part of this.
+
+use fk_aws::calls::CallCounter;
+use fk_aws::clients::{sdk_config, Clients};
+
+pub const REGION: &str = "us-east-1";
+
+/// Clients for the emulator, and the counter they report to.
+pub async fn clients() -> (Clients, CallCounter) {
+    let moto = fk_testkit::moto();
+    let sdk = sdk_config(Some(&moto.endpoint), REGION).await;
+    let counter = CallCounter::new();
+    (Clients::new(&sdk, &counter), counter)
+}

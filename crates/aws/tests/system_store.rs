@@ -1,0 +1,396 @@
+//! DynamoSystemStore against the emulator: locks, commits, the counter,
+//! sessions.
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use fk_aws::calls::CallCounter;
+use fk_aws::clients::Clients;
+use fk_aws::schema;
+use fk_aws::system::DynamoSystemStore;
+use fk_core::system::{
+    CommitOutcome, EphemeralChange, LockOutcome, LockRequest, NodeRecord, NodeWrite, SessionRecord,
+    SystemCommit, SystemStore, RECENT_COMMITS,
+};
+use fk_core::{SessionId, Stat};
+
+struct Fixture {
+    store: DynamoSystemStore,
+    clients: Clients,
+    counter: CallCounter,
+    system_table: String,
+}
+
+async fn fixture() -> Fixture {
+    let (clients, counter) = common::clients().await;
+    let system_table = fk_testkit::unique_name("system");
+    let sessions_table = fk_testkit::unique_name("sessions");
+    schema::create_tables(&clients.dynamodb, &system_table, &sessions_table, None)
+        .await
+        .unwrap();
+    counter.take();
+    Fixture {
+        store: DynamoSystemStore::new(clients.dynamodb.clone(), &system_table, &sessions_table),
+        clients,
+        counter,
+        system_table,
+    }
+}
+
+impl Fixture {
+    async fn lock(&self, path: &str, token: &str, now_ms: i64) -> LockOutcome {
+        self.store
+            .lock(LockRequest {
+                path,
+                token,
+                now_ms,
+                expires_ms: now_ms + 1000,
+            })
+            .await
+            .unwrap()
+    }
+
+    /// The raw item of `path`, read behind the store's back.
+    async fn raw_item(
+        &self,
+        path: &str,
+    ) -> Option<std::collections::HashMap<String, AttributeValue>> {
+        self.clients
+            .dynamodb
+            .get_item()
+            .table_name(&self.system_table)
+            .key("path", AttributeValue::S(path.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+    }
+
+    async fn new_session(&self) -> SessionId {
+        let id = SessionId::random();
+        assert!(self
+            .store
+            .create_session(&session_record(id))
+            .await
+            .unwrap());
+        id
+    }
+}
+
+fn session_record(id: SessionId) -> SessionRecord {
+    SessionRecord {
+        id,
+        timeout_ms: 10_000,
+        reply_to: "http://queue/reply.fifo".into(),
+        last_seq: 0,
+        ephemerals: Vec::new(),
+        heartbeat_ms: 1_000,
+    }
+}
+
+fn stat(zxid: i64) -> Stat {
+    Stat {
+        czxid: zxid,
+        mzxid: zxid,
+        ctime: 1_700_000_000_000,
+        mtime: 1_700_000_000_000,
+        data_length: 3,
+        ..Stat::default()
+    }
+}
+
+fn put(path: &str, zxid: i64) -> NodeWrite {
+    NodeWrite::Put {
+        path: path.into(),
+        stat: stat(zxid),
+    }
+}
+
+fn commit(token: &str, zxid: i64, session: SessionId, writes: Vec<NodeWrite>) -> SystemCommit {
+    SystemCommit {
+        token: token.into(),
+        zxid,
+        writes,
+        session,
+        seq: zxid as u64,
+        ephemeral: None,
+    }
+}
+
+#[tokio::test]
+async fn locking_a_free_node_is_one_update_item_and_finds_no_node() {
+    let f = fixture().await;
+
+    let outcome = f.lock("/a", "s-1", 100).await;
+
+    assert_eq!(outcome, LockOutcome::Acquired(NodeRecord::default()));
+    assert_eq!(
+        f.counter.take(),
+        [("DynamoDB.UpdateItem".to_string(), 1)].into()
+    );
+}
+
+#[tokio::test]
+async fn a_lock_held_by_another_token_answers_held_until_its_expiry() {
+    let f = fixture().await;
+    f.lock("/a", "s-1", 100).await;
+
+    let outcome = f.lock("/a", "s-2", 200).await;
+
+    assert_eq!(outcome, LockOutcome::Held { expires_ms: 1100 });
+}
+
+#[tokio::test]
+async fn an_expired_lock_is_taken_over() {
+    let f = fixture().await;
+    f.lock("/a", "s-1", 100).await;
+
+    let outcome = f.lock("/a", "s-2", 1101).await;
+
+    assert!(matches!(outcome, LockOutcome::Acquired(_)));
+    assert_eq!(
+        f.lock("/a", "s-1", 1200).await,
+        LockOutcome::Held { expires_ms: 2101 }
+    );
+}
+
+#[tokio::test]
+async fn the_same_token_takes_its_own_lock_again() {
+    let f = fixture().await;
+    f.lock("/a", "s-1", 100).await;
+
+    let outcome = f.lock("/a", "s-1", 150).await;
+
+    assert!(matches!(outcome, LockOutcome::Acquired(_)));
+}
+
+#[tokio::test]
+async fn unlocking_a_placeholder_removes_it_in_one_call() {
+    let f = fixture().await;
+    f.lock("/a", "s-1", 100).await;
+    f.counter.take();
+
+    f.store.unlock("/a", "s-1").await.unwrap();
+
+    assert_eq!(
+        f.counter.take(),
+        [("DynamoDB.DeleteItem".to_string(), 1)].into()
+    );
+    assert_eq!(f.raw_item("/a").await, None);
+}
+
+#[tokio::test]
+async fn unlocking_by_a_non_holder_changes_nothing() {
+    let f = fixture().await;
+    f.lock("/a", "s-1", 100).await;
+
+    f.store.unlock("/a", "s-2").await.unwrap();
+    f.store.unlock("/missing", "s-2").await.unwrap();
+
+    assert_eq!(
+        f.lock("/a", "s-3", 200).await,
+        LockOutcome::Held { expires_ms: 1100 }
+    );
+    assert_eq!(f.raw_item("/missing").await, None);
+}
+
+#[tokio::test]
+async fn unlocking_a_node_that_exists_keeps_its_state() {
+    // Given a committed node, locked again
+    let f = fixture().await;
+    let session = f.new_session().await;
+    f.lock("/a", "s-1", 100).await;
+    let done = f
+        .store
+        .commit(&commit("s-1", 1, session, vec![put("/a", 1)]))
+        .await;
+    assert_eq!(done.unwrap(), CommitOutcome::Committed);
+    f.lock("/a", "s-2", 200).await;
+
+    // When the lock is released
+    f.store.unlock("/a", "s-2").await.unwrap();
+
+    // Then the node is still there, unlocked
+    let outcome = f.lock("/a", "s-3", 300).await;
+    assert_eq!(
+        outcome,
+        LockOutcome::Acquired(NodeRecord {
+            stat: Some(stat(1)),
+            last_token: Some("s-1".into()),
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_commit_writes_nodes_counter_and_session_and_releases_the_locks() {
+    // Given two locked nodes and a session
+    let f = fixture().await;
+    let session = f.new_session().await;
+    f.lock("/a", "t-1", 100).await;
+    f.lock("/a/e", "t-1", 100).await;
+    f.counter.take();
+
+    // When both are committed with an ephemeral
+    let mut c = commit("t-1", 1, session, vec![put("/a", 1), put("/a/e", 1)]);
+    c.ephemeral = Some(EphemeralChange::Added("/a/e".into()));
+    let outcome = f.store.commit(&c).await.unwrap();
+
+    // Then everything applied in one call
+    assert_eq!(outcome, CommitOutcome::Committed);
+    assert_eq!(
+        f.counter.take(),
+        [("DynamoDB.TransactWriteItems".to_string(), 1)].into()
+    );
+    let counter = f.store.counter().await.unwrap();
+    assert_eq!(counter.zxid, 1);
+    assert_eq!(counter.committed_zxid("t-1"), Some(1));
+    let record = f.store.session(session).await.unwrap().unwrap();
+    assert_eq!(record.last_seq, 1);
+    assert_eq!(record.ephemerals, vec!["/a/e".to_string()]);
+    let item = f.raw_item("/a/e").await.unwrap();
+    assert!(!item.contains_key("lockToken") && !item.contains_key("lockExpires"));
+    assert!(matches!(
+        f.lock("/a/e", "other", 150).await,
+        LockOutcome::Acquired(NodeRecord { stat: Some(_), .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_delete_commit_removes_the_node_and_the_ephemeral() {
+    let f = fixture().await;
+    let session = f.new_session().await;
+    f.lock("/e", "t-1", 100).await;
+    let mut create = commit("t-1", 1, session, vec![put("/e", 1)]);
+    create.ephemeral = Some(EphemeralChange::Added("/e".into()));
+    f.store.commit(&create).await.unwrap();
+    f.lock("/e", "t-2", 200).await;
+
+    let mut delete = commit(
+        "t-2",
+        2,
+        session,
+        vec![NodeWrite::Delete { path: "/e".into() }],
+    );
+    delete.ephemeral = Some(EphemeralChange::Removed("/e".into()));
+    let outcome = f.store.commit(&delete).await.unwrap();
+
+    assert_eq!(outcome, CommitOutcome::Committed);
+    assert_eq!(f.raw_item("/e").await, None);
+    let record = f.store.session(session).await.unwrap().unwrap();
+    assert!(record.ephemerals.is_empty());
+}
+
+#[tokio::test]
+async fn a_commit_with_a_lost_lock_writes_nothing() {
+    // Given /a locked by t-1 and /b taken over by another request
+    let f = fixture().await;
+    let session = f.new_session().await;
+    f.lock("/a", "t-1", 100).await;
+    f.lock("/b", "t-1", 100).await;
+    f.lock("/b", "thief", 5000).await;
+
+    // When t-1 commits both
+    let outcome = f
+        .store
+        .commit(&commit("t-1", 1, session, vec![put("/a", 1), put("/b", 1)]))
+        .await
+        .unwrap();
+
+    // Then the lost lock is named and nothing changed
+    assert_eq!(outcome, CommitOutcome::LockLost { path: "/b".into() });
+    assert_eq!(f.store.counter().await.unwrap().zxid, 0);
+    assert_eq!(f.store.session(session).await.unwrap().unwrap().last_seq, 0);
+    let a = f.raw_item("/a").await.unwrap();
+    assert!(!a.contains_key("czxid"));
+    assert_eq!(a["lockToken"], AttributeValue::S("t-1".into()));
+}
+
+#[tokio::test]
+async fn a_commit_with_the_wrong_zxid_is_a_mismatch_even_with_a_lost_lock() {
+    let f = fixture().await;
+    let session = f.new_session().await;
+
+    let outcome = f
+        .store
+        .commit(&commit("t-1", 2, session, vec![put("/never-locked", 2)]))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome, CommitOutcome::ZxidMismatch);
+    assert_eq!(f.store.counter().await.unwrap().zxid, 0);
+}
+
+#[tokio::test]
+async fn a_commit_for_a_missing_session_is_session_missing() {
+    let f = fixture().await;
+    f.lock("/a", "t-1", 100).await;
+
+    let gone = SessionId::random();
+    let outcome = f
+        .store
+        .commit(&commit("t-1", 1, gone, vec![put("/a", 1)]))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome, CommitOutcome::SessionMissing);
+    assert!(f.raw_item("/a").await.unwrap().contains_key("lockToken"));
+}
+
+#[tokio::test]
+async fn the_counter_remembers_the_recent_tokens_and_forgets_older_ones() {
+    // Given more commits than the ring holds
+    let f = fixture().await;
+    let session = f.new_session().await;
+    let total = RECENT_COMMITS + 8;
+    for zxid in 1..=total {
+        let token = format!("t-{zxid}");
+        f.lock("/n", &token, 100).await;
+        let outcome = f
+            .store
+            .commit(&commit(&token, zxid, session, vec![put("/n", zxid)]))
+            .await
+            .unwrap();
+        assert_eq!(outcome, CommitOutcome::Committed);
+    }
+
+    // When the counter is read
+    let counter = f.store.counter().await.unwrap();
+
+    // Then it holds the last RECENT_COMMITS tokens in order, and no older
+    assert_eq!(counter.zxid, total);
+    assert_eq!(counter.recent.len(), RECENT_COMMITS as usize);
+    assert_eq!(
+        counter.recent.first().unwrap().1,
+        total - RECENT_COMMITS + 1
+    );
+    assert_eq!(counter.committed_zxid(&format!("t-{total}")), Some(total));
+    assert_eq!(counter.committed_zxid("t-9"), Some(9));
+    assert_eq!(counter.committed_zxid("t-8"), None);
+}
+
+#[tokio::test]
+async fn a_fresh_counter_is_zero_with_no_recent_commits() {
+    let f = fixture().await;
+
+    let counter = f.store.counter().await.unwrap();
+
+    assert_eq!(counter.zxid, 0);
+    assert!(counter.recent.is_empty());
+}
+
+#[tokio::test]
+async fn sessions_are_created_once_read_back_and_deleted() {
+    let f = fixture().await;
+    let id = SessionId::random();
+    let mut record = session_record(id);
+    record.ephemerals = vec!["/x".into(), "/y".into()];
+
+    assert!(f.store.create_session(&record).await.unwrap());
+    assert!(!f.store.create_session(&session_record(id)).await.unwrap());
+    assert_eq!(f.store.session(id).await.unwrap(), Some(record));
+
+    f.store.delete_session(id).await.unwrap();
+    assert_eq!(f.store.session(id).await.unwrap(), None);
+    f.store.delete_session(id).await.unwrap();
+}
