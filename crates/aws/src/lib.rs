@@ -4,6 +4,7 @@ pub mod deployment;
 pub mod env;
 pub mod schema;
 pub mod system;
+pub mod user;
 
 mod attrs;
 mod errors;

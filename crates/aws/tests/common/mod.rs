@@ -13,3 +13,13 @@ pub async fn clients() -> (Clients, CallCounter) {
     let counter = CallCounter::new();
     (Clients::new(&sdk, &counter), counter)
 }
+
+pub mod user_contract;
+
+/// Clients that are never called (for stores that need none), so the
+/// emulator is not started for nothing.
+pub async fn unused_clients() -> (Clients, CallCounter) {
+    let sdk = sdk_config(Some("http://127.0.0.1:9"), REGION).await;
+    let counter = CallCounter::new();
+    (Clients::new(&sdk, &counter), counter)
+}

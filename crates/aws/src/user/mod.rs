@@ -1,0 +1,46 @@
+//! [`UserStore`] adapters: what clients read directly. Every read is
+//! strongly consistent and every [`UserWrite`](fk_core::user::UserWrite)
+//! idempotent, so a redelivered commit may apply it again.
+
+mod dynamodb;
+mod redis;
+mod s3;
+
+use std::sync::Arc;
+
+use fk_core::{StoreError, UserStore};
+
+use crate::calls::CallCounter;
+use crate::clients::Clients;
+use crate::deployment::UserStoreConfig;
+
+pub use self::dynamodb::DynamoUserStore;
+pub use self::redis::RedisUserStore;
+pub use self::s3::S3UserStore;
+
+/// The largest node data in S3. An object may be far larger; this keeps a
+/// node within a Lambda payload and the client's memory.
+pub const S3_MAX_DATA: usize = 1_000_000;
+/// The largest node data in DynamoDB: an item is at most 400 KB, with the
+/// stat and the child names beside the data.
+pub const DYNAMODB_MAX_DATA: usize = 300_000;
+/// The largest node data in Redis, as in S3.
+pub const REDIS_MAX_DATA: usize = 1_000_000;
+
+/// The user store `cfg` names, counting its calls with `counter` (the AWS
+/// ones count through `clients`' interceptors).
+pub async fn connect(
+    cfg: &UserStoreConfig,
+    clients: &Clients,
+    counter: &CallCounter,
+) -> Result<Arc<dyn UserStore>, StoreError> {
+    Ok(match cfg {
+        UserStoreConfig::S3 { bucket } => Arc::new(S3UserStore::new(clients.s3.clone(), bucket)),
+        UserStoreConfig::Dynamodb { table } => {
+            Arc::new(DynamoUserStore::new(clients.dynamodb.clone(), table))
+        }
+        UserStoreConfig::Redis { url, prefix } => {
+            Arc::new(RedisUserStore::connect(url, prefix, counter).await?)
+        }
+    })
+}

@@ -1,0 +1,219 @@
+//! The behaviour every user store shares, as tests generated into each
+//! adapter's test file by [`user_store_contract!`].
+
+use bytes::Bytes;
+use fk_core::user::{ChildChange, UserNode, UserStore, UserWrite};
+use fk_core::Stat;
+
+pub const BINARY: &[u8] = b"\x00\xff\x00binary\xfe\x01";
+
+pub fn stat(version: i32) -> Stat {
+    Stat {
+        czxid: 3,
+        mzxid: 3 + version as i64,
+        ctime: 1_700_000_000_000,
+        mtime: 1_700_000_000_000 + version as i64,
+        version,
+        data_length: 9,
+        ..Stat::default()
+    }
+}
+
+/// A path no other test uses, in the store's shared namespace.
+pub fn path(name: &str) -> String {
+    format!("/{}", fk_testkit::unique_name(name))
+}
+
+pub fn create(path: &str, data: &'static [u8]) -> UserWrite {
+    UserWrite::Create {
+        path: path.into(),
+        data: Bytes::from_static(data),
+        stat: stat(0),
+    }
+}
+
+pub fn child(path: &str, change: ChildChange, cversion: i32) -> UserWrite {
+    UserWrite::Children {
+        path: path.into(),
+        stat: Stat {
+            cversion,
+            ..stat(0)
+        },
+        change,
+    }
+}
+
+pub async fn a_created_node_reads_back_with_binary_data(store: &dyn UserStore) {
+    let p = path("created");
+
+    store.apply(&create(&p, BINARY)).await.unwrap();
+
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert_eq!(node.data, BINARY);
+    assert_eq!(node.stat, stat(0));
+    assert!(node.children.is_empty());
+}
+
+pub async fn a_missing_node_reads_as_none(store: &dyn UserStore) {
+    assert_eq!(store.get(&path("missing")).await.unwrap(), None);
+}
+
+pub async fn set_data_replaces_data_and_stat_but_keeps_children(store: &dyn UserStore) {
+    let p = path("set");
+    store.apply(&create(&p, b"old")).await.unwrap();
+    store
+        .apply(&child(&p, ChildChange::Added("c".into()), 1))
+        .await
+        .unwrap();
+
+    let set = UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::from_static(BINARY),
+        stat: stat(1),
+    };
+    store.apply(&set).await.unwrap();
+
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert_eq!(node.data, BINARY);
+    assert_eq!(node.stat, stat(1));
+    assert_eq!(node.children, vec!["c".to_string()]);
+}
+
+pub async fn data_can_be_set_to_empty(store: &dyn UserStore) {
+    let p = path("empty");
+    store.apply(&create(&p, b"full")).await.unwrap();
+
+    let set = UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::new(),
+        stat: stat(1),
+    };
+    store.apply(&set).await.unwrap();
+
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert!(node.data.is_empty());
+    assert_eq!(node.stat, stat(1));
+}
+
+pub async fn children_are_added_and_removed_with_the_parent_stat(store: &dyn UserStore) {
+    let p = path("parent");
+    store.apply(&create(&p, BINARY)).await.unwrap();
+
+    for (i, name) in ["b", "a", "c"].into_iter().enumerate() {
+        let w = child(&p, ChildChange::Added(name.into()), i as i32 + 1);
+        store.apply(&w).await.unwrap();
+    }
+    store
+        .apply(&child(&p, ChildChange::Removed("b".into()), 4))
+        .await
+        .unwrap();
+
+    let mut node = store.get(&p).await.unwrap().unwrap();
+    node.children.sort();
+    assert_eq!(node.children, vec!["a".to_string(), "c".to_string()]);
+    assert_eq!(node.stat.cversion, 4);
+    assert_eq!(node.data, BINARY, "a child change keeps the data");
+
+    store
+        .apply(&child(&p, ChildChange::Removed("a".into()), 5))
+        .await
+        .unwrap();
+    store
+        .apply(&child(&p, ChildChange::Removed("c".into()), 6))
+        .await
+        .unwrap();
+    assert!(store.get(&p).await.unwrap().unwrap().children.is_empty());
+}
+
+pub async fn the_first_child_of_a_node_without_a_record_creates_it(store: &dyn UserStore) {
+    // The root has no record until its first child appears.
+    let root = path("root");
+
+    store
+        .apply(&child(&root, ChildChange::Added("app".into()), 1))
+        .await
+        .unwrap();
+
+    let node = store.get(&root).await.unwrap().unwrap();
+    assert!(node.data.is_empty());
+    assert_eq!(node.children, vec!["app".to_string()]);
+    assert_eq!(node.stat.cversion, 1);
+}
+
+pub async fn a_deleted_node_reads_as_none_and_deleting_again_is_fine(store: &dyn UserStore) {
+    let p = path("deleted");
+    store.apply(&create(&p, BINARY)).await.unwrap();
+    store
+        .apply(&child(&p, ChildChange::Added("x".into()), 1))
+        .await
+        .unwrap();
+    store
+        .apply(&child(&p, ChildChange::Removed("x".into()), 2))
+        .await
+        .unwrap();
+
+    let delete = UserWrite::Delete { path: p.clone() };
+    store.apply(&delete).await.unwrap();
+    store.apply(&delete).await.unwrap();
+
+    assert_eq!(store.get(&p).await.unwrap(), None);
+    // A node created again starts without the old children.
+    store.apply(&create(&p, b"new")).await.unwrap();
+    assert!(store.get(&p).await.unwrap().unwrap().children.is_empty());
+}
+
+pub async fn every_write_applied_twice_leaves_the_same_record(store: &dyn UserStore) {
+    let p = path("twice");
+    let writes = [
+        create(&p, BINARY),
+        child(&p, ChildChange::Added("k".into()), 1),
+        UserWrite::SetData {
+            path: p.clone(),
+            data: Bytes::from_static(b"v2"),
+            stat: stat(1),
+        },
+        child(&p, ChildChange::Added("j".into()), 2),
+        child(&p, ChildChange::Removed("k".into()), 3),
+    ];
+    let mut after_each: Vec<Option<UserNode>> = Vec::new();
+    for w in &writes {
+        store.apply(w).await.unwrap();
+        after_each.push(store.get(&p).await.unwrap());
+        store.apply(w).await.unwrap();
+        assert_eq!(
+            &store.get(&p).await.unwrap(),
+            after_each.last().unwrap(),
+            "{w:?}"
+        );
+    }
+    let last = after_each.pop().unwrap().unwrap();
+    assert_eq!(last.data, Bytes::from_static(b"v2"));
+    assert_eq!(last.children, vec!["j".to_string()]);
+}
+
+/// Generates the shared user-store tests; `$store` is an async expression
+/// that builds a fresh `Arc<dyn UserStore>`.
+#[macro_export]
+macro_rules! user_store_contract {
+    ($store:expr) => {
+        $crate::user_store_contract!(@tests $store;
+            a_created_node_reads_back_with_binary_data,
+            a_missing_node_reads_as_none,
+            set_data_replaces_data_and_stat_but_keeps_children,
+            data_can_be_set_to_empty,
+            children_are_added_and_removed_with_the_parent_stat,
+            the_first_child_of_a_node_without_a_record_creates_it,
+            a_deleted_node_reads_as_none_and_deleting_again_is_fine,
+            every_write_applied_twice_leaves_the_same_record,
+        );
+    };
+    (@tests $store:expr; $($name:ident,)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let store = $store;
+                common::user_contract::$name(&*store).await;
+            }
+        )*
+    };
+}

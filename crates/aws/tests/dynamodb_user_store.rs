@@ -1,0 +1,112 @@
+//! DynamoUserStore against the emulator.
+
+mod common;
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use bytes::Bytes;
+use fk_aws::calls::CallCounter;
+use fk_aws::clients::Clients;
+use fk_aws::deployment::UserStoreConfig;
+use fk_aws::schema;
+use fk_aws::user::{self, DYNAMODB_MAX_DATA};
+use fk_core::user::{ChildChange, UserStore, UserWrite};
+
+use common::user_contract::{child, create, path, stat, BINARY};
+
+/// A fresh table's store, its clients and the counter of its calls.
+async fn fixture() -> (Arc<dyn UserStore>, Clients, CallCounter, String) {
+    let (clients, counter) = common::clients().await;
+    let table = fk_testkit::unique_name("user");
+    let system = fk_testkit::unique_name("system");
+    let sessions = fk_testkit::unique_name("sessions");
+    schema::create_tables(&clients.dynamodb, &system, &sessions, Some(&table))
+        .await
+        .unwrap();
+    let cfg = UserStoreConfig::Dynamodb {
+        table: table.clone(),
+    };
+    let store = user::connect(&cfg, &clients, &counter).await.unwrap();
+    counter.take();
+    (store, clients, counter, table)
+}
+
+async fn store() -> Arc<dyn UserStore> {
+    fixture().await.0
+}
+
+user_store_contract!(store().await);
+
+#[tokio::test]
+async fn every_write_is_one_call() {
+    let (store, _, counter, _) = fixture().await;
+    let p = path("calls");
+    let one = |op: &str| [(format!("DynamoDB.{op}"), 1u64)].into();
+
+    store.apply(&create(&p, BINARY)).await.unwrap();
+    assert_eq!(counter.take(), one("PutItem"));
+    let set = UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::from_static(b"x"),
+        stat: stat(1),
+    };
+    store.apply(&set).await.unwrap();
+    assert_eq!(counter.take(), one("UpdateItem"));
+    store
+        .apply(&child(&p, ChildChange::Added("c".into()), 1))
+        .await
+        .unwrap();
+    assert_eq!(counter.take(), one("UpdateItem"));
+    store.get(&p).await.unwrap();
+    assert_eq!(counter.take(), one("GetItem"));
+    store.apply(&UserWrite::Delete { path: p }).await.unwrap();
+    assert_eq!(counter.take(), one("DeleteItem"));
+}
+
+#[tokio::test]
+async fn the_item_holds_binary_data_a_stat_map_and_a_child_set() {
+    let (store, clients, _, table) = fixture().await;
+    let p = path("layout");
+    store.apply(&create(&p, BINARY)).await.unwrap();
+    store
+        .apply(&child(&p, ChildChange::Added("c".into()), 1))
+        .await
+        .unwrap();
+
+    let item = clients
+        .dynamodb
+        .get_item()
+        .table_name(&table)
+        .key("path", AttributeValue::S(p))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+
+    assert_eq!(item["data"].as_b().unwrap().as_ref(), BINARY);
+    assert_eq!(
+        item["stat"].as_m().unwrap()["cversion"],
+        AttributeValue::N("1".into())
+    );
+    assert_eq!(item["children"], AttributeValue::Ss(vec!["c".into()]));
+}
+
+#[tokio::test]
+async fn it_holds_up_to_its_documented_maximum() {
+    let store = store().await;
+    assert_eq!(store.max_data_len(), DYNAMODB_MAX_DATA);
+    let p = path("big");
+    let data = Bytes::from(vec![0xcdu8; DYNAMODB_MAX_DATA]);
+
+    let write = UserWrite::Create {
+        path: p.clone(),
+        data: data.clone(),
+        stat: stat(0),
+    };
+    store.apply(&write).await.unwrap();
+
+    assert_eq!(store.get(&p).await.unwrap().unwrap().data, data);
+}

@@ -1,0 +1,114 @@
+//! RedisUserStore against a real Redis.
+
+mod common;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use fk_aws::calls::CallCounter;
+use fk_aws::deployment::UserStoreConfig;
+use fk_aws::user::{self, RedisUserStore, REDIS_MAX_DATA};
+use fk_core::user::{ChildChange, UserStore, UserWrite};
+
+use common::user_contract::{child, create, path, stat, BINARY};
+
+/// A store under a fresh key prefix, and the counter of its calls.
+async fn store_and_counter() -> (Arc<dyn UserStore>, CallCounter) {
+    let (clients, counter) = common::unused_clients().await;
+    let cfg = UserStoreConfig::Redis {
+        url: fk_testkit::redis().url.clone(),
+        prefix: fk_testkit::unique_name("fk"),
+    };
+    let store = user::connect(&cfg, &clients, &counter).await.unwrap();
+    (store, counter)
+}
+
+async fn store() -> Arc<dyn UserStore> {
+    store_and_counter().await.0
+}
+
+user_store_contract!(store().await);
+
+#[tokio::test]
+async fn every_read_and_write_is_one_round_trip() {
+    let (store, counter) = store_and_counter().await;
+    let p = path("calls");
+    let one = || [("Redis.Pipeline".to_string(), 1u64)].into();
+
+    store.apply(&create(&p, BINARY)).await.unwrap();
+    assert_eq!(counter.take(), one());
+    store
+        .apply(&child(&p, ChildChange::Added("c".into()), 1))
+        .await
+        .unwrap();
+    assert_eq!(counter.take(), one());
+    store.get(&p).await.unwrap();
+    assert_eq!(counter.take(), one());
+}
+
+#[tokio::test]
+async fn keys_are_a_hash_and_a_child_set_under_the_prefix() {
+    // Given a store under a known prefix
+    let prefix = fk_testkit::unique_name("layout");
+    let url = &fk_testkit::redis().url;
+    let store = RedisUserStore::connect(url, &prefix, &CallCounter::new())
+        .await
+        .unwrap();
+
+    // When a node with a child is written
+    store.apply(&create("/a", BINARY)).await.unwrap();
+    store
+        .apply(&child("/a", ChildChange::Added("b".into()), 1))
+        .await
+        .unwrap();
+
+    // Then Redis holds exactly the documented keys
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let data: Vec<u8> = redis::cmd("HGET")
+        .arg(format!("{prefix}:n:/a"))
+        .arg("data")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(data, BINARY);
+    let children: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(format!("{prefix}:c:/a"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(children, vec!["b".to_string()]);
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_retryable_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}");
+
+    let err = RedisUserStore::connect(&url, "x", &CallCounter::new())
+        .await
+        .unwrap_err();
+
+    assert!(err.retryable, "{err}");
+}
+
+#[tokio::test]
+async fn it_holds_up_to_its_documented_maximum() {
+    let store = store().await;
+    assert_eq!(store.max_data_len(), REDIS_MAX_DATA);
+    let p = path("big");
+    let data = Bytes::from(vec![0xefu8; REDIS_MAX_DATA]);
+
+    let write = UserWrite::Create {
+        path: p.clone(),
+        data: data.clone(),
+        stat: stat(0),
+    };
+    store.apply(&write).await.unwrap();
+
+    assert_eq!(store.get(&p).await.unwrap().unwrap().data, data);
+}
