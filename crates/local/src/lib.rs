@@ -9,6 +9,9 @@
 //!
 //! # Layout
 //!
+//! - [`stack`]: [`provision`] a stack's tables, bucket and queues in the
+//!   emulator ([`StackConfig`] → [`Provisioned`]: the client's `Deployment`
+//!   and each function's environment).
 //! - [`runner`]: [`start`] the functions ([`FunctionSpec`] per queue-fed
 //!   function, [`ScheduleSpec`] per scheduled one), [`RunnerHandle`] to count
 //!   invocations and stop.
@@ -29,7 +32,6 @@
 //! setting). Stopping kills invocations still running after a short grace,
 //! so SQS redelivers their batches.
 
-mod aws;
 mod queue_source;
 pub mod queues;
 pub mod runner;
@@ -38,5 +40,7 @@ mod sandbox;
 mod schedule;
 mod spawn;
 pub mod sqs_event;
+pub mod stack;
 
 pub use runner::{start, FunctionSpec, RunnerConfig, RunnerHandle, ScheduleSpec};
+pub use stack::{provision, Provisioned, StackConfig, StoreKind};

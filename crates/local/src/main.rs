@@ -1,1 +1,225 @@
-fn main() {}
+//! `fk-local`: a whole FaaSKeeper stack on one machine, against an AWS
+//! emulator. `fk-local up` provisions the stack, writes the deployment
+//! document clients read, and runs the writer and distributor functions
+//! until interrupted. `make run` starts the emulator and calls it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use fk_local::{FunctionSpec, RunnerConfig, StackConfig, StoreKind};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fk-local",
+    version,
+    about = "Plays AWS Lambda for a FaaSKeeper stack on one machine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Provision the stack in the emulator and run its functions until
+    /// SIGINT or SIGTERM.
+    Up(Up),
+}
+
+#[derive(Debug, Args)]
+struct Up {
+    /// The AWS emulator (moto).
+    #[arg(long, env = "FK_AWS_ENDPOINT")]
+    endpoint: String,
+    /// Where node data lives.
+    #[arg(long, value_enum, default_value = "s3")]
+    store: StoreKind,
+    /// The Redis server of `--store redis`.
+    #[arg(long, env = "FK_REDIS_URL")]
+    redis_url: Option<String>,
+    /// Prefix of every resource name.
+    #[arg(long, default_value = "fk-local")]
+    name: String,
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Where the function binaries (fk-writer, fk-distributor) are.
+    #[arg(long, default_value = "target/debug")]
+    bin_dir: PathBuf,
+    /// Receives deployment.json, env and the functions' logs.
+    #[arg(long, default_value = ".fk")]
+    state_dir: PathBuf,
+    /// Concurrent writer instances (sessions are spread over them).
+    #[arg(long, default_value_t = 2)]
+    writers: usize,
+    /// Lifetime of a node lock.
+    #[arg(long, default_value_t = 5000)]
+    lock_ttl_ms: i64,
+    /// Function timeout; a message whose function times out or crashes is
+    /// retried after the queue's visibility timeout (this plus 2 s).
+    #[arg(long, default_value_t = 8)]
+    timeout_s: u64,
+    /// Receives before a message moves to its dead-letter queue.
+    #[arg(long, default_value_t = 5)]
+    max_receive_count: i32,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Up(up) => up.run().await,
+    }
+}
+
+impl Up {
+    async fn run(self) -> anyhow::Result<()> {
+        let writer = self.binary("fk-writer", "lambdas/writer")?;
+        let distributor = self.binary("fk-distributor", "lambdas/distributor")?;
+        anyhow::ensure!(self.writers >= 1, "--writers must be at least 1");
+        anyhow::ensure!(self.timeout_s >= 1, "--timeout-s must be at least 1");
+
+        let stack = fk_local::provision(&StackConfig {
+            name: self.name.clone(),
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            store: self.store,
+            redis_url: self.redis_url.clone(),
+            lock_ttl_ms: self.lock_ttl_ms,
+            visibility_timeout_s: self.timeout_s as i32 + 2,
+            max_receive_count: self.max_receive_count,
+        })
+        .await
+        .with_context(|| format!("cannot provision the stack at {}", self.endpoint))?;
+
+        std::fs::create_dir_all(&self.state_dir)
+            .with_context(|| format!("cannot create {}", self.state_dir.display()))?;
+        let deployment_file = self.state_dir.join("deployment.json");
+        write(
+            &deployment_file,
+            &(serde_json::to_string_pretty(&stack.deployment)? + "\n"),
+        )?;
+        let env_file = self.state_dir.join("env");
+        write(&env_file, &client_env(&deployment_file, &self))?;
+
+        let timeout = Duration::from_secs(self.timeout_s);
+        let runner = fk_local::start(RunnerConfig {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            log_dir: self.state_dir.join("logs"),
+            functions: vec![
+                FunctionSpec {
+                    name: "writer".into(),
+                    binary: writer,
+                    queue_url: stack.deployment.writer_queue_url.clone(),
+                    batch_size: 10,
+                    instances: self.writers,
+                    env: stack.writer_env.clone(),
+                    timeout,
+                },
+                // One distributor: its queue's order is the commit order.
+                FunctionSpec {
+                    name: "distributor".into(),
+                    binary: distributor,
+                    queue_url: stack.distributor_queue_url.clone(),
+                    batch_size: 10,
+                    instances: 1,
+                    env: stack.distributor_env.clone(),
+                    timeout,
+                },
+            ],
+            schedules: vec![],
+        })
+        .await?;
+
+        let fk = self.bin_dir.join("fk");
+        println!(
+            "fk-local: stack {name} is up ({store} user store, {writers} writer(s), 1 distributor)\n\
+             \x20 endpoint:    {endpoint}\n\
+             \x20 deployment:  {deployment}\n\
+             \x20 environment: {env}   (for other AWS tools: `. {env}`)\n\
+             \x20 logs:        {logs}/<function>-<instance>.log\n\
+             Try, from another shell in this directory:\n\
+             \x20 {fk} create /app hello\n\
+             \x20 {fk} get /app\n\
+             \x20 {fk} ls /\n\
+             Stop with Ctrl-C.",
+            name = self.name,
+            store = stack.deployment.user_store.kind(),
+            writers = self.writers,
+            endpoint = self.endpoint,
+            deployment = deployment_file.display(),
+            env = env_file.display(),
+            logs = self.state_dir.join("logs").display(),
+            fk = fk.display(),
+        );
+
+        shutdown_signal().await?;
+        eprintln!("fk-local: stopping");
+        let invocations = (
+            runner.invocations("writer"),
+            runner.invocations("distributor"),
+        );
+        runner.stop().await;
+        eprintln!(
+            "fk-local: stopped after {} writer and {} distributor invocations",
+            invocations.0, invocations.1
+        );
+        Ok(())
+    }
+
+    /// The function binary `name` in `--bin-dir`, or an error saying how to
+    /// build it.
+    fn binary(&self, name: &str, package_dir: &str) -> anyhow::Result<PathBuf> {
+        let path = self.bin_dir.join(name);
+        anyhow::ensure!(
+            path.is_file(),
+            "function binary {} not found: build it with `cargo build -p {name}` ({package_dir}) \
+             or `make build`, or point --bin-dir at where it is",
+            path.display()
+        );
+        Ok(path)
+    }
+}
+
+/// Variables that point clients and AWS tools at the local stack.
+fn client_env(deployment_file: &Path, up: &Up) -> String {
+    let deployment =
+        std::fs::canonicalize(deployment_file).unwrap_or_else(|_| deployment_file.to_path_buf());
+    let mut text = format!(
+        "# Written by `fk-local up`: `. {}` points clients at the local stack.\n",
+        up.state_dir.join("env").display()
+    );
+    for (name, value) in [
+        ("FK_DEPLOYMENT", deployment.display().to_string()),
+        ("AWS_ENDPOINT_URL", up.endpoint.clone()),
+        ("AWS_REGION", up.region.clone()),
+        // The emulator accepts any credentials.
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+    ] {
+        text += &format!("export {name}='{value}'\n");
+    }
+    text
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}

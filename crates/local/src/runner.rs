@@ -106,7 +106,7 @@ pub async fn start(cfg: RunnerConfig) -> anyhow::Result<RunnerHandle> {
     );
     std::fs::create_dir_all(&cfg.log_dir)
         .with_context(|| format!("cannot create {}", cfg.log_dir.display()))?;
-    let sdk = crate::aws::sdk_config(&cfg.endpoint, &cfg.region).await;
+    let sdk = fk_aws::clients::sdk_config(Some(&cfg.endpoint), &cfg.region).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
 
     let (stop, stopped) = watch::channel(false);

@@ -41,7 +41,7 @@ impl Schedule {
                 _ = stop.wait_for(|s| *s) => break,
             }
             next += self.every;
-            if !sandbox.as_mut().is_some_and(|s| !s.has_exited()) {
+            if sandbox.as_mut().is_none_or(|s| s.has_exited()) {
                 generation += 1;
                 match Sandbox::start(&self.sandbox, generation).await {
                     Ok(s) => sandbox = Some(s),

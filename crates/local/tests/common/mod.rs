@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_sqs::config::Credentials;
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use fk_local::queues::FifoQueue;
@@ -18,12 +16,7 @@ use serde_json::Value;
 pub const REGION: &str = "us-east-1";
 
 pub async fn sqs() -> aws_sdk_sqs::Client {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(&fk_testkit::moto().endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .load()
-        .await;
+    let sdk = fk_aws::clients::sdk_config(Some(&fk_testkit::moto().endpoint), REGION).await;
     aws_sdk_sqs::Client::new(&sdk)
 }
 
