@@ -24,7 +24,7 @@ run: setup build ## run the whole stack locally (STORE=s3|dynamodb|redis); Ctrl-
 	  --store $(STORE) --writers $(WRITERS) --state-dir .fk --bin-dir target/debug'
 
 test: setup build ## run every test against moto and redis started for the run
-	@scripts/backends.sh run .fk/test -- $(CARGO) test --workspace
+	@dir=.fk/test-$$$$; scripts/backends.sh run $$dir -- $(CARGO) test --workspace && rm -rf $$dir
 
 lint: ## check formatting and clippy warnings
 	$(CARGO) fmt --all --check

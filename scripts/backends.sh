@@ -50,7 +50,14 @@ moto_answers() {
 start() {
     [[ -x $PYTHON ]] || { echo "backends: $PYTHON not found; run scripts/setup.sh" >&2; exit 1; }
     command -v redis-server >/dev/null || { echo "backends: redis-server not found; run scripts/setup.sh" >&2; exit 1; }
-    if [[ -f $STATE/backends.env ]]; then stop; fi
+    if [[ -f $STATE/backends.env ]]; then
+        if [[ -n $(live_pids) ]]; then
+            echo "backends: already running for $STATE (pids $(live_pids | xargs)); stop them with" \
+                "\`scripts/backends.sh stop $STATE\` or use another state dir" >&2
+            exit 1
+        fi
+        rm -f "$STATE/backends.env"
+    fi
     mkdir -p "$STATE"
 
     # setsid: a Ctrl-C meant for the foreground command must not reach the
@@ -82,17 +89,29 @@ EOF
     echo "backends: moto http://127.0.0.1:$moto_port (pid $moto_pid), redis redis://127.0.0.1:$redis_port (pid $redis_pid); $STATE/backends.env"
 }
 
-stop() {
-    [[ -f $STATE/backends.env ]] || return 0
-    local MOTO_PID='' REDIS_PID='' pid
+# The recorded pids that are still our servers (a pid may have been reused).
+live_pids() {
+    local MOTO_PID='' REDIS_PID=''
     # shellcheck disable=SC1091
     . "$STATE/backends.env"
-    for pid in $MOTO_PID $REDIS_PID; do
+    ours "$MOTO_PID" moto_server.py
+    ours "$REDIS_PID" redis-server
+}
+ours() { # ours PID WORD: print PID if it is alive and its command line has WORD
+    [[ -n $1 && -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q "$2" && echo "$1"
+    return 0
+}
+
+stop() {
+    [[ -f $STATE/backends.env ]] || return 0
+    local pids pid
+    pids=$(live_pids)
+    for pid in $pids; do
         kill "$pid" 2>/dev/null || true
     done
-    for pid in $MOTO_PID $REDIS_PID; do
+    for pid in $pids; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
+        if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; fi
     done
     rm -f "$STATE/backends.env"
     echo "backends: stopped"
