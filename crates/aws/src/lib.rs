@@ -1,8 +1,89 @@
+//! The AWS (DynamoDB, S3, SQS) and Redis adapters of `fk-core`'s ports, and
+//! the deployment description the functions and clients share.
+//!
+//! # Layout
+//!
+//! Modules:
+//!
+//! - [`clients`]: the SDK configuration and clients, built once per process;
+//!   [`calls`]: a counter of every call they make (tests and benchmarks).
+//! - [`system`]: [`SystemStore`](fk_core::system::SystemStore) on DynamoDB.
+//! - [`user`]: [`UserStore`](fk_core::UserStore) on S3, DynamoDB or Redis.
+//! - [`sqs`]: the distributor queue, replies, session queues and Lambda's
+//!   SQS records.
+//! - [`schema`]: key names and table creation; [`deployment`], [`env`](mod@env):
+//!   where a deployment's resources are.
+//!
+//! ## System table (key `path`, S)
+//!
+//! A node's item holds its `Stat` as eleven number attributes named as
+//! ZooKeeper names them (`czxid mzxid ctime mtime version cversion aversion
+//! ephemeralOwner dataLength numChildren pzxid`, present iff the node
+//! exists), its lock (`lockToken` S, `lockExpires` N) and `lastToken` (S),
+//! the token of the last commit that wrote it. Locking a node that does
+//! not exist leaves a placeholder item (lock only), which unlocking
+//! removes.
+//!
+//! The item `path = "#counter"` holds `zxid` (N) and a ring of the last
+//! [`RECENT_COMMITS`](fk_core::system::RECENT_COMMITS) commits as `r0`..`r31`
+//! (slot `zxid % 32`), each the string `"<token> <zxid>"`.
+//!
+//! | Port method | Calls |
+//! |---|---|
+//! | `lock` | 1 UpdateItem (`SET lockToken, lockExpires` if free, expired or ours; the old item comes back on failure) |
+//! | `unlock` | 1 DeleteItem for a placeholder; + 1 UpdateItem (`REMOVE` the lock) for a node that exists |
+//! | `commit` | 1 TransactWriteItems: each node write, the counter, the session |
+//! | `counter` | 1 GetItem (consistent) |
+//! | `create_session`, `session`, `delete_session` | 1 PutItem / GetItem / DeleteItem |
+//!
+//! A commit is conditional on every lock still being the commit's token,
+//! the counter being `zxid - 1` and the session existing; the cancellation
+//! reasons say which failed (the counter first, then locks, then the
+//! session).
+//!
+//! ## Sessions table (key `session`, S: the id as `0x…`)
+//!
+//! `timeoutMs` N, `replyTo` S, `lastSeq` N, `ephemerals` SS (absent when
+//! empty), `heartbeatMs` N.
+//!
+//! ## User stores
+//!
+//! Clients read these directly; reads are strongly consistent and writes
+//! idempotent. A child change on a node without a record (the root)
+//! creates the record with empty data.
+//!
+//! - S3: object `"n" + path` (the root is `n/`): format byte `1`, a
+//!   big-endian `u32` header length, the JSON header
+//!   `{"stat":{..},"children":[..]}`, the raw data. `Create` is 1 PutObject;
+//!   `SetData` and `Children` 1 GetObject + 1 PutObject; `Delete` 1
+//!   DeleteObject; a read 1 GetObject.
+//! - DynamoDB (key `path`): `data` B (absent when empty), `stat` M of the
+//!   eleven numbers, `children` SS (absent when empty). One call per write
+//!   and per read.
+//! - Redis: hash `<prefix>:n:<path>` with `data` (bytes) and `stat` (JSON),
+//!   set `<prefix>:c:<path>` of child names. One atomic pipeline per write
+//!   and per read.
+//!
+//! ## Queues
+//!
+//! All FIFO with explicit deduplication ids. The distributor queue has one
+//! group, `commits`, deduplicated by request token; a reply goes to the
+//! session's queue in the session's group, deduplicated by
+//! `<session>-<seq>`. The node data travels as the binary message
+//! attribute `payload`, never inside the JSON body.
+//!
+//! ## Errors
+//!
+//! Throttling, timeouts, dispatch failures and 5xx answers are retryable
+//! [`StoreError`](fk_core::StoreError)s; everything else is permanent. The
+//! message carries the service's error code.
+
 pub mod calls;
 pub mod clients;
 pub mod deployment;
 pub mod env;
 pub mod schema;
+pub mod sqs;
 pub mod system;
 pub mod user;
 

@@ -153,12 +153,27 @@ pub fn unique_name(prefix: &str) -> String {
 }
 
 /// The workspace root (the directory with the top `Cargo.toml`).
+///
+/// Found from the run-time `CARGO_MANIFEST_DIR` (cargo sets it for the tests
+/// it runs) before the compile-time one: checkouts that share a target
+/// directory can share this crate's compiled code too, with another
+/// checkout's path baked in.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/testkit sits two levels below the root")
-        .to_path_buf()
+    let compiled = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run_time = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let root = run_time
+        .iter()
+        .map(PathBuf::as_path)
+        .chain([compiled])
+        .flat_map(Path::ancestors)
+        .find(|dir| is_workspace_root(dir))
+        .unwrap_or(compiled)
+        .to_path_buf();
+    root
+}
+
+fn is_workspace_root(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|text| text.contains("[workspace]"))
 }
 
 fn env_nonempty(name: &str) -> Option<String> {

@@ -1,0 +1,316 @@
+//! SQS: the distributor queue ([`SqsCommitQueue`]), replies to a session's
+//! queue ([`SqsReplySink`], [`ReplyQueue`]), and reading the records Lambda
+//! hands a function ([`envelope_from_event`], [`bury`]).
+//!
+//! Every queue is FIFO with explicit deduplication ids. A message is an
+//! [`Envelope`]: the JSON body as the message body, the binary payload (if
+//! any) as the `Binary` attribute [`PAYLOAD_ATTRIBUTE`].
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::SqsMessage;
+use aws_sdk_sqs::primitives::Blob;
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, QueueAttributeName,
+};
+use bytes::Bytes;
+use fk_core::message::{Message, PAYLOAD_ATTRIBUTE};
+use fk_core::{CommitQueue, CommitRequest, Envelope, Reply, ReplySink, StoreError};
+
+use crate::errors::{self, SQS};
+
+/// The message group of the distributor queue: one group, one total order.
+pub const COMMIT_GROUP: &str = "commits";
+/// The attribute [`bury`] adds to say why a record was unreadable.
+pub const ERROR_ATTRIBUTE: &str = "fk_error";
+
+fn attribute_error(e: aws_sdk_sqs::error::BuildError) -> StoreError {
+    StoreError::permanent(SQS, format!("building a message attribute: {e}"))
+}
+
+fn binary_attribute(data: &[u8]) -> Result<MessageAttributeValue, StoreError> {
+    MessageAttributeValue::builder()
+        .data_type("Binary")
+        .binary_value(Blob::new(data))
+        .build()
+        .map_err(attribute_error)
+}
+
+fn string_attribute(value: &str) -> Result<MessageAttributeValue, StoreError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(attribute_error)
+}
+
+/// Sends `envelope` to a FIFO queue: one SendMessage. An empty payload
+/// travels as no attribute (SQS rejects empty values).
+pub async fn send(
+    client: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    group: &str,
+    dedup_id: &str,
+    envelope: &Envelope,
+) -> Result<(), StoreError> {
+    let mut request = client
+        .send_message()
+        .queue_url(queue_url)
+        .message_body(&envelope.body)
+        .message_group_id(group)
+        .message_deduplication_id(dedup_id);
+    if let Some(payload) = envelope.payload.as_ref().filter(|p| !p.is_empty()) {
+        request = request.message_attributes(PAYLOAD_ATTRIBUTE, binary_attribute(payload)?);
+    }
+    request
+        .send()
+        .await
+        .map_err(|e| errors::sdk(SQS, "SendMessage", e))?;
+    Ok(())
+}
+
+/// The distributor queue.
+#[derive(Debug, Clone)]
+pub struct SqsCommitQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsCommitQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        SqsCommitQueue {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl CommitQueue for SqsCommitQueue {
+    /// One SendMessage in group [`COMMIT_GROUP`], deduplicated by token.
+    async fn push(&self, commit: &CommitRequest) -> Result<(), StoreError> {
+        send(
+            &self.client,
+            &self.queue_url,
+            COMMIT_GROUP,
+            &commit.token,
+            &commit.encode(),
+        )
+        .await
+    }
+}
+
+/// Replies to the session queues clients name in `reply_to`.
+#[derive(Debug, Clone)]
+pub struct SqsReplySink {
+    client: aws_sdk_sqs::Client,
+}
+
+impl SqsReplySink {
+    pub fn new(client: aws_sdk_sqs::Client) -> Self {
+        SqsReplySink { client }
+    }
+}
+
+#[async_trait]
+impl ReplySink for SqsReplySink {
+    /// One SendMessage, grouped by session, deduplicated by
+    /// `<session>-<seq>`.
+    async fn reply(&self, reply_to: &str, reply: &Reply) -> Result<(), StoreError> {
+        let group = reply.session.to_string();
+        let dedup = format!("{}-{}", reply.session, reply.seq);
+        send(&self.client, reply_to, &group, &dedup, &reply.encode()).await
+    }
+}
+
+/// A record Lambda delivered, as the envelope it was sent as.
+pub fn envelope_from_event(msg: &SqsMessage) -> Envelope {
+    let payload = msg
+        .message_attributes
+        .get(PAYLOAD_ATTRIBUTE)
+        .and_then(|a| a.binary_value.as_ref())
+        .map(|b| Bytes::copy_from_slice(&b.0));
+    Envelope {
+        body: msg.body.clone().unwrap_or_default(),
+        payload,
+    }
+}
+
+/// How many times the record has been delivered (1 the first time).
+pub fn receive_count(msg: &SqsMessage) -> u32 {
+    msg.attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Moves an unreadable record to the FIFO dead-letter queue `dlq_url`, with
+/// its attributes and [`ERROR_ATTRIBUTE`] = `reason`: one SendMessage. The
+/// group is the record's own (or `poison`), the dedup id its message id.
+pub async fn bury(
+    client: &aws_sdk_sqs::Client,
+    dlq_url: &str,
+    msg: &SqsMessage,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let group = msg
+        .attributes
+        .get("MessageGroupId")
+        .map(String::as_str)
+        .unwrap_or("poison");
+    let dedup = msg
+        .message_id
+        .clone()
+        .or_else(|| msg.md5_of_body.clone())
+        .unwrap_or_else(|| "unknown".to_string());
+    let body = msg.body.as_deref().filter(|b| !b.is_empty()).unwrap_or("-");
+    let mut attributes = HashMap::new();
+    for (name, attr) in &msg.message_attributes {
+        if name == ERROR_ATTRIBUTE {
+            continue;
+        }
+        if let Some(binary) = attr.binary_value.as_ref().filter(|b| !b.0.is_empty()) {
+            attributes.insert(name.clone(), binary_attribute(&binary.0)?);
+        } else if let Some(text) = attr.string_value.as_deref().filter(|s| !s.is_empty()) {
+            attributes.insert(name.clone(), string_attribute(text)?);
+        }
+    }
+    // Attributes count toward the message size limit: a long reason must
+    // never be why a burial fails.
+    let reason: String = reason.chars().take(1024).collect();
+    attributes.insert(ERROR_ATTRIBUTE.to_string(), string_attribute(&reason)?);
+    client
+        .send_message()
+        .queue_url(dlq_url)
+        .message_body(body)
+        .message_group_id(group)
+        .message_deduplication_id(dedup)
+        .set_message_attributes(Some(attributes))
+        .send()
+        .await
+        .map_err(|e| errors::sdk(SQS, "SendMessage", e))?;
+    Ok(())
+}
+
+/// A session's reply queue (FIFO), created by the client at session start.
+#[derive(Debug, Clone)]
+pub struct ReplyQueue {
+    pub url: String,
+    client: aws_sdk_sqs::Client,
+}
+
+impl ReplyQueue {
+    /// Creates the FIFO queue `name` (`.fifo` is added if missing), or
+    /// opens it if it exists: one CreateQueue.
+    pub async fn create(client: aws_sdk_sqs::Client, name: &str) -> Result<Self, StoreError> {
+        let name = if name.ends_with(".fifo") {
+            name.to_string()
+        } else {
+            format!("{name}.fifo")
+        };
+        let out = client
+            .create_queue()
+            .queue_name(&name)
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .send()
+            .await
+            .map_err(|e| errors::sdk(SQS, "CreateQueue", e))?;
+        let url = out
+            .queue_url()
+            .ok_or_else(|| StoreError::permanent(SQS, "CreateQueue returned no URL"))?
+            .to_string();
+        Ok(ReplyQueue { url, client })
+    }
+
+    /// Waits up to `wait_seconds` (long poll) for up to 10 messages, and
+    /// deletes what it received: one ReceiveMessage, plus one
+    /// DeleteMessageBatch when something came.
+    pub async fn receive(&self, wait_seconds: i32) -> Result<Vec<Envelope>, StoreError> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_seconds)
+            .message_attribute_names(PAYLOAD_ATTRIBUTE)
+            .send()
+            .await
+            .map_err(|e| errors::sdk(SQS, "ReceiveMessage", e))?;
+        let messages = out.messages();
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut envelopes = Vec::with_capacity(messages.len());
+        let mut deletes = Vec::with_capacity(messages.len());
+        for (i, m) in messages.iter().enumerate() {
+            let payload = m
+                .message_attributes()
+                .and_then(|a| a.get(PAYLOAD_ATTRIBUTE))
+                .and_then(|a| a.binary_value())
+                .map(|b| Bytes::copy_from_slice(b.as_ref()));
+            envelopes.push(Envelope {
+                body: m.body().unwrap_or_default().to_string(),
+                payload,
+            });
+            if let Some(handle) = m.receipt_handle() {
+                deletes.push(
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .build()
+                        .map_err(|e| StoreError::permanent(SQS, e.to_string()))?,
+                );
+            }
+        }
+        let deleted = self
+            .client
+            .delete_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(deletes))
+            .send()
+            .await
+            .map_err(|e| errors::sdk(SQS, "DeleteMessageBatch", e))?;
+        if let Some(failed) = deleted.failed().first() {
+            // Such a message comes back after the visibility timeout: a
+            // duplicate (replies carry their seq), not a loss.
+            tracing::warn!(
+                queue = %self.url,
+                code = failed.code(),
+                "could not delete a received reply"
+            );
+        }
+        Ok(envelopes)
+    }
+
+    /// Deletes the queue: one DeleteQueue.
+    pub async fn delete(&self) -> Result<(), StoreError> {
+        self.client
+            .delete_queue()
+            .queue_url(&self.url)
+            .send()
+            .await
+            .map_err(|e| errors::sdk(SQS, "DeleteQueue", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_without_attributes_was_received_once_and_has_no_payload() {
+        let mut msg = SqsMessage::default();
+        msg.body = Some("{}".into());
+
+        assert_eq!(receive_count(&msg), 1);
+        assert_eq!(
+            envelope_from_event(&msg),
+            Envelope {
+                body: "{}".into(),
+                payload: None
+            }
+        );
+    }
+}

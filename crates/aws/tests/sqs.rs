@@ -1,0 +1,239 @@
+//! The SQS adapters against the emulator, and Lambda's record format.
+
+mod common;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use bytes::Bytes;
+use fk_aws::sqs::{self, ReplyQueue, SqsCommitQueue, SqsReplySink};
+use fk_core::message::{Message, Outcome};
+use fk_core::{
+    CommitQueue, CommitRequest, CreateMode, Envelope, Error, Op, OpResult, Reply, ReplySink,
+    SessionId, WriteRequest,
+};
+
+const BINARY: &[u8] = b"\x00\xff\x00binary";
+
+fn envelope(body: &str, payload: Option<&'static [u8]>) -> Envelope {
+    Envelope {
+        body: body.into(),
+        payload: payload.map(Bytes::from_static),
+    }
+}
+
+async fn queue(clients: &fk_aws::clients::Clients, name: &str) -> ReplyQueue {
+    ReplyQueue::create(clients.sqs.clone(), &fk_testkit::unique_name(name))
+        .await
+        .unwrap()
+}
+
+/// Everything that arrives within a few polls.
+async fn drain(queue: &ReplyQueue) -> Vec<Envelope> {
+    let mut all = Vec::new();
+    for _ in 0..3 {
+        let got = queue.receive(1).await.unwrap();
+        if got.is_empty() && !all.is_empty() {
+            break;
+        }
+        all.extend(got);
+    }
+    all
+}
+
+#[tokio::test]
+async fn sent_envelopes_arrive_in_order_with_their_binary_payloads() {
+    // Given a reply queue
+    let (clients, counter) = common::clients().await;
+    let q = queue(&clients, "reply").await;
+    counter.take();
+
+    // When three envelopes are sent, one with a binary payload, one empty
+    for (i, payload) in [None, Some(BINARY), Some(&b""[..])].into_iter().enumerate() {
+        let e = envelope(&format!("m{i}"), payload);
+        sqs::send(&clients.sqs, &q.url, "g", &format!("d{i}"), &e)
+            .await
+            .unwrap();
+    }
+    assert_eq!(counter.take()["SQS.SendMessage"], 3);
+
+    // Then they are received in order, and deleted
+    let got = drain(&q).await;
+    assert_eq!(
+        got,
+        vec![
+            envelope("m0", None),
+            envelope("m1", Some(BINARY)),
+            envelope("m2", None),
+        ]
+    );
+    assert_eq!(counter.snapshot()["SQS.DeleteMessageBatch"], 1);
+    assert!(q.receive(0).await.unwrap().is_empty());
+    q.delete().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_repeated_deduplication_id_is_delivered_once() {
+    let (clients, _) = common::clients().await;
+    let q = queue(&clients, "dedup").await;
+
+    for body in ["first", "second"] {
+        sqs::send(&clients.sqs, &q.url, "g", "same-id", &envelope(body, None))
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(drain(&q).await, vec![envelope("first", None)]);
+}
+
+fn commit_request(token_seq: u64) -> CommitRequest {
+    let session: SessionId = "0x00000000000000ab".parse().unwrap();
+    CommitRequest {
+        token: fk_core::message::token(session, token_seq),
+        session,
+        seq: token_seq,
+        reply_to: "unused".into(),
+        time_ms: 1_700_000_000_000,
+        op: Op::Create {
+            path: "/a".into(),
+            data: Bytes::from_static(BINARY),
+            mode: CreateMode::Persistent,
+        },
+        pre: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn the_commit_queue_delivers_each_token_once_in_the_one_group() {
+    // Given a FIFO queue as the distributor queue
+    let (clients, _) = common::clients().await;
+    let q = queue(&clients, "distributor").await;
+    let commits = SqsCommitQueue::new(clients.sqs.clone(), &q.url);
+
+    // When a commit is pushed twice (a writer redelivery), then another
+    commits.push(&commit_request(1)).await.unwrap();
+    commits.push(&commit_request(1)).await.unwrap();
+    commits.push(&commit_request(2)).await.unwrap();
+
+    // Then each arrives once, in order, with its data
+    let got: Vec<CommitRequest> = drain(&q)
+        .await
+        .into_iter()
+        .map(|e| CommitRequest::decode(e).unwrap())
+        .collect();
+    assert_eq!(got, vec![commit_request(1), commit_request(2)]);
+}
+
+#[tokio::test]
+async fn replies_reach_the_queue_named_in_reply_to() {
+    let (clients, _) = common::clients().await;
+    let q = queue(&clients, "session").await;
+    let sink = SqsReplySink::new(clients.sqs.clone());
+    let session = SessionId::random();
+    let ok = Reply {
+        session,
+        seq: 1,
+        zxid: 4,
+        outcome: Outcome::Ok(OpResult::Deleted),
+    };
+    let err = Reply {
+        session,
+        seq: 2,
+        zxid: 0,
+        outcome: Outcome::Err(Error::NoNode),
+    };
+
+    sink.reply(&q.url, &ok).await.unwrap();
+    sink.reply(&q.url, &ok).await.unwrap();
+    sink.reply(&q.url, &err).await.unwrap();
+
+    let got: Vec<Reply> = drain(&q)
+        .await
+        .into_iter()
+        .map(|e| Reply::decode(e).unwrap())
+        .collect();
+    assert_eq!(got, vec![ok, err]);
+}
+
+fn fixture_event() -> SqsEvent {
+    let path =
+        fk_testkit::repo_root().join("crates/aws/tests/fixtures/sqs_write_request_event.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_lambda_record_decodes_to_its_envelope_with_the_base64_payload() {
+    // Given the record Lambda hands the writer
+    let event = fixture_event();
+    let record = &event.records[0];
+
+    // When it is read back
+    let env = sqs::envelope_from_event(record);
+
+    // Then the payload is the raw bytes, and the request decodes whole
+    assert_eq!(env.payload.as_deref(), Some(BINARY));
+    assert_eq!(sqs::receive_count(record), 3);
+    let request = WriteRequest::decode(env).unwrap();
+    assert_eq!(request.token(), "0x00000000000000ab-7");
+    assert_eq!(
+        request.op,
+        Op::SetData {
+            path: "/app".into(),
+            data: Bytes::from_static(BINARY),
+            version: Some(0),
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_buried_record_keeps_its_body_group_and_payload_and_says_why() {
+    // Given a dead-letter queue and an unreadable record
+    let (clients, counter) = common::clients().await;
+    let dlq = queue(&clients, "dlq").await;
+    let event = fixture_event();
+    let record = &event.records[0];
+    counter.take();
+
+    // When it is buried (twice: a retried burial)
+    sqs::bury(&clients.sqs, &dlq.url, record, "malformed body")
+        .await
+        .unwrap();
+    sqs::bury(&clients.sqs, &dlq.url, record, "malformed body")
+        .await
+        .unwrap();
+
+    // Then it is there once, with the reason
+    assert_eq!(counter.take()["SQS.SendMessage"], 2);
+    let out = clients
+        .sqs
+        .receive_message()
+        .queue_url(&dlq.url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .message_attribute_names("All")
+        .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+        .send()
+        .await
+        .unwrap();
+    let messages = out.messages();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m.body(), record.body.as_deref());
+    let attrs = m.message_attributes().unwrap();
+    assert_eq!(attrs["fk_error"].string_value(), Some("malformed body"));
+    assert_eq!(attrs["payload"].binary_value().unwrap().as_ref(), BINARY);
+    let system = m.attributes().unwrap();
+    assert_eq!(
+        system[&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId],
+        "0x00000000000000ab"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_reply_queue_is_gone() {
+    let (clients, _) = common::clients().await;
+    let q = queue(&clients, "gone").await;
+
+    q.delete().await.unwrap();
+
+    assert!(q.receive(0).await.is_err());
+}
