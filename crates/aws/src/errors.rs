@@ -87,3 +87,46 @@ pub(crate) fn redis(operation: &str, err: redis::RedisError) -> StoreError {
 pub(crate) fn malformed(backend: &'static str, what: impl std::fmt::Display) -> StoreError {
     StoreError::permanent(backend, format!("malformed record: {what}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn service_error(status: u16, code: &str) -> SdkError<UpdateItemError, HttpResponse> {
+        let err = UpdateItemError::generic(ErrorMetadata::builder().code(code).build());
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(err, raw)
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retryable_with_their_code() {
+        let throttled = sdk(
+            DYNAMODB,
+            "UpdateItem",
+            service_error(400, "ThrottlingException"),
+        );
+        assert!(throttled.retryable);
+        assert!(throttled
+            .message
+            .contains("UpdateItem failed with ThrottlingException"));
+        assert!(sdk(DYNAMODB, "UpdateItem", service_error(503, "Whatever")).retryable);
+        let timeout = SdkError::<UpdateItemError, HttpResponse>::timeout_error("slow");
+        assert!(sdk(DYNAMODB, "UpdateItem", timeout).retryable);
+    }
+
+    #[test]
+    fn client_errors_are_permanent() {
+        let err = sdk(
+            DYNAMODB,
+            "UpdateItem",
+            service_error(400, "ValidationException"),
+        );
+        assert!(!err.retryable);
+        assert!(err.message.contains("ValidationException"));
+        assert_eq!(err.backend, "dynamodb");
+    }
+}

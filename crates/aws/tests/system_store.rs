@@ -394,3 +394,38 @@ async fn sessions_are_created_once_read_back_and_deleted() {
     assert_eq!(f.store.session(id).await.unwrap(), None);
     f.store.delete_session(id).await.unwrap();
 }
+
+/// Fails against a plain `moto_server` (its failed transactions restore a
+/// stale copy of the table); passes with `scripts/moto_server.py`.
+#[tokio::test]
+async fn concurrent_failed_commits_never_undo_other_writes() {
+    // Given many requests at once: locks that succeed, and commits that
+    // fail (the emulator must keep DynamoDB's per-request atomicity)
+    let f = std::sync::Arc::new(fixture().await);
+    let session = f.new_session().await;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                f.lock(&format!("/n{i}"), "holder", 100).await;
+            } else {
+                let stale = commit("stale", 99, session, vec![put(&format!("/n{i}"), 99)]);
+                let outcome = f.store.commit(&stale).await.unwrap();
+                assert_eq!(outcome, CommitOutcome::ZxidMismatch);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    // Then every lock that was taken is still there
+    for i in (0..24).step_by(2) {
+        assert_eq!(
+            f.lock(&format!("/n{i}"), "other", 200).await,
+            LockOutcome::Held { expires_ms: 1100 },
+            "/n{i}"
+        );
+    }
+}
