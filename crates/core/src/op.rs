@@ -70,8 +70,13 @@ impl Op {
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum OpResult {
     /// The path actually created (with its sequence suffix) and its `Stat`.
-    Created { path: String, stat: Stat },
+    Created {
+        path: String,
+        stat: Stat,
+    },
     /// The node's `Stat` after the change.
-    SetData { stat: Stat },
+    SetData {
+        stat: Stat,
+    },
     Deleted,
 }

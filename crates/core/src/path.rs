@@ -108,8 +108,21 @@ mod tests {
     #[test]
     fn rejects_what_zookeeper_rejects() {
         for p in [
-            "", "a", "a/b", "/a/", "//", "/a//b", "/.", "/..", "/a/./b", "/a/../b", "/a\0b",
-            "/a\u{1}", "/\u{7f}", "/\u{e000}", "/\u{fff5}",
+            "",
+            "a",
+            "a/b",
+            "/a/",
+            "//",
+            "/a//b",
+            "/.",
+            "/..",
+            "/a/./b",
+            "/a/../b",
+            "/a\0b",
+            "/a\u{1}",
+            "/\u{7f}",
+            "/\u{e000}",
+            "/\u{fff5}",
         ] {
             assert_eq!(validate(p), Err(Error::BadArguments), "{p:?}");
         }

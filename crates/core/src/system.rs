@@ -82,7 +82,9 @@ pub enum CommitOutcome {
     /// The counter was not `zxid - 1`.
     ZxidMismatch,
     /// A node's lock is no longer held by the commit's token.
-    LockLost { path: String },
+    LockLost {
+        path: String,
+    },
     /// The session does not exist (expired or closed).
     SessionMissing,
 }

@@ -60,12 +60,7 @@ pub struct Transition {
 /// Deterministic: a redelivered commit recomputes exactly what was
 /// committed the first time (times come from the writer, not the clock).
 pub fn transition(commit: &CommitRequest, zxid: i64) -> Transition {
-    let stat_of = |p: &str| {
-        commit
-            .pre_state(p)
-            .and_then(|s| s.stat)
-            .unwrap_or_default()
-    };
+    let stat_of = |p: &str| commit.pre_state(p).and_then(|s| s.stat).unwrap_or_default();
     let time = commit.time_ms;
     match &commit.op {
         Op::Create { path, data, mode } => {

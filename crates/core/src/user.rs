@@ -19,9 +19,17 @@ pub struct UserNode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserWrite {
     /// A new node, without children.
-    Create { path: String, data: Bytes, stat: Stat },
+    Create {
+        path: String,
+        data: Bytes,
+        stat: Stat,
+    },
     /// New data and `Stat`; the children stay.
-    SetData { path: String, data: Bytes, stat: Stat },
+    SetData {
+        path: String,
+        data: Bytes,
+        stat: Stat,
+    },
     /// A child came or went; the `Stat` is the parent's new one. A parent
     /// that has no record yet (the root) gets one with empty data.
     Children {
@@ -29,7 +37,9 @@ pub enum UserWrite {
         stat: Stat,
         change: ChildChange,
     },
-    Delete { path: String },
+    Delete {
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

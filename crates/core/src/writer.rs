@@ -17,8 +17,8 @@ use crate::queue::send_reply;
 use crate::system::{LockOutcome, LockRequest, NodeRecord, SystemStore};
 use crate::transition::{check_request, needs_parent_first, validate};
 use crate::{
-    path, Clock, CommitQueue, CommitRequest, Error, Op, Outcome, PreState, Reply, ReplySink,
-    Stat, StoreError, WriteRequest,
+    path, Clock, CommitQueue, CommitRequest, Error, Op, Outcome, PreState, Reply, ReplySink, Stat,
+    StoreError, WriteRequest,
 };
 
 /// Tunables of the writer.
@@ -87,7 +87,10 @@ impl Writer {
             Locked::Refused(e) => return self.refuse(req, e).await,
         };
         let paths: Vec<String> = pre.iter().map(|p| p.0.path.clone()).collect();
-        if pre.iter().any(|(_, rec)| rec.last_token.as_deref() == Some(&token)) {
+        if pre
+            .iter()
+            .any(|(_, rec)| rec.last_token.as_deref() == Some(&token))
+        {
             // The distributor committed this request after the session
             // record was read: release what we just took, and stop.
             self.unlock_all(&paths, &token).await?;

@@ -27,7 +27,10 @@ async fn create_then_read_returns_the_data_and_a_fresh_stat() {
     assert_eq!(node.stat, stat);
     let root = sim.read("/").await.unwrap();
     assert_eq!(root.children, vec!["app".to_string()]);
-    assert_eq!((root.stat.cversion, root.stat.num_children, root.stat.pzxid), (1, 1, 1));
+    assert_eq!(
+        (root.stat.cversion, root.stat.num_children, root.stat.pzxid),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -64,7 +67,9 @@ async fn errors_are_zookeepers_and_leave_nothing_behind() {
     let s = sim.open_session().await;
     sim.write(s, create("/app", "x")).await.unwrap();
     sim.write(s, create("/app/a", "x")).await.unwrap();
-    sim.write(s, create_mode("/eph", "x", CreateMode::Ephemeral)).await.unwrap();
+    sim.write(s, create_mode("/eph", "x", CreateMode::Ephemeral))
+        .await
+        .unwrap();
 
     let cases = [
         (create("/app", "again"), Error::NodeExists),
@@ -73,9 +78,18 @@ async fn errors_are_zookeepers_and_leave_nothing_behind() {
         (create("/eph/child", "x"), Error::NoChildrenForEphemerals),
         (create("/bad/", "x"), Error::BadArguments),
         (create("relative", "x"), Error::BadArguments),
-        (create(&"/big".to_string(), &"x".repeat(1025)), Error::BadArguments),
-        (create_mode("/ttl", "x", CreateMode::PersistentWithTtl), Error::Unimplemented),
-        (create_mode("/c", "x", CreateMode::Container), Error::Unimplemented),
+        (
+            create(&"/big".to_string(), &"x".repeat(1025)),
+            Error::BadArguments,
+        ),
+        (
+            create_mode("/ttl", "x", CreateMode::PersistentWithTtl),
+            Error::Unimplemented,
+        ),
+        (
+            create_mode("/c", "x", CreateMode::Container),
+            Error::Unimplemented,
+        ),
         (set("/missing", "x", None), Error::NoNode),
         (set("/app", "x", Some(7)), Error::BadVersion),
         (delete("/app", None), Error::NotEmpty),
@@ -87,7 +101,10 @@ async fn errors_are_zookeepers_and_leave_nothing_behind() {
         let shown = format!("{op:?}");
         assert_eq!(sim.write(s, op).await, Err(expected), "{shown}");
     }
-    assert!(sim.system.locked_paths().is_empty(), "no lock may stay taken");
+    assert!(
+        sim.system.locked_paths().is_empty(),
+        "no lock may stay taken"
+    );
     let app = sim.read("/app").await.unwrap();
     assert_eq!((app.stat.version, app.stat.num_children), (0, 1));
 }
@@ -104,7 +121,10 @@ async fn delete_updates_the_parent_and_removes_the_node() {
     assert!(sim.read("/app/a").await.is_none());
     let app = sim.read("/app").await.unwrap();
     assert!(app.children.is_empty());
-    assert_eq!((app.stat.cversion, app.stat.num_children, app.stat.pzxid), (2, 0, 3));
+    assert_eq!(
+        (app.stat.cversion, app.stat.num_children, app.stat.pzxid),
+        (2, 0, 3)
+    );
     assert!(sim.system.stat("/app/a").is_none());
     sim.write(s, delete("/app", None)).await.unwrap();
 }
@@ -116,14 +136,20 @@ async fn sequential_names_come_from_the_parents_cversion() {
     sim.write(s, create("/q", "")).await.unwrap();
 
     let first = created_path(
-        sim.write(s, create_mode("/q/job-", "", CreateMode::PersistentSequential))
-            .await,
+        sim.write(
+            s,
+            create_mode("/q/job-", "", CreateMode::PersistentSequential),
+        )
+        .await,
     );
     sim.write(s, create("/q/plain", "")).await.unwrap();
     sim.write(s, delete("/q/plain", None)).await.unwrap();
     let second = created_path(
-        sim.write(s, create_mode("/q/job-", "", CreateMode::EphemeralSequential))
-            .await,
+        sim.write(
+            s,
+            create_mode("/q/job-", "", CreateMode::EphemeralSequential),
+        )
+        .await,
     );
     let bare = created_path(
         sim.write(s, create_mode("/q/", "", CreateMode::PersistentSequential))
@@ -134,8 +160,11 @@ async fn sequential_names_come_from_the_parents_cversion() {
     assert_eq!(second, "/q/job-0000000003");
     assert_eq!(bare, "/q/0000000004");
     assert_eq!(
-        sim.write(s, create_mode("/none/x-", "", CreateMode::PersistentSequential))
-            .await,
+        sim.write(
+            s,
+            create_mode("/none/x-", "", CreateMode::PersistentSequential)
+        )
+        .await,
         Err(Error::NoNode)
     );
 }
@@ -144,8 +173,9 @@ async fn sequential_names_come_from_the_parents_cversion() {
 async fn ephemeral_nodes_record_their_owner() {
     let mut sim = Sim::new();
     let s = sim.open_session().await;
-    let Ok(OpResult::Created { stat, .. }) =
-        sim.write(s, create_mode("/e", "", CreateMode::Ephemeral)).await
+    let Ok(OpResult::Created { stat, .. }) = sim
+        .write(s, create_mode("/e", "", CreateMode::Ephemeral))
+        .await
     else {
         panic!()
     };
@@ -174,7 +204,10 @@ async fn zxids_follow_the_distributor_queue_order() {
     sim.writer.handle(&ra, 1).await.unwrap();
     let done = sim.drain().await;
 
-    assert_eq!(done, vec![Distributed::Committed(3), Distributed::Committed(4)]);
+    assert_eq!(
+        done,
+        vec![Distributed::Committed(3), Distributed::Committed(4)]
+    );
     assert_eq!(sim.read("/y").await.unwrap().stat.mzxid, 3);
     assert_eq!(sim.read("/x").await.unwrap().stat.mzxid, 4);
 }

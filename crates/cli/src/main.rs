@@ -1,0 +1,140 @@
+//! `fk`: a zkCli-like command line for FaaSKeeper deployments.
+//!
+//! # Layout
+//!
+//! - `command`: the commands, parsed by clap, and what each does.
+//! - `render`: text (zkCli's format) and `--json` output.
+//! - `locate`: finding the deployment document.
+
+mod command;
+mod locate;
+mod render;
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use clap::Parser;
+use command::{Command, Failure};
+use fk_client::Client;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fk",
+    version,
+    about = "ZooKeeper's commands against a FaaSKeeper deployment"
+)]
+struct Cli {
+    /// The deployment document (JSON). Default: $FK_DEPLOYMENT, then
+    /// .fk/deployment.json in this directory or any parent.
+    #[arg(long, global = true, env = "FK_DEPLOYMENT")]
+    deployment: Option<std::path::PathBuf>,
+    /// Print results as JSON, one document per command.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: TopLevel,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TopLevel {
+    #[command(flatten)]
+    One(Command),
+    /// Run commands read from standard input, one per line, in one session.
+    Script,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let deployment = match locate::deployment(cli.deployment.as_deref()) {
+        Ok(d) => d,
+        Err(message) => {
+            eprintln!("fk: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let commands = match cli.command {
+        TopLevel::One(command) => vec![command],
+        TopLevel::Script => match read_script() {
+            Ok(commands) => commands,
+            Err(message) => {
+                eprintln!("fk: {message}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let needs_session = commands.iter().any(Command::writes);
+    let client = if needs_session {
+        Client::connect(&deployment).await
+    } else {
+        Client::read_only(&deployment).await
+    };
+    let client = match client {
+        Ok(c) => c,
+        Err(e) => {
+            render::failure(
+                &Failure {
+                    path: String::new(),
+                    error: e,
+                },
+                cli.json,
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let mut failed = false;
+    for command in commands {
+        match command.run(&client).await {
+            Ok(output) => render::success(&output, cli.json),
+            Err(failure) => {
+                render::failure(&failure, cli.json);
+                failed = true;
+            }
+        }
+    }
+    if let Err(e) = client.close().await {
+        render::failure(
+            &Failure {
+                path: String::new(),
+                error: e,
+            },
+            cli.json,
+        );
+        failed = true;
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Parses standard input: one command per line, shell quoting, `#` comments.
+fn read_script() -> Result<Vec<Command>, String> {
+    #[derive(Debug, Parser)]
+    #[command(name = "fk", no_binary_name = true)]
+    struct Line {
+        #[command(subcommand)]
+        command: Command,
+    }
+    let mut commands = Vec::new();
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.map_err(|e| format!("reading standard input: {e}"))?;
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let words =
+            shlex::split(trimmed).ok_or_else(|| format!("line {}: unbalanced quotes", n + 1))?;
+        let parsed = Line::try_parse_from(words).map_err(|e| format!("line {}: {e}", n + 1))?;
+        commands.push(parsed.command);
+    }
+    Ok(commands)
+}

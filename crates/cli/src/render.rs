@@ -1,0 +1,108 @@
+//! Printing results: zkCli's text format, or JSON.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine;
+use fk_client::Stat;
+use serde_json::{json, Value};
+
+use crate::command::{Failure, Output};
+
+pub fn success(output: &Output, as_json: bool) {
+    if as_json {
+        println!("{}", to_json(output));
+        return;
+    }
+    match output {
+        Output::Created { path, .. } => println!("Created {path}"),
+        Output::Data { data, stat, .. } => {
+            println!("{}", String::from_utf8_lossy(data));
+            print_stat(stat);
+        }
+        Output::Set { stat, .. } | Output::Stat { stat, .. } => print_stat(stat),
+        Output::Deleted { .. } => {}
+        Output::Children { children, stat, .. } => {
+            println!("[{}]", children.join(", "));
+            if let Some(stat) = stat {
+                print_stat(stat);
+            }
+        }
+    }
+}
+
+pub fn failure(failure: &Failure, as_json: bool) {
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "path": failure.path,
+                "error": format!("{:?}", failure.error),
+                "code": failure.error.code(),
+            })
+        );
+        return;
+    }
+    let name = format!("{:?}", failure.error);
+    if failure.path.is_empty() {
+        eprintln!("KeeperErrorCode = {name}");
+    } else if failure.error == fk_client::Error::NoNode {
+        eprintln!(
+            "Node does not exist: {} (KeeperErrorCode = {name})",
+            failure.path
+        );
+    } else {
+        eprintln!("KeeperErrorCode = {name} for {}", failure.path);
+    }
+}
+
+fn to_json(output: &Output) -> Value {
+    match output {
+        Output::Created { path, stat } => json!({ "path": path, "stat": stat }),
+        Output::Data { path, data, stat } => {
+            let mut doc = json!({ "path": path, "stat": stat });
+            match std::str::from_utf8(data) {
+                Ok(text) => doc["data"] = json!(text),
+                Err(_) => {
+                    doc["data_base64"] =
+                        json!(base64::engine::general_purpose::STANDARD.encode(data))
+                }
+            }
+            doc
+        }
+        Output::Set { path, stat } | Output::Stat { path, stat } => {
+            json!({ "path": path, "stat": stat })
+        }
+        Output::Deleted { path } => json!({ "path": path, "deleted": true }),
+        Output::Children {
+            path,
+            children,
+            stat,
+        } => {
+            let mut doc = json!({ "path": path, "children": children });
+            if let Some(stat) = stat {
+                doc["stat"] = json!(stat);
+            }
+            doc
+        }
+    }
+}
+
+/// zkCli's `stat` layout.
+fn print_stat(stat: &Stat) {
+    println!("cZxid = 0x{:x}", stat.czxid);
+    println!("ctime = {}", time(stat.ctime));
+    println!("mZxid = 0x{:x}", stat.mzxid);
+    println!("mtime = {}", time(stat.mtime));
+    println!("pZxid = 0x{:x}", stat.pzxid);
+    println!("cversion = {}", stat.cversion);
+    println!("dataVersion = {}", stat.version);
+    println!("aclVersion = {}", stat.aversion);
+    println!("ephemeralOwner = 0x{:x}", stat.ephemeral_owner);
+    println!("dataLength = {}", stat.data_length);
+    println!("numChildren = {}", stat.num_children);
+}
+
+fn time(ms: i64) -> String {
+    let at = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(at).to_string()
+}

@@ -1,0 +1,325 @@
+//! The client: connect, ZooKeeper's operations, close.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use fk_aws::calls::CallCounter;
+use fk_aws::clients::{sdk_config, Clients};
+use fk_aws::deployment::Deployment;
+use fk_aws::sqs::ReplyQueue;
+use fk_aws::system::DynamoSystemStore;
+use fk_core::system::{SessionRecord, SystemStore};
+use fk_core::{
+    path, CreateMode, Error, Message, Op, OpResult, SessionId, Stat, StoreError, UserNode,
+    UserStore, WriteRequest,
+};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::session::{spawn_listener, Pending};
+
+/// How a client connects.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// ZooKeeper's session timeout: how long the session outlives silence.
+    pub session_timeout: Duration,
+    /// How long a write waits for its reply before `ConnectionLoss`.
+    pub request_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            session_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A connection to a deployment: a ZooKeeper handle.
+///
+/// Cheap to clone; clones share the session.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    deployment: Deployment,
+    user: Arc<dyn UserStore>,
+    calls: CallCounter,
+    options: ConnectOptions,
+    session: Option<Session>,
+}
+
+struct Session {
+    id: SessionId,
+    clients: Clients,
+    system: DynamoSystemStore,
+    reply_queue: Arc<ReplyQueue>,
+    pending: Arc<Pending>,
+    /// The last seq sent; held while sending so that the queue receives a
+    /// session's writes in seq order.
+    next_seq: Mutex<u64>,
+    listener: JoinHandle<()>,
+}
+
+impl Client {
+    /// Opens a session with default options.
+    pub async fn connect(deployment: &Deployment) -> Result<Client, Error> {
+        Self::connect_with(deployment, ConnectOptions::default()).await
+    }
+
+    /// Opens a session: registers it and creates its reply queue.
+    pub async fn connect_with(
+        deployment: &Deployment,
+        options: ConnectOptions,
+    ) -> Result<Client, Error> {
+        let (clients, user, calls) = open_stores(deployment).await?;
+        let id = SessionId::random();
+        let queue_name = format!(
+            "{}{}.fifo",
+            deployment.reply_queue_prefix,
+            id.to_string().trim_start_matches("0x")
+        );
+        let reply_queue = Arc::new(
+            ReplyQueue::create(clients.sqs.clone(), &queue_name)
+                .await
+                .map_err(connection_loss)?,
+        );
+        let system = DynamoSystemStore::new(
+            clients.dynamodb.clone(),
+            deployment.system_table.clone(),
+            deployment.sessions_table.clone(),
+        );
+        let record = SessionRecord {
+            id,
+            timeout_ms: options.session_timeout.as_millis() as i64,
+            reply_to: reply_queue.url.clone(),
+            last_seq: 0,
+            ephemerals: Vec::new(),
+            heartbeat_ms: fk_core::Clock::now_ms(&fk_core::SystemClock),
+        };
+        if !system
+            .create_session(&record)
+            .await
+            .map_err(connection_loss)?
+        {
+            // 62 random bits collided: vanishingly rare, and safe to refuse.
+            let _ = reply_queue.delete().await;
+            return Err(Error::SystemError);
+        }
+        let pending = Arc::new(Pending::default());
+        let listener = spawn_listener(reply_queue.clone(), id, pending.clone());
+        Ok(Client {
+            inner: Arc::new(Inner {
+                deployment: deployment.clone(),
+                user,
+                calls,
+                options,
+                session: Some(Session {
+                    id,
+                    clients,
+                    system,
+                    reply_queue,
+                    pending,
+                    next_seq: Mutex::new(0),
+                    listener,
+                }),
+            }),
+        })
+    }
+
+    /// A client without a session: it reads, and refuses writes with
+    /// `NotReadOnly`. Creates nothing in the deployment.
+    pub async fn read_only(deployment: &Deployment) -> Result<Client, Error> {
+        let (_, user, calls) = open_stores(deployment).await?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                deployment: deployment.clone(),
+                user,
+                calls,
+                options: ConnectOptions::default(),
+                session: None,
+            }),
+        })
+    }
+
+    /// The session id, if this client has a session.
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.inner.session.as_ref().map(|s| s.id)
+    }
+
+    /// The deployment this client talks to.
+    pub fn deployment(&self) -> &Deployment {
+        &self.inner.deployment
+    }
+
+    /// The AWS calls (and Redis round trips) this client has made.
+    pub fn calls(&self) -> &CallCounter {
+        &self.inner.calls
+    }
+
+    /// Creates a node; returns its actual path (sequential nodes get a
+    /// suffix) and its `Stat`.
+    pub async fn create(
+        &self,
+        path: &str,
+        data: &[u8],
+        mode: CreateMode,
+    ) -> Result<(String, Stat), Error> {
+        let op = Op::Create {
+            path: path.to_string(),
+            data: Bytes::copy_from_slice(data),
+            mode,
+        };
+        match self.write(op).await? {
+            OpResult::Created { path, stat } => Ok((path, stat)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Replaces a node's data if its version is `version` (`None`: any).
+    pub async fn set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<Stat, Error> {
+        let op = Op::SetData {
+            path: path.to_string(),
+            data: Bytes::copy_from_slice(data),
+            version,
+        };
+        match self.write(op).await? {
+            OpResult::SetData { stat } => Ok(stat),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Deletes a childless node if its version is `version` (`None`: any).
+    pub async fn delete(&self, path: &str, version: Option<i32>) -> Result<(), Error> {
+        let op = Op::Delete {
+            path: path.to_string(),
+            version,
+        };
+        match self.write(op).await? {
+            OpResult::Deleted => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// A node's data and `Stat`.
+    pub async fn get_data(&self, path: &str) -> Result<(Vec<u8>, Stat), Error> {
+        let node = self.read(path).await?.ok_or(Error::NoNode)?;
+        Ok((node.data.to_vec(), node.stat))
+    }
+
+    /// A node's `Stat`, or `None` if it does not exist.
+    pub async fn exists(&self, path: &str) -> Result<Option<Stat>, Error> {
+        Ok(self.read(path).await?.map(|n| n.stat))
+    }
+
+    /// A node's child names, sorted.
+    pub async fn get_children(&self, path: &str) -> Result<Vec<String>, Error> {
+        Ok(self.get_children_with_stat(path).await?.0)
+    }
+
+    /// A node's child names, sorted, and its `Stat`.
+    pub async fn get_children_with_stat(&self, path: &str) -> Result<(Vec<String>, Stat), Error> {
+        let node = self.read(path).await?.ok_or(Error::NoNode)?;
+        let mut children = node.children;
+        children.sort();
+        Ok((children, node.stat))
+    }
+
+    /// Ends the session: its reply queue and record go.
+    pub async fn close(self) -> Result<(), Error> {
+        if let Some(session) = &self.inner.session {
+            session.listener.abort();
+            session
+                .system
+                .delete_session(session.id)
+                .await
+                .map_err(connection_loss)?;
+            session
+                .reply_queue
+                .delete()
+                .await
+                .map_err(connection_loss)?;
+        }
+        Ok(())
+    }
+
+    async fn read(&self, path: &str) -> Result<Option<UserNode>, Error> {
+        path::validate(path)?;
+        if let Some(session) = &self.inner.session {
+            let last_sent = *session.next_seq.lock().await;
+            session.pending.wait_through(last_sent).await;
+        }
+        let node = self.inner.user.get(path).await.map_err(connection_loss)?;
+        if node.is_none() && path == path::ROOT {
+            // The root exists before its first change gives it a record.
+            return Ok(Some(UserNode::default()));
+        }
+        Ok(node)
+    }
+
+    async fn write(&self, op: Op) -> Result<OpResult, Error> {
+        let session = self.inner.session.as_ref().ok_or(Error::NotReadOnly)?;
+        let (seq, answer) = {
+            let mut next = session.next_seq.lock().await;
+            let seq = *next + 1;
+            let answer = session.pending.expect(seq);
+            let request = WriteRequest {
+                session: session.id,
+                seq,
+                reply_to: session.reply_queue.url.clone(),
+                op,
+            };
+            let sent = fk_aws::sqs::send(
+                &session.clients.sqs,
+                &self.inner.deployment.writer_queue_url,
+                &session.id.to_string(),
+                &request.token(),
+                &request.encode(),
+            )
+            .await;
+            if let Err(e) = sent {
+                session.pending.finish(seq);
+                return Err(connection_loss(e));
+            }
+            *next = seq;
+            (seq, answer)
+        };
+        let reply = tokio::time::timeout(self.inner.options.request_timeout, answer).await;
+        session.pending.finish(seq);
+        match reply {
+            Ok(Ok(reply)) => reply.outcome.into(),
+            Ok(Err(_)) | Err(_) => Err(Error::ConnectionLoss),
+        }
+    }
+}
+
+async fn open_stores(
+    deployment: &Deployment,
+) -> Result<(Clients, Arc<dyn UserStore>, CallCounter), Error> {
+    let calls = CallCounter::new();
+    let sdk = sdk_config(deployment.endpoint.as_deref(), &deployment.region).await;
+    let clients = Clients::new(&sdk, &calls);
+    let user = fk_aws::user::connect(&deployment.user_store, &clients, &calls)
+        .await
+        .map_err(connection_loss)?;
+    Ok((clients, user, calls))
+}
+
+fn connection_loss(e: StoreError) -> Error {
+    tracing::warn!(error = %e, "backend call failed");
+    Error::ConnectionLoss
+}
+
+fn unexpected(result: OpResult) -> Error {
+    tracing::error!(?result, "reply does not match the request");
+    Error::MarshallingError
+}

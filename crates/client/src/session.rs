@@ -1,0 +1,103 @@
+//! A session's reply channel: its queue, the listener task, and the
+//! requests waiting for an answer.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use fk_aws::sqs::ReplyQueue;
+use fk_core::{Message, Reply, SessionId};
+use tokio::sync::{oneshot, Notify};
+use tokio::task::JoinHandle;
+
+/// Requests sent and not yet answered.
+#[derive(Default)]
+pub(crate) struct Pending {
+    waiting: Mutex<PendingState>,
+    /// Signalled whenever a request completes.
+    completed: Notify,
+}
+
+#[derive(Default)]
+struct PendingState {
+    answer_to: HashMap<u64, oneshot::Sender<Reply>>,
+    in_flight: BTreeSet<u64>,
+}
+
+impl Pending {
+    /// Registers a request before it is sent.
+    pub(crate) fn expect(&self, seq: u64) -> oneshot::Receiver<Reply> {
+        let (tx, rx) = oneshot::channel();
+        let mut state = self.waiting.lock().unwrap();
+        state.answer_to.insert(seq, tx);
+        state.in_flight.insert(seq);
+        rx
+    }
+
+    /// Marks a request done, answered or not.
+    pub(crate) fn finish(&self, seq: u64) {
+        let mut state = self.waiting.lock().unwrap();
+        state.answer_to.remove(&seq);
+        state.in_flight.remove(&seq);
+        drop(state);
+        self.completed.notify_waiters();
+    }
+
+    /// Hands a reply to its waiting request; a duplicate or late reply
+    /// (a redelivered write answered twice) finds nobody and is dropped.
+    fn deliver(&self, reply: Reply) {
+        let sender = self.waiting.lock().unwrap().answer_to.remove(&reply.seq);
+        match sender {
+            Some(tx) => {
+                let _ = tx.send(reply);
+            }
+            None => tracing::debug!(seq = reply.seq, "reply for no waiting request"),
+        }
+    }
+
+    /// Waits until every request up to `seq` has completed, so a read
+    /// issued after a write sees it (ZooKeeper's FIFO client order).
+    pub(crate) async fn wait_through(&self, seq: u64) {
+        loop {
+            let notified = self.completed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let busy = {
+                let state = self.waiting.lock().unwrap();
+                state.in_flight.range(..=seq).next().is_some()
+            };
+            if !busy {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Polls the reply queue and dispatches replies until stopped.
+pub(crate) fn spawn_listener(
+    queue: Arc<ReplyQueue>,
+    session: SessionId,
+    pending: Arc<Pending>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match queue.receive(20).await {
+                Ok(envelopes) => {
+                    for envelope in envelopes {
+                        match Reply::decode(envelope) {
+                            Ok(reply) if reply.session == session => pending.deliver(reply),
+                            Ok(reply) => {
+                                tracing::warn!(session = %reply.session, "reply for another session")
+                            }
+                            Err(e) => tracing::warn!(error = %e, "unreadable reply"),
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reply queue receive failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,69 @@
+//! Handles a batch of validated writes from the distributor FIFO queue.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use fk_aws::calls::CallCounter;
+use fk_aws::clients::{sdk_config, Clients};
+use fk_aws::sqs::SqsReplySink;
+use fk_aws::system::DynamoSystemStore;
+use fk_core::distributor::{Distributed, Distributor};
+use fk_core::{CommitRequest, StoreError};
+use fk_lambda::batch::{for_each_in_order, BatchContext};
+
+use crate::config::Config;
+
+pub struct DistributorFunction {
+    distributor: Distributor,
+    batch: BatchContext,
+}
+
+impl DistributorFunction {
+    /// Builds the clients once per sandbox (the Redis connection included).
+    pub async fn build(config: &Config) -> Result<Self, StoreError> {
+        let calls = CallCounter::new();
+        let sdk = sdk_config(config.aws.endpoint.as_deref(), &config.aws.region).await;
+        let clients = Clients::new(&sdk, &calls);
+        let user = fk_aws::user::connect(&config.user_store, &clients, &calls).await?;
+        let distributor = Distributor::new(
+            Arc::new(DynamoSystemStore::new(
+                clients.dynamodb.clone(),
+                config.system_table.clone(),
+                config.sessions_table.clone(),
+            )),
+            user,
+            Arc::new(SqsReplySink::new(clients.sqs.clone())),
+        );
+        Ok(DistributorFunction {
+            distributor,
+            batch: BatchContext {
+                sqs: clients.sqs,
+                dead_letter_url: config.dead_letter_url.clone(),
+                calls,
+            },
+        })
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> Result<(), lambda_runtime::Error> {
+        for_each_in_order(&event, &self.batch, |commit: CommitRequest, _| async move {
+            let done = self.distributor.handle(&commit).await?;
+            Ok(describe(&commit, &done))
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+fn describe(commit: &CommitRequest, done: &Distributed) -> String {
+    let what = match done {
+        Distributed::Committed(zxid) => format!("committed zxid {zxid}"),
+        Distributed::Replayed(zxid) => format!("replayed zxid {zxid}"),
+        Distributed::Refused(e) => format!("refused {}", e.code_name()),
+    };
+    format!(
+        "{} {} {}: {what}",
+        commit.op.name(),
+        commit.op.path(),
+        commit.token
+    )
+}

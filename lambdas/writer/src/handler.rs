@@ -1,0 +1,113 @@
+//! Handles a batch of client writes from the writer FIFO queue.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::SqsEvent;
+use fk_aws::calls::CallCounter;
+use fk_aws::clients::{sdk_config, Clients};
+use fk_aws::sqs::{SqsCommitQueue, SqsReplySink};
+use fk_aws::system::DynamoSystemStore;
+use fk_core::writer::{Handled, Writer, WriterConfig};
+use fk_core::{CommitQueue, CommitRequest, StoreError, SystemClock, WriteRequest};
+use fk_lambda::batch::{for_each_in_order, BatchContext};
+
+use crate::config::Config;
+
+pub struct WriterFunction {
+    writer: Writer,
+    batch: BatchContext,
+    /// The delivery count of the message being handled, for the crash hook.
+    delivery: Arc<AtomicU32>,
+}
+
+impl WriterFunction {
+    /// Builds the clients once per sandbox.
+    pub async fn build(config: &Config) -> Self {
+        let calls = CallCounter::new();
+        let sdk = sdk_config(config.aws.endpoint.as_deref(), &config.aws.region).await;
+        let clients = Clients::new(&sdk, &calls);
+        let delivery = Arc::new(AtomicU32::new(1));
+        let queue = SqsCommitQueue::new(clients.sqs.clone(), config.distributor_queue_url.clone());
+        let commits: Arc<dyn CommitQueue> = match &config.crash_after_lock {
+            Some(path) => Arc::new(CrashBeforePush {
+                inner: queue,
+                path: path.clone(),
+                delivery: delivery.clone(),
+            }),
+            None => Arc::new(queue),
+        };
+        let writer = Writer::new(
+            Arc::new(DynamoSystemStore::new(
+                clients.dynamodb.clone(),
+                config.system_table.clone(),
+                config.sessions_table.clone(),
+            )),
+            commits,
+            Arc::new(SqsReplySink::new(clients.sqs.clone())),
+            Arc::new(SystemClock),
+            WriterConfig {
+                lock_ttl_ms: config.lock_ttl_ms,
+                max_data_len: config.max_data_len,
+            },
+        );
+        WriterFunction {
+            writer,
+            batch: BatchContext {
+                sqs: clients.sqs,
+                dead_letter_url: config.dead_letter_url.clone(),
+                calls,
+            },
+            delivery,
+        }
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> Result<(), lambda_runtime::Error> {
+        for_each_in_order(
+            &event,
+            &self.batch,
+            |req: WriteRequest, deliveries| async move {
+                self.delivery.store(deliveries, Ordering::SeqCst);
+                let handled = self.writer.handle(&req, deliveries).await?;
+                Ok(describe(&req, &handled))
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn describe(req: &WriteRequest, handled: &Handled) -> String {
+    let what = match handled {
+        Handled::Forwarded => "forwarded".to_string(),
+        Handled::Refused(e) => format!("refused {}", e.code_name()),
+        Handled::AlreadyCommitted => "already committed".to_string(),
+    };
+    format!(
+        "{} {} {}: {what}",
+        req.op.name(),
+        req.op.path(),
+        req.token()
+    )
+}
+
+/// A test hook: dies between taking the locks and handing the write over,
+/// the worst moment for a writer to crash. Only on a first delivery, so the
+/// redelivered message shows recovery.
+struct CrashBeforePush {
+    inner: SqsCommitQueue,
+    path: String,
+    delivery: Arc<AtomicU32>,
+}
+
+#[async_trait]
+impl CommitQueue for CrashBeforePush {
+    async fn push(&self, commit: &CommitRequest) -> Result<(), StoreError> {
+        if commit.op.path() == self.path && self.delivery.load(Ordering::SeqCst) == 1 {
+            tracing::error!(path = %self.path, token = %commit.token, "fault injection: crashing with the locks held");
+            std::process::abort();
+        }
+        self.inner.push(commit).await
+    }
+}

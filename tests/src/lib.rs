@@ -1,0 +1,204 @@
+//! A local stack per test: its own resources in the shared emulator, the
+//! real `fk-writer` and `fk-distributor` binaries run by the local runner,
+//! and the `fk` CLI pointed at it.
+//!
+//! The binaries come from the workspace's target directory: `make test`
+//! builds them first (`cargo build --workspace --bins`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use fk_aws::deployment::Deployment;
+use fk_local::{FunctionSpec, Provisioned, RunnerConfig, RunnerHandle, StackConfig, StoreKind};
+
+/// How a test wants its stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    pub store: StoreKind,
+    pub lock_ttl_ms: i64,
+    pub visibility_timeout_s: i32,
+    pub max_receive_count: i32,
+    pub writers: usize,
+    /// Extra environment for the writer (fault injection).
+    pub writer_env: BTreeMap<String, String>,
+}
+
+impl StackOptions {
+    pub fn new(store: StoreKind) -> Self {
+        StackOptions {
+            store,
+            lock_ttl_ms: 3_000,
+            visibility_timeout_s: 5,
+            max_receive_count: 3,
+            writers: 2,
+            writer_env: BTreeMap::new(),
+        }
+    }
+}
+
+pub struct Stack {
+    pub deployment: Deployment,
+    pub provisioned: Provisioned,
+    pub deployment_file: PathBuf,
+    pub log_dir: PathBuf,
+    runner: Option<RunnerHandle>,
+    _dir: tempfile::TempDir,
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> Stack {
+        let moto = fk_testkit::moto();
+        let redis_url = match options.store {
+            StoreKind::Redis => Some(fk_testkit::redis().url.clone()),
+            _ => None,
+        };
+        let config = StackConfig {
+            name: fk_testkit::unique_name("e2e"),
+            endpoint: moto.endpoint.clone(),
+            region: "us-east-1".into(),
+            store: options.store,
+            redis_url,
+            lock_ttl_ms: options.lock_ttl_ms,
+            visibility_timeout_s: options.visibility_timeout_s,
+            max_receive_count: options.max_receive_count,
+        };
+        let provisioned = fk_local::provision(&config).await.expect("provisioning");
+        let dir = tempfile::tempdir().unwrap();
+        let log_dir = dir.path().join("logs");
+        std::fs::create_dir_all(&log_dir).unwrap();
+        let mut writer_env = provisioned.writer_env.clone();
+        writer_env.extend(options.writer_env.clone());
+        let timeout = Duration::from_secs((options.visibility_timeout_s.max(2) - 1) as u64);
+        let runner = fk_local::start(RunnerConfig {
+            endpoint: moto.endpoint.clone(),
+            region: "us-east-1".into(),
+            log_dir: log_dir.clone(),
+            functions: vec![
+                FunctionSpec {
+                    name: "writer".into(),
+                    binary: binary("fk-writer"),
+                    queue_url: provisioned.deployment.writer_queue_url.clone(),
+                    batch_size: 10,
+                    instances: options.writers,
+                    env: writer_env,
+                    timeout,
+                },
+                FunctionSpec {
+                    name: "distributor".into(),
+                    binary: binary("fk-distributor"),
+                    queue_url: provisioned.distributor_queue_url.clone(),
+                    batch_size: 10,
+                    instances: 1,
+                    env: provisioned.distributor_env.clone(),
+                    timeout,
+                },
+            ],
+            schedules: vec![],
+        })
+        .await
+        .expect("starting the runner");
+        let deployment_file = dir.path().join("deployment.json");
+        std::fs::write(
+            &deployment_file,
+            serde_json::to_string_pretty(&provisioned.deployment).unwrap(),
+        )
+        .unwrap();
+        Stack {
+            deployment: provisioned.deployment.clone(),
+            provisioned,
+            deployment_file,
+            log_dir,
+            runner: Some(runner),
+            _dir: dir,
+        }
+    }
+
+    /// Runs the `fk` CLI against this stack.
+    pub fn fk(&self, args: &[&str]) -> Output {
+        self.fk_with_stdin(args, None)
+    }
+
+    /// Runs the `fk` CLI with `stdin` as its standard input.
+    pub fn fk_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(binary("fk"))
+            .arg("--deployment")
+            .arg(&self.deployment_file)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the fk binary runs");
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+
+    /// A client with a session.
+    pub async fn client(&self) -> fk_client::Client {
+        fk_client::Client::connect(&self.deployment)
+            .await
+            .expect("a session")
+    }
+
+    pub fn invocations(&self, function: &str) -> u64 {
+        self.runner.as_ref().unwrap().invocations(function)
+    }
+
+    /// The "handled" log lines of a function: one per message.
+    pub fn handled(&self, function: &str) -> Vec<serde_json::Value> {
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(&self.log_dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !name.starts_with(function) {
+                continue;
+            }
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                if let Ok(value) = serde_json::from_str::<serde_json::Value>(line) {
+                    if value["fields"]["message"] == "handled" {
+                        lines.push(value["fields"].clone());
+                    }
+                }
+            }
+        }
+        lines
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(runner) = self.runner.take() {
+            runner.stop().await;
+        }
+    }
+}
+
+/// A binary built in the workspace's target directory, next to this test.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test>-<hash>
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it first (`cargo build --workspace --bins`, which `make test` does)",
+        path.display()
+    );
+    path
+}
+
+/// Standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

@@ -1,0 +1,121 @@
+//! The `fk` walkthrough of the write-path issue, through the real function
+//! binaries, on each user store.
+
+use fk_e2e::{stderr, stdout, Stack, StackOptions};
+use fk_local::StoreKind;
+
+async fn walkthrough(store: StoreKind) {
+    let stack = Stack::start(StackOptions::new(store)).await;
+
+    let out = stack.fk(&["create", "/app", "hello"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "Created /app");
+
+    let out = stack.fk(&["get", "/app"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("hello\n"), "{text}");
+    assert!(text.contains("dataVersion = 0"), "{text}");
+    assert!(text.contains("dataLength = 5"), "{text}");
+
+    let out = stack.fk(&["set", "/app", "v2", "--version", "0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("dataVersion = 1"));
+
+    let out = stack.fk(&["set", "/app", "v3", "--version", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("KeeperErrorCode = BadVersion for /app"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = stack.fk(&["create", "/app/a", "x"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = stack.fk(&["ls", "/app"]);
+    assert_eq!(stdout(&out).trim(), "[a]");
+
+    let out = stack.fk(&["delete", "/app"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("KeeperErrorCode = NotEmpty for /app"));
+
+    let out = stack.fk(&["--json", "stat", "/app"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["stat"]["numChildren"], 1);
+    assert_eq!(doc["stat"]["version"], 1);
+    assert_eq!(doc["stat"]["cversion"], 1);
+
+    let out = stack.fk(&["exists", "/nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("Node does not exist: /nope"));
+
+    let out = stack.fk(&["--json", "get", "/app"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["data"], "v2");
+
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkthrough_on_s3() {
+    walkthrough(StoreKind::S3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkthrough_on_dynamodb() {
+    walkthrough(StoreKind::Dynamodb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkthrough_on_redis() {
+    walkthrough(StoreKind::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn script_mode_runs_each_line_in_one_session_and_reports_failures() {
+    let stack = Stack::start(StackOptions::new(StoreKind::Dynamodb)).await;
+    let script = "\
+# a comment, then a blank line
+
+create /s 'two words'
+create -s /s/job- a
+create -s /s/job- b
+create -e /s/mine x
+get /s
+delete /s/nope
+ls /s
+";
+    let out = stack.fk_with_stdin(&["script"], Some(script));
+
+    assert_eq!(out.status.code(), Some(1), "one line failed");
+    let text = stdout(&out);
+    assert!(text.contains("Created /s/job-0000000000"), "{text}");
+    assert!(text.contains("Created /s/job-0000000001"), "{text}");
+    assert!(text.contains("two words"), "{text}");
+    assert!(
+        text.contains("[job-0000000000, job-0000000001, mine]"),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("Node does not exist: /s/nope"));
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_zookeeper_error_and_a_clear_message() {
+    let stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
+
+    let out = stack.fk(&["create", "relative/path", "x"]);
+    assert!(stderr(&out).contains("BadArguments"), "{}", stderr(&out));
+    let out = stack.fk(&["--json", "create", "/x/y", "x"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["error"], "NoNode");
+    assert_eq!(doc["code"], -101);
+
+    let missing = std::process::Command::new(fk_e2e::binary("fk"))
+        .args(["--deployment", "/nonexistent.json", "ls", "/"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("cannot read /nonexistent.json"));
+    stack.stop().await;
+}
