@@ -95,6 +95,18 @@ async fn main() {
             calls.sort();
             println!("  {function:<12} {op:<9} {}", calls[calls.len() / 2]);
         }
+        let mut handler_ms: Vec<f64> = stack
+            .handled(function)
+            .iter()
+            .filter_map(|l| l["duration_ms"].as_f64())
+            .collect();
+        handler_ms.sort_by(f64::total_cmp);
+        if !handler_ms.is_empty() {
+            println!(
+                "  {function:<12} handler time per message p50 {:.1} ms",
+                handler_ms[handler_ms.len() / 2]
+            );
+        }
     }
     println!("client per write: SQS.SendMessage 1 (the reply arrives on the session's long poll)");
     zk.close().await.unwrap();

@@ -1,0 +1,189 @@
+//! The write path against a reference model of ZooKeeper's semantics:
+//! random sequences of writes from two sessions must give the same answers
+//! and leave the same tree as a plain sequential implementation.
+
+mod sim;
+
+use std::collections::BTreeMap;
+
+use fk_core::{CreateMode, Error, Op, OpResult, SessionId};
+use proptest::prelude::*;
+use sim::*;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ModelNode {
+    data: Vec<u8>,
+    version: i32,
+    cversion: i32,
+    num_children: i32,
+    owner: i64,
+}
+
+/// ZooKeeper's rules, written as plainly as possible.
+#[derive(Default)]
+struct Model {
+    nodes: BTreeMap<String, ModelNode>,
+}
+
+fn parent_of(path: &str) -> String {
+    match path.rfind('/') {
+        Some(0) => "/".into(),
+        Some(i) => path[..i].into(),
+        None => "/".into(),
+    }
+}
+
+impl Model {
+    fn new() -> Self {
+        let mut m = Model::default();
+        m.nodes.insert(
+            "/".into(),
+            ModelNode {
+                data: vec![],
+                version: 0,
+                cversion: 0,
+                num_children: 0,
+                owner: 0,
+            },
+        );
+        m
+    }
+
+    fn apply(&mut self, session: SessionId, op: &Op) -> Result<Option<String>, Error> {
+        match op {
+            Op::Create { path, data, mode } => {
+                let parent = parent_of(path);
+                let p = self.nodes.get(&parent).ok_or(Error::NoNode)?.clone();
+                let path = if mode.is_sequential() {
+                    format!("{path}{:010}", p.cversion)
+                } else {
+                    path.clone()
+                };
+                if self.nodes.contains_key(&path) {
+                    return Err(Error::NodeExists);
+                }
+                if p.owner != 0 {
+                    return Err(Error::NoChildrenForEphemerals);
+                }
+                let parent_node = self.nodes.get_mut(&parent).unwrap();
+                parent_node.cversion += 1;
+                parent_node.num_children += 1;
+                self.nodes.insert(
+                    path.clone(),
+                    ModelNode {
+                        data: data.to_vec(),
+                        version: 0,
+                        cversion: 0,
+                        num_children: 0,
+                        owner: if mode.is_ephemeral() { session.raw() } else { 0 },
+                    },
+                );
+                Ok(Some(path))
+            }
+            Op::SetData {
+                path,
+                data,
+                version,
+            } => {
+                let node = self.nodes.get_mut(path).ok_or(Error::NoNode)?;
+                if version.is_some_and(|v| v != node.version) {
+                    return Err(Error::BadVersion);
+                }
+                node.version += 1;
+                node.data = data.to_vec();
+                Ok(None)
+            }
+            Op::Delete { path, version } => {
+                if path == "/" {
+                    return Err(Error::BadArguments);
+                }
+                let node = self.nodes.get(path).ok_or(Error::NoNode)?;
+                if version.is_some_and(|v| v != node.version) {
+                    return Err(Error::BadVersion);
+                }
+                if node.num_children > 0 {
+                    return Err(Error::NotEmpty);
+                }
+                self.nodes.remove(path);
+                let parent = self.nodes.get_mut(&parent_of(path)).unwrap();
+                parent.cversion += 1;
+                parent.num_children -= 1;
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn op_strategy() -> impl Strategy<Value = (usize, Op)> {
+    let paths = prop::sample::select(vec!["/a", "/b", "/a/x", "/a/y", "/b/x", "/a/x/z"]);
+    let version = prop::option::of(0i32..3);
+    let data = prop::collection::vec(any::<u8>(), 0..4);
+    let mode = prop::sample::select(vec![
+        CreateMode::Persistent,
+        CreateMode::Ephemeral,
+        CreateMode::PersistentSequential,
+    ]);
+    let op = prop_oneof![
+        (paths.clone(), data.clone(), mode).prop_map(|(p, d, mode)| Op::Create {
+            path: p.to_string(),
+            data: d.into(),
+            mode
+        }),
+        (paths.clone(), data, version.clone()).prop_map(|(p, d, version)| Op::SetData {
+            path: p.to_string(),
+            data: d.into(),
+            version
+        }),
+        (paths, version).prop_map(|(p, version)| Op::Delete {
+            path: p.to_string(),
+            version
+        }),
+    ];
+    (0usize..2, op)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn writes_agree_with_the_reference_model(ops in prop::collection::vec(op_strategy(), 1..40)) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut sim = Sim::new();
+            let sessions = [sim.open_session().await, sim.open_session().await];
+            let mut model = Model::new();
+            for (who, op) in &ops {
+                let session = sessions[*who];
+                let expected = model.apply(session, op);
+                let actual = sim.write(session, op.clone()).await;
+                match (&expected, &actual) {
+                    (Ok(Some(path)), Ok(OpResult::Created { path: got, .. })) => assert_eq!(path, got),
+                    (Ok(None), Ok(OpResult::SetData { .. } | OpResult::Deleted)) => {}
+                    (Err(e), Err(g)) => assert_eq!(e, g, "{op:?}"),
+                    _ => panic!("{op:?}: model {expected:?}, system {actual:?}"),
+                }
+            }
+            for (path, node) in &model.nodes {
+                let got = sim.read(path).await.unwrap_or_default();
+                assert_eq!(&got.data[..], &node.data[..], "{path}");
+                assert_eq!(got.stat.version, node.version, "{path}");
+                assert_eq!(got.stat.cversion, node.cversion, "{path}");
+                assert_eq!(got.stat.num_children, node.num_children, "{path}");
+                let mut children: Vec<String> = model
+                    .nodes
+                    .keys()
+                    .filter(|p| p.as_str() != "/" && parent_of(p) == *path)
+                    .map(|p| p.rsplit('/').next().unwrap().to_string())
+                    .collect();
+                children.sort();
+                assert_eq!(got.children, children, "{path}");
+                assert_eq!(got.stat.ephemeral_owner, node.owner, "{path}");
+            }
+            assert!(sim.system.locked_paths().is_empty());
+        });
+    }
+}
