@@ -97,6 +97,9 @@ ls /s
         "{text}"
     );
     assert!(stderr(&out).contains("Node does not exist: /s/nope"));
+    // The script's session closed at its end, and its ephemeral went with it.
+    let after = stack.fk(&["ls", "/s"]);
+    assert_eq!(stdout(&after).trim(), "[job-0000000000, job-0000000001]");
     stack.stop().await;
 }
 

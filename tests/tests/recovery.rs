@@ -245,3 +245,87 @@ async fn data_over_the_stores_limit_is_refused_and_nothing_is_written() {
     assert_eq!(zk.get_data("/big").await.unwrap().0.len(), just_fits.len());
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_is_all_or_nothing_through_the_functions() {
+    let stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
+    let zk = stack.client().await;
+    let create = |path: &str| Op::Create {
+        path: path.into(),
+        data: "d".into(),
+        mode: CreateMode::Persistent,
+    };
+
+    let results = zk
+        .multi(vec![
+            create("/m"),
+            create("/m/a"),
+            Op::Check {
+                path: "/m".into(),
+                version: Some(0),
+            },
+        ])
+        .await
+        .unwrap();
+    let failed = zk
+        .multi(vec![
+            create("/m/b"),
+            Op::Delete {
+                path: "/m".into(),
+                version: None,
+            },
+        ])
+        .await
+        .unwrap_err();
+
+    assert_eq!(results.len(), 3);
+    assert_eq!(failed.error, Error::NotEmpty);
+    assert_eq!(failed.results, vec![Ok(()), Err(Error::NotEmpty)]);
+    assert_eq!(zk.get_children("/m").await.unwrap(), vec!["a".to_string()]);
+    let (_, stat) = zk.get_data("/m").await.unwrap();
+    assert_eq!(
+        stat.czxid,
+        zk.exists("/m/a").await.unwrap().unwrap().czxid,
+        "one commit"
+    );
+    zk.close().await.unwrap();
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_session_removes_its_ephemerals_for_everyone() {
+    let stack = Stack::start(StackOptions::new(StoreKind::Dynamodb)).await;
+    let owner = stack.client().await;
+    let watcher = stack.client().await;
+    owner
+        .create("/svc", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    owner
+        .create("/svc/member-", b"", CreateMode::EphemeralSequential)
+        .await
+        .unwrap();
+    watcher
+        .create("/svc/other", b"", CreateMode::Ephemeral)
+        .await
+        .unwrap();
+    let id = owner.session_id().unwrap();
+
+    owner.close().await.unwrap();
+
+    assert_eq!(
+        watcher.get_children("/svc").await.unwrap(),
+        vec!["other".to_string()]
+    );
+    // The closed session is gone: a write in its name is refused.
+    let sdk = fk_aws::clients::sdk_config(stack.deployment.endpoint.as_deref(), "us-east-1").await;
+    let system = fk_aws::system::DynamoSystemStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        stack.deployment.system_table.clone(),
+        stack.deployment.sessions_table.clone(),
+    );
+    use fk_core::system::SystemStore;
+    assert_eq!(system.session(id).await.unwrap(), None);
+    watcher.close().await.unwrap();
+    stack.stop().await;
+}

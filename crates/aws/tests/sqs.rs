@@ -99,6 +99,7 @@ fn commit_request(token_seq: u64) -> CommitRequest {
             mode: CreateMode::Persistent,
         },
         pre: Vec::new(),
+        close_session: false,
     }
 }
 

@@ -9,8 +9,8 @@ use fk_aws::clients::Clients;
 use fk_aws::schema;
 use fk_aws::system::DynamoSystemStore;
 use fk_core::system::{
-    CommitOutcome, EphemeralChange, LockOutcome, LockRequest, NodeRecord, NodeWrite, SessionRecord,
-    SystemCommit, SystemStore, RECENT_COMMITS,
+    CommitOutcome, LockOutcome, LockRequest, NodeRecord, NodeWrite, SessionRecord, SystemCommit,
+    SystemStore, RECENT_COMMITS,
 };
 use fk_core::{SessionId, Stat};
 
@@ -114,7 +114,8 @@ fn commit(token: &str, zxid: i64, session: SessionId, writes: Vec<NodeWrite>) ->
         writes,
         session,
         seq: zxid as u64,
-        ephemeral: None,
+        ephemerals: Default::default(),
+        close_session: false,
     }
 }
 
@@ -233,7 +234,7 @@ async fn a_commit_writes_nodes_counter_and_session_and_releases_the_locks() {
 
     // When both are committed with an ephemeral
     let mut c = commit("t-1", 1, session, vec![put("/a", 1), put("/a/e", 1)]);
-    c.ephemeral = Some(EphemeralChange::Added("/a/e".into()));
+    c.ephemerals.add("/a/e");
     let outcome = f.store.commit(&c).await.unwrap();
 
     // Then everything applied in one call
@@ -262,7 +263,7 @@ async fn a_delete_commit_removes_the_node_and_the_ephemeral() {
     let session = f.new_session().await;
     f.lock("/e", "t-1", 100).await;
     let mut create = commit("t-1", 1, session, vec![put("/e", 1)]);
-    create.ephemeral = Some(EphemeralChange::Added("/e".into()));
+    create.ephemerals.add("/e");
     f.store.commit(&create).await.unwrap();
     f.lock("/e", "t-2", 200).await;
 
@@ -272,13 +273,47 @@ async fn a_delete_commit_removes_the_node_and_the_ephemeral() {
         session,
         vec![NodeWrite::Delete { path: "/e".into() }],
     );
-    delete.ephemeral = Some(EphemeralChange::Removed("/e".into()));
+    delete.ephemerals.remove("/e");
     let outcome = f.store.commit(&delete).await.unwrap();
 
     assert_eq!(outcome, CommitOutcome::Committed);
     assert_eq!(f.raw_item("/e").await, None);
     let record = f.store.session(session).await.unwrap().unwrap();
     assert!(record.ephemerals.is_empty());
+}
+
+#[tokio::test]
+async fn a_closing_commit_deletes_the_session_record_and_needs_it() {
+    let f = fixture().await;
+    let session = f.new_session().await;
+    f.lock("/e", "t-1", 100).await;
+    let mut create = commit("t-1", 1, session, vec![put("/e", 1)]);
+    create.ephemerals.add("/e");
+    f.store.commit(&create).await.unwrap();
+    f.lock("/e", "t-2", 200).await;
+
+    let mut close = commit(
+        "t-2",
+        2,
+        session,
+        vec![NodeWrite::Delete { path: "/e".into() }],
+    );
+    close.ephemerals.remove("/e");
+    close.close_session = true;
+    let outcome = f.store.commit(&close).await.unwrap();
+
+    assert_eq!(outcome, CommitOutcome::Committed);
+    assert_eq!(f.store.session(session).await.unwrap(), None);
+    assert_eq!(f.raw_item("/e").await, None);
+    // A second close finds no session and changes nothing.
+    f.lock("/x", "t-3", 300).await;
+    let mut again = commit("t-3", 3, session, vec![put("/x", 3)]);
+    again.close_session = true;
+    assert_eq!(
+        f.store.commit(&again).await.unwrap(),
+        CommitOutcome::SessionMissing
+    );
+    assert_eq!(f.store.counter().await.unwrap().zxid, 2);
 }
 
 #[tokio::test]

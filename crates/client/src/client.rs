@@ -9,9 +9,10 @@ use fk_aws::clients::{sdk_config, Clients};
 use fk_aws::deployment::Deployment;
 use fk_aws::sqs::ReplyQueue;
 use fk_aws::system::DynamoSystemStore;
-use fk_core::system::{SessionRecord, SystemStore};
+use fk_core::op::MultiFailure;
+use fk_core::system::{SessionRecord, SystemStore as _};
 use fk_core::{
-    path, CreateMode, Error, Message, Op, OpResult, SessionId, Stat, StoreError, UserNode,
+    path, CreateMode, Error, Message, Op, OpResult, Outcome, SessionId, Stat, StoreError, UserNode,
     UserStore, WriteRequest,
 };
 use tokio::sync::Mutex;
@@ -56,7 +57,6 @@ struct Inner {
 struct Session {
     id: SessionId,
     clients: Clients,
-    system: DynamoSystemStore,
     reply_queue: Arc<ReplyQueue>,
     pending: Arc<Pending>,
     /// The last seq sent; held while sending so that the queue receives a
@@ -121,7 +121,6 @@ impl Client {
                 session: Some(Session {
                     id,
                     clients,
-                    system,
                     reply_queue,
                     pending,
                     next_seq: Mutex::new(0),
@@ -234,22 +233,41 @@ impl Client {
         Ok((children, node.stat))
     }
 
-    /// Ends the session: its reply queue and record go.
-    pub async fn close(self) -> Result<(), Error> {
-        if let Some(session) = &self.inner.session {
-            session.listener.abort();
-            session
-                .system
-                .delete_session(session.id)
-                .await
-                .map_err(connection_loss)?;
-            session
-                .reply_queue
-                .delete()
-                .await
-                .map_err(connection_loss)?;
+    /// Runs `ops` (create, set_data, delete, check) as one atomic write:
+    /// all apply, in order, or none. On failure, ZooKeeper's per-op report:
+    /// `Ok` for the ops before the failing one, its error, then
+    /// `RuntimeInconsistency`.
+    pub async fn multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>, MultiFailure> {
+        let failure = |error| MultiFailure {
+            error,
+            results: Vec::new(),
+        };
+        match self.send(Op::multi(ops)).await.map_err(failure)? {
+            Outcome::Ok(OpResult::Multi { results }) => Ok(results),
+            Outcome::Ok(other) => Err(failure(unexpected(other))),
+            Outcome::Err(e) => Err(failure(e)),
+            Outcome::MultiErr(f) => Err(f),
         }
-        Ok(())
+    }
+
+    /// Ends the session: its ephemeral nodes are deleted (one ordered
+    /// write, after every write the session sent before), its record goes,
+    /// then its reply queue.
+    pub async fn close(self) -> Result<(), Error> {
+        let Some(session) = &self.inner.session else {
+            return Ok(());
+        };
+        let closed = match self.write(Op::CloseSession).await {
+            Ok(_) | Err(Error::SessionExpired) => Ok(()),
+            Err(e) => Err(e),
+        };
+        session.listener.abort();
+        session
+            .reply_queue
+            .delete()
+            .await
+            .map_err(connection_loss)?;
+        closed
     }
 
     async fn read(&self, path: &str) -> Result<Option<UserNode>, Error> {
@@ -267,6 +285,11 @@ impl Client {
     }
 
     async fn write(&self, op: Op) -> Result<OpResult, Error> {
+        self.send(op).await?.into()
+    }
+
+    /// Sends a write in the session's order and waits for its outcome.
+    async fn send(&self, op: Op) -> Result<Outcome, Error> {
         let session = self.inner.session.as_ref().ok_or(Error::NotReadOnly)?;
         let (seq, answer) = {
             let mut next = session.next_seq.lock().await;
@@ -296,7 +319,7 @@ impl Client {
         let reply = tokio::time::timeout(self.inner.options.request_timeout, answer).await;
         session.pending.finish(seq);
         match reply {
-            Ok(Ok(reply)) => reply.outcome.into(),
+            Ok(Ok(reply)) => Ok(reply.outcome),
             Ok(Err(_)) | Err(_) => Err(Error::ConnectionLoss),
         }
     }

@@ -14,8 +14,8 @@ use tokio::sync::Mutex;
 
 use crate::queue::send_reply;
 use crate::system::{CommitOutcome, SystemCommit, SystemStore};
-use crate::transition::transition;
-use crate::{CommitRequest, Error, Outcome, Reply, ReplySink, StoreError, UserStore};
+use crate::transition::apply;
+use crate::{CommitRequest, Error, OpResult, Outcome, Reply, ReplySink, StoreError, UserStore};
 
 /// What became of one commit request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,14 +76,17 @@ impl Distributor {
                 }
             };
             let zxid = prev + 1;
-            let change = transition(req, zxid);
+            let Some(change) = self.change(req, zxid) else {
+                return self.refuse(req, Error::SystemError).await;
+            };
             let commit = SystemCommit {
                 token: req.token.clone(),
                 zxid,
-                writes: change.system.clone(),
+                writes: change.system,
                 session: req.session,
                 seq: req.seq,
-                ephemeral: change.ephemeral.clone(),
+                ephemerals: change.ephemerals,
+                close_session: req.close_session,
             };
             match self.system.commit(&commit).await? {
                 CommitOutcome::Committed => {
@@ -115,21 +118,40 @@ impl Distributor {
         ))
     }
 
+    /// What the write does when committed as `zxid`; `None` if it no
+    /// longer applies to its own pre-state, which only a bug can cause.
+    fn change(&self, req: &CommitRequest, zxid: i64) -> Option<crate::transition::Applied> {
+        match apply(&req.op, &req.pre, req.session, zxid, req.time_ms, false) {
+            Ok(applied) => Some(applied),
+            Err(halt) => {
+                tracing::error!(?halt, token = %req.token, "a validated write does not apply");
+                None
+            }
+        }
+    }
+
     async fn finish(
         &self,
         req: &CommitRequest,
         zxid: i64,
         replayed: bool,
     ) -> Result<Distributed, StoreError> {
-        let change = transition(req, zxid);
+        let Some(change) = self.change(req, zxid) else {
+            return self.refuse(req, Error::SystemError).await;
+        };
         for write in &change.user {
             self.user.apply(write).await?;
         }
+        let result = if req.close_session {
+            OpResult::SessionClosed
+        } else {
+            change.result
+        };
         let reply = Reply {
             session: req.session,
             seq: req.seq,
             zxid,
-            outcome: Outcome::Ok(change.result),
+            outcome: Outcome::Ok(result),
         };
         send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
         Ok(if replayed {

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub enum Error {
     #[error("system error")]
     SystemError,
+    #[error("a previous operation of the multi failed")]
+    RuntimeInconsistency,
     #[error("connection loss")]
     ConnectionLoss,
     #[error("marshalling error")]
@@ -53,6 +55,7 @@ impl Error {
     pub fn code(self) -> i32 {
         match self {
             Error::SystemError => -1,
+            Error::RuntimeInconsistency => -2,
             Error::ConnectionLoss => -4,
             Error::MarshallingError => -5,
             Error::Unimplemented => -6,
@@ -78,6 +81,7 @@ impl Error {
     pub fn code_name(self) -> &'static str {
         match self {
             Error::SystemError => "SYSTEMERROR",
+            Error::RuntimeInconsistency => "RUNTIMEINCONSISTENCY",
             Error::ConnectionLoss => "CONNECTIONLOSS",
             Error::MarshallingError => "MARSHALLINGERROR",
             Error::Unimplemented => "UNIMPLEMENTED",

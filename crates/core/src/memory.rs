@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::system::{
-    CommitOutcome, Counter, EphemeralChange, LockOutcome, LockRequest, NodeRecord, NodeWrite,
-    SessionRecord, SystemCommit, SystemStore, RECENT_COMMITS,
+    CommitOutcome, Counter, LockOutcome, LockRequest, NodeRecord, NodeWrite, SessionRecord,
+    SystemCommit, SystemStore, RECENT_COMMITS,
 };
 use crate::user::{ChildChange, UserNode, UserStore, UserWrite};
 use crate::{CommitQueue, CommitRequest, Reply, ReplySink, SessionId, Stat, StoreError};
@@ -122,12 +122,17 @@ impl SystemStore for MemorySystemStore {
                 }
             }
         }
-        let session = state.sessions.get_mut(&commit.session).unwrap();
-        session.last_seq = commit.seq;
-        match &commit.ephemeral {
-            Some(EphemeralChange::Added(p)) => session.ephemerals.push(p.clone()),
-            Some(EphemeralChange::Removed(p)) => session.ephemerals.retain(|e| e != p),
-            None => {}
+        if commit.close_session {
+            state.sessions.remove(&commit.session);
+        } else {
+            let session = state.sessions.get_mut(&commit.session).unwrap();
+            session.last_seq = commit.seq;
+            session
+                .ephemerals
+                .extend(commit.ephemerals.added.iter().cloned());
+            session
+                .ephemerals
+                .retain(|e| !commit.ephemerals.removed.contains(e));
         }
         let counter = &mut state.counter;
         counter.zxid = commit.zxid;

@@ -8,6 +8,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::op::MultiFailure;
 use crate::{Error, Op, OpResult, SessionId, Stat};
 
 /// The SQS message attribute that carries a message's binary payload.
@@ -62,6 +63,9 @@ pub struct CommitRequest {
     #[serde(flatten)]
     pub op: Op,
     pub pre: Vec<PreState>,
+    /// The write closes the session (its op deletes the ephemerals).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub close_session: bool,
 }
 
 impl CommitRequest {
@@ -87,6 +91,8 @@ pub struct Reply {
 pub enum Outcome {
     Ok(OpResult),
     Err(Error),
+    /// A multi failed: nothing of it was applied.
+    MultiErr(MultiFailure),
 }
 
 impl From<Outcome> for Result<OpResult, Error> {
@@ -94,6 +100,7 @@ impl From<Outcome> for Result<OpResult, Error> {
         match o {
             Outcome::Ok(r) => Ok(r),
             Outcome::Err(e) => Err(e),
+            Outcome::MultiErr(f) => Err(f.error),
         }
     }
 }
@@ -110,7 +117,7 @@ pub struct Envelope {
 pub enum DecodeError {
     #[error("malformed body: {0}")]
     Body(#[from] serde_json::Error),
-    #[error("the op carries data but the message has no payload")]
+    #[error("the payload does not fit the op's data")]
     MissingPayload,
 }
 
@@ -120,26 +127,27 @@ pub trait Message: Sized {
     fn decode(envelope: Envelope) -> Result<Self, DecodeError>;
 }
 
-fn encode_with_op<T: Serialize>(msg: &T, op: &Op) -> Envelope {
+fn encode_with_op<T: Serialize + Clone>(msg: &T, op: impl FnOnce(&mut T) -> &mut Op) -> Envelope {
+    let mut msg = msg.clone();
+    let payload = op(&mut msg).take_payload().filter(|p| !p.is_empty());
     Envelope {
-        body: serde_json::to_string(msg).expect("message types serialise"),
-        payload: op.data().cloned(),
+        body: serde_json::to_string(&msg).expect("message types serialise"),
+        payload,
     }
 }
 
 fn restore_payload(op: &mut Op, payload: Option<Bytes>) -> Result<(), DecodeError> {
-    if op.data().is_some() {
-        // Empty data may travel without an attribute: SQS rejects empty values.
-        op.set_data_payload(payload.unwrap_or_default());
-    } else if payload.is_some() {
+    if !op.carries_data() && payload.is_some() {
         return Err(DecodeError::MissingPayload);
     }
-    Ok(())
+    // Empty data travels without an attribute: SQS rejects empty values.
+    op.restore_payload(payload.unwrap_or_default())
+        .map_err(|_| DecodeError::MissingPayload)
 }
 
 impl Message for WriteRequest {
     fn encode(&self) -> Envelope {
-        encode_with_op(self, &self.op)
+        encode_with_op(self, |m| &mut m.op)
     }
 
     fn decode(envelope: Envelope) -> Result<Self, DecodeError> {
@@ -151,7 +159,7 @@ impl Message for WriteRequest {
 
 impl Message for CommitRequest {
     fn encode(&self) -> Envelope {
-        encode_with_op(self, &self.op)
+        encode_with_op(self, |m| &mut m.op)
     }
 
     fn decode(envelope: Envelope) -> Result<Self, DecodeError> {

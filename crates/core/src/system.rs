@@ -64,15 +64,40 @@ pub struct SystemCommit {
     /// The session must still exist; its `last_seq` becomes `seq`.
     pub session: SessionId,
     pub seq: u64,
-    /// Ephemeral bookkeeping: the session gains or loses this node.
-    pub ephemeral: Option<EphemeralChange>,
+    /// The session's ephemeral nodes gained and lost.
+    pub ephemerals: EphemeralChanges,
+    /// The write closes the session: its record is deleted.
+    pub close_session: bool,
 }
 
-/// A change to the set of ephemeral nodes a session owns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EphemeralChange {
-    Added(String),
-    Removed(String),
+/// Changes to the set of ephemeral nodes a session owns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EphemeralChanges {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl EphemeralChanges {
+    pub fn add(&mut self, path: &str) {
+        if let Some(i) = self.removed.iter().position(|p| p == path) {
+            self.removed.remove(i);
+        }
+        self.added.push(path.to_string());
+    }
+
+    pub fn remove(&mut self, path: &str) {
+        match self.added.iter().position(|p| p == path) {
+            // Created and deleted by the same write: never seen.
+            Some(i) => {
+                self.added.remove(i);
+            }
+            None => self.removed.push(path.to_string()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
 }
 
 /// Why a commit did not apply. Nothing of it was written.

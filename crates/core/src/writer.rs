@@ -15,7 +15,7 @@ use futures::future::join_all;
 
 use crate::queue::send_reply;
 use crate::system::{LockOutcome, LockRequest, NodeRecord, SystemStore};
-use crate::transition::{check_request, needs_parent_first, validate};
+use crate::transition::{apply, check_request, paths_to_lock, Halt, Refusal};
 use crate::{
     path, Clock, CommitQueue, CommitRequest, Error, Op, Outcome, PreState, Reply, ReplySink, Stat,
     StoreError, WriteRequest,
@@ -75,43 +75,85 @@ impl Writer {
     /// of the same request would not finish, so the caller lets the queue
     /// deliver it again.
     pub async fn handle(&self, req: &WriteRequest, delivery: u32) -> Result<Handled, StoreError> {
-        if let Err(e) = check_request(&req.op, self.config.max_data_len) {
-            return self.refuse(req, e).await;
+        if let Err(refusal) = check_request(&req.op, self.config.max_data_len) {
+            return self.refuse(req, refusal).await;
         }
         if delivery > 1 && self.already_committed(req).await? {
             return Ok(Handled::AlreadyCommitted);
         }
+        let close_session = matches!(req.op, Op::CloseSession);
+        let op = if close_session {
+            match self.system.session(req.session).await? {
+                Some(session) => Op::multi(
+                    session
+                        .ephemerals
+                        .into_iter()
+                        .map(|path| Op::Delete {
+                            path,
+                            version: None,
+                        })
+                        .collect(),
+                ),
+                None => {
+                    return self
+                        .refuse(req, Refusal::Single(Error::SessionExpired))
+                        .await
+                }
+            }
+        } else {
+            req.op.clone()
+        };
         let token = req.token();
-        let (op, pre) = match self.lock_nodes(req, &token).await? {
-            Locked::Ok(op, pre) => (op, pre),
-            Locked::Refused(e) => return self.refuse(req, e).await,
-        };
-        let paths: Vec<String> = pre.iter().map(|p| p.0.path.clone()).collect();
-        if pre
-            .iter()
-            .any(|(_, rec)| rec.last_token.as_deref() == Some(&token))
-        {
-            // The distributor committed this request after the session
-            // record was read: release what we just took, and stop.
-            self.unlock_all(&paths, &token).await?;
-            return Ok(Handled::AlreadyCommitted);
+        let mut locked: Vec<(PreState, NodeRecord)> = Vec::new();
+        let mut wanted = paths_to_lock(&op);
+        loop {
+            match self.lock_all(&wanted, &token).await? {
+                Some(records) => locked.extend(records),
+                None => {
+                    self.unlock_all(&locked, &token).await?;
+                    return self
+                        .refuse(req, Refusal::Single(Error::OperationTimeout))
+                        .await;
+                }
+            }
+            if locked
+                .iter()
+                .any(|(_, rec)| rec.last_token.as_deref() == Some(&token))
+            {
+                // The distributor committed this request after the session
+                // record was read: release what we just took, and stop.
+                self.unlock_all(&locked, &token).await?;
+                return Ok(Handled::AlreadyCommitted);
+            }
+            let pre: Vec<PreState> = locked.iter().map(|(p, _)| p.clone()).collect();
+            let op = if close_session {
+                owned_ephemerals(&op, &pre, req)
+            } else {
+                op.clone()
+            };
+            let now = self.clock.now_ms();
+            match apply(&op, &pre, req.session, 0, now, true) {
+                Ok(applied) => {
+                    let commit = CommitRequest {
+                        token,
+                        session: req.session,
+                        seq: req.seq,
+                        reply_to: req.reply_to.clone(),
+                        time_ms: now,
+                        op: applied.op,
+                        pre,
+                        close_session,
+                    };
+                    self.commits.push(&commit).await?;
+                    return Ok(Handled::Forwarded);
+                }
+                Err(Halt::NeedLock(path)) => wanted = vec![path],
+                Err(Halt::Refused(refusal)) => {
+                    self.unlock_all(&locked, &token).await?;
+                    return self.refuse(req, refusal).await;
+                }
+            }
         }
-        let pre: Vec<PreState> = pre.into_iter().map(|(p, _)| p).collect();
-        if let Err(e) = validate(&op, &pre) {
-            self.unlock_all(&paths, &token).await?;
-            return self.refuse(req, e).await;
-        }
-        let commit = CommitRequest {
-            token,
-            session: req.session,
-            seq: req.seq,
-            reply_to: req.reply_to.clone(),
-            time_ms: self.clock.now_ms(),
-            op,
-            pre,
-        };
-        self.commits.push(&commit).await?;
-        Ok(Handled::Forwarded)
     }
 
     async fn already_committed(&self, req: &WriteRequest) -> Result<bool, StoreError> {
@@ -119,62 +161,30 @@ impl Writer {
         Ok(session.is_some_and(|s| s.last_seq >= req.seq))
     }
 
-    async fn refuse(&self, req: &WriteRequest, error: Error) -> Result<Handled, StoreError> {
+    async fn refuse(&self, req: &WriteRequest, refusal: Refusal) -> Result<Handled, StoreError> {
+        let (outcome, error) = match refusal {
+            Refusal::Single(e) => (Outcome::Err(e), e),
+            Refusal::Multi(f) => {
+                let e = f.error;
+                (Outcome::MultiErr(f), e)
+            }
+        };
         let reply = Reply {
             session: req.session,
             seq: req.seq,
             zxid: 0,
-            outcome: Outcome::Err(error),
+            outcome,
         };
         send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
         Ok(Handled::Refused(error))
     }
 
-    /// Locks the nodes the op touches, resolving a sequential name on the way.
-    async fn lock_nodes(&self, req: &WriteRequest, token: &str) -> Result<Locked, StoreError> {
-        let mut op = req.op.clone();
-        let mut taken: Vec<(PreState, NodeRecord)> = Vec::new();
-        let first: Vec<String> = match &op {
-            Op::Create { path, mode, .. } if needs_parent_first(*mode) => {
-                vec![sequential_parent(path).to_string()]
-            }
-            Op::Create { path, .. } => vec![path::parent(path).to_string(), path.clone()],
-            Op::SetData { path, .. } => vec![path.clone()],
-            Op::Delete { path, .. } => vec![path.clone(), path::parent(path).to_string()],
-        };
-        match self.lock_all(&first, token).await? {
-            Some(records) => taken.extend(records),
-            None => return Ok(Locked::Refused(Error::OperationTimeout)),
-        }
-        if let Op::Create { path, mode, .. } = &mut op {
-            if needs_parent_first(*mode) {
-                let parent = &taken[0].0;
-                let Some(parent_stat) = parent.stat else {
-                    self.unlock_all(&first, token).await?;
-                    return Ok(Locked::Refused(Error::NoNode));
-                };
-                *path = path::sequential(path, parent_stat.cversion);
-                if let Err(e) = path::validate(path) {
-                    self.unlock_all(&first, token).await?;
-                    return Ok(Locked::Refused(e));
-                }
-                match self.lock_all(std::slice::from_ref(path), token).await? {
-                    Some(records) => taken.extend(records),
-                    None => {
-                        self.unlock_all(&first, token).await?;
-                        return Ok(Locked::Refused(Error::OperationTimeout));
-                    }
-                }
-            }
-        }
-        Ok(Locked::Ok(op, taken))
-    }
-
     /// Takes all the locks or none, waiting while others hold them.
     ///
-    /// Never waits while holding a lock: on contention it releases what it
-    /// took and backs off, so two writers cannot deadlock. Gives up (`None`)
-    /// after twice the lock lifetime, by when every holder's lock expired.
+    /// Never waits while holding a lock it just asked for: on contention it
+    /// releases this round's locks and backs off, so two writers cannot
+    /// deadlock on them. Gives up (`None`) after twice the lock lifetime, by
+    /// when every holder's lock expired.
     async fn lock_all(
         &self,
         paths: &[String],
@@ -212,8 +222,7 @@ impl Writer {
             if failure.is_none() && !contended {
                 return Ok(Some(records));
             }
-            let acquired: Vec<String> = records.into_iter().map(|(p, _)| p.path).collect();
-            self.unlock_all(&acquired, token).await?;
+            self.unlock_all(&records, token).await?;
             if let Some(e) = failure {
                 return Err(e);
             }
@@ -226,8 +235,14 @@ impl Writer {
         }
     }
 
-    async fn unlock_all(&self, paths: &[String], token: &str) -> Result<(), StoreError> {
-        let releases = paths.iter().map(|p| self.system.unlock(p, token));
+    async fn unlock_all(
+        &self,
+        locked: &[(PreState, NodeRecord)],
+        token: &str,
+    ) -> Result<(), StoreError> {
+        let releases = locked
+            .iter()
+            .map(|(p, _)| self.system.unlock(&p.path, token));
         for result in join_all(releases).await {
             result?;
         }
@@ -235,9 +250,23 @@ impl Writer {
     }
 }
 
-enum Locked {
-    Ok(Op, Vec<(PreState, NodeRecord)>),
-    Refused(Error),
+/// The deletes of a session close, kept to the nodes that still exist and
+/// are still the session's (the session's list may hold stale entries).
+fn owned_ephemerals(op: &Op, pre: &[PreState], req: &WriteRequest) -> Op {
+    let owned = |path: &str| {
+        pre.iter().any(|p| {
+            p.path == path
+                && p.stat
+                    .is_some_and(|s| s.ephemeral_owner == req.session.raw())
+        })
+    };
+    Op::multi(
+        op.steps()
+            .iter()
+            .filter(|step| owned(step.path()))
+            .cloned()
+            .collect(),
+    )
 }
 
 /// The root always exists; its system record appears with its first change.
@@ -246,14 +275,5 @@ fn root_exists(path: &str, stat: Option<Stat>) -> Option<Stat> {
         Some(stat.unwrap_or_default())
     } else {
         stat
-    }
-}
-
-/// The parent of a sequential create's prefix: `/a/` and `/a/x-` both name
-/// a child of `/a`.
-fn sequential_parent(prefix: &str) -> &str {
-    match prefix.rfind('/') {
-        Some(0) | None => path::ROOT,
-        Some(i) => &prefix[..i],
     }
 }

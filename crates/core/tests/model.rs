@@ -75,7 +75,11 @@ impl Model {
                         version: 0,
                         cversion: 0,
                         num_children: 0,
-                        owner: if mode.is_ephemeral() { session.raw() } else { 0 },
+                        owner: if mode.is_ephemeral() {
+                            session.raw()
+                        } else {
+                            0
+                        },
                     },
                 );
                 Ok(Some(path))
@@ -110,7 +114,35 @@ impl Model {
                 parent.num_children -= 1;
                 Ok(None)
             }
+            Op::Check { path, version } => {
+                let node = self.nodes.get(path).ok_or(Error::NoNode)?;
+                if version.is_some_and(|v| v != node.version) {
+                    return Err(Error::BadVersion);
+                }
+                Ok(None)
+            }
+            other => panic!("the model does not nest {other:?}"),
         }
+    }
+
+    /// A multi: every op on a copy, kept only if all succeed.
+    fn apply_multi(
+        &mut self,
+        session: SessionId,
+        ops: &[Op],
+    ) -> Result<Vec<Option<String>>, (usize, Error)> {
+        let saved = self.nodes.clone();
+        let mut out = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            match self.apply(session, op) {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    self.nodes = saved;
+                    return Err((i, e));
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -123,7 +155,7 @@ fn op_strategy() -> impl Strategy<Value = (usize, Op)> {
         CreateMode::Ephemeral,
         CreateMode::PersistentSequential,
     ]);
-    let op = prop_oneof![
+    let step = prop_oneof![
         (paths.clone(), data.clone(), mode).prop_map(|(p, d, mode)| Op::Create {
             path: p.to_string(),
             data: d.into(),
@@ -134,10 +166,18 @@ fn op_strategy() -> impl Strategy<Value = (usize, Op)> {
             data: d.into(),
             version
         }),
-        (paths, version).prop_map(|(p, version)| Op::Delete {
+        (paths.clone(), version.clone()).prop_map(|(p, version)| Op::Delete {
             path: p.to_string(),
             version
         }),
+    ];
+    let check = (paths, version).prop_map(|(p, version)| Op::Check {
+        path: p.to_string(),
+        version,
+    });
+    let op = prop_oneof![
+        4 => step.clone(),
+        1 => prop::collection::vec(prop_oneof![3 => step, 1 => check], 1..4).prop_map(Op::multi),
     ];
     (0usize..2, op)
 }
@@ -158,8 +198,22 @@ proptest! {
             let mut model = Model::new();
             for (who, op) in &ops {
                 let session = sessions[*who];
-                let expected = model.apply(session, op);
                 let actual = sim.write(session, op.clone()).await;
+                if let Op::Multi { ops, .. } = op {
+                    match (model.apply_multi(session, ops), actual) {
+                        (Ok(paths), Ok(OpResult::Multi { results })) => {
+                            for (p, r) in paths.iter().zip(&results) {
+                                if let (Some(p), OpResult::Created { path, .. }) = (p, r) {
+                                    assert_eq!(p, path);
+                                }
+                            }
+                        }
+                        (Err((_, e)), Err(g)) => assert_eq!(e, g, "{op:?}"),
+                        (expected, actual) => panic!("{op:?}: model {expected:?}, system {actual:?}"),
+                    }
+                    continue;
+                }
+                let expected = model.apply(session, op);
                 match (&expected, &actual) {
                     (Ok(Some(path)), Ok(OpResult::Created { path: got, .. })) => assert_eq!(path, got),
                     (Ok(None), Ok(OpResult::SetData { .. } | OpResult::Deleted)) => {}

@@ -371,3 +371,105 @@ async fn writes_to_one_node_from_many_sessions_all_apply_in_some_order() {
 
     assert_eq!(sim.read("/c").await.unwrap().stat.version, 5);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_multi_applies_all_its_ops_in_order_as_one_commit() {
+    let mut sim = Sim::new();
+    let s = sim.open_session().await;
+    let op = fk_core::Op::multi(vec![
+        create("/m", "p"),
+        create_mode("/m/seq-", "", CreateMode::PersistentSequential),
+        create_mode("/m/seq-", "", CreateMode::PersistentSequential),
+        set("/m", "p2", Some(0)),
+        fk_core::Op::Check {
+            path: "/m".into(),
+            version: Some(1),
+        },
+    ]);
+
+    let result = sim.write(s, op).await.unwrap();
+
+    let OpResult::Multi { results } = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(results.len(), 5);
+    assert!(matches!(&results[1], OpResult::Created { path, .. } if path == "/m/seq-0000000000"));
+    assert!(matches!(&results[2], OpResult::Created { path, .. } if path == "/m/seq-0000000001"));
+    assert_eq!(results[4], OpResult::Checked);
+    let m = sim.read("/m").await.unwrap();
+    assert_eq!(&m.data[..], b"p2");
+    // One commit: every node carries the same zxid.
+    assert_eq!((m.stat.czxid, m.stat.mzxid, m.stat.pzxid), (1, 1, 1));
+    assert_eq!(m.children.len(), 2);
+    assert!(sim.system.locked_paths().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_multi_reports_each_op_as_zookeeper_does_and_applies_nothing() {
+    let mut sim = Sim::new();
+    let s = sim.open_session().await;
+    sim.write(s, create("/m", "")).await.unwrap();
+    let req = sim.request(
+        s,
+        fk_core::Op::multi(vec![
+            create("/m/a", ""),
+            set("/m", "x", Some(5)),
+            delete("/m", None),
+        ]),
+    );
+
+    sim.writer.handle(&req, 1).await.unwrap();
+    sim.drain().await;
+
+    let reply = sim.replies.take().pop().unwrap().1;
+    let fk_core::Outcome::MultiErr(failure) = reply.outcome else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(failure.error, Error::BadVersion);
+    assert_eq!(
+        failure.results,
+        vec![
+            Ok(()),
+            Err(Error::BadVersion),
+            Err(Error::RuntimeInconsistency)
+        ]
+    );
+    assert!(sim.read("/m/a").await.is_none());
+    assert!(sim.system.locked_paths().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn closing_a_session_deletes_its_ephemerals_only_and_ends_it() {
+    let mut sim = Sim::new();
+    let s = sim.open_session().await;
+    let other = sim.open_session().await;
+    sim.write(s, create("/app", "")).await.unwrap();
+    sim.write(s, create_mode("/app/mine", "", CreateMode::Ephemeral))
+        .await
+        .unwrap();
+    sim.write(
+        s,
+        create_mode("/app/lock-", "", CreateMode::EphemeralSequential),
+    )
+    .await
+    .unwrap();
+    sim.write(other, create_mode("/app/theirs", "", CreateMode::Ephemeral))
+        .await
+        .unwrap();
+
+    let closed = sim.write(s, fk_core::Op::CloseSession).await;
+
+    assert_eq!(closed, Ok(OpResult::SessionClosed));
+    let app = sim.read("/app").await.unwrap();
+    assert_eq!(app.children, vec!["theirs".to_string()]);
+    assert!(sim.system.session(s).await.unwrap().is_none());
+    assert_eq!(
+        sim.write(s, create("/late", "")).await,
+        Err(Error::SessionExpired)
+    );
+    assert_eq!(
+        sim.write(s, fk_core::Op::CloseSession).await,
+        Err(Error::SessionExpired)
+    );
+    assert!(sim.system.locked_paths().is_empty());
+}

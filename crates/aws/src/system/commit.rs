@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, TransactWriteItem, Update,
 };
-use fk_core::system::{CommitOutcome, EphemeralChange, NodeWrite, SystemCommit};
+use fk_core::system::{CommitOutcome, NodeWrite, SystemCommit};
 use fk_core::StoreError;
 
 use super::names::*;
@@ -209,33 +209,51 @@ fn counter_update(
     )
 }
 
-/// The session must exist; it records the seq and its ephemeral nodes.
+/// The session must exist; it records the seq and its ephemeral nodes, or
+/// is deleted by a close.
+///
+/// One update expression cannot both ADD to and DELETE from the ephemeral
+/// set (the paths overlap). In the rare write that does both (a multi that
+/// creates one ephemeral and deletes another), the deleted paths stay in
+/// the set: a stale entry is harmless, as a close deletes only the nodes
+/// the session still owns.
 fn session_update(
     store: &DynamoSystemStore,
     commit: &SystemCommit,
 ) -> Result<TransactWriteItem, BuildError> {
     let mut e = Expr::default();
+    let key = commit.session.to_string();
+    let condition = format!("attribute_exists({})", e.name(SESSIONS_KEY));
+    if commit.close_session {
+        let delete = Delete::builder()
+            .table_name(&store.sessions_table)
+            .key(SESSIONS_KEY, s(&key))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(e.names))
+            .build()?;
+        return Ok(TransactWriteItem::builder().delete(delete).build());
+    }
     let mut update = format!(
         "SET {} = {}",
         e.name(session_names::LAST_SEQ),
         e.value("seq", n(commit.seq))
     );
-    let (verb, path) = match &commit.ephemeral {
-        Some(EphemeralChange::Added(path)) => ("ADD", Some(path)),
-        Some(EphemeralChange::Removed(path)) => ("DELETE", Some(path)),
-        None => ("", None),
+    let changes = &commit.ephemerals;
+    let (verb, paths) = if !changes.added.is_empty() {
+        ("ADD", &changes.added)
+    } else {
+        ("DELETE", &changes.removed)
     };
-    if let Some(path) = path {
+    if !paths.is_empty() {
         update += &format!(
             " {verb} {} {}",
             e.name(session_names::EPHEMERALS),
-            e.value("paths", AttributeValue::Ss(vec![path.clone()]))
+            e.value("paths", AttributeValue::Ss(paths.clone()))
         );
     }
-    let condition = format!("attribute_exists({})", e.name(SESSIONS_KEY));
     e.update(
         &store.sessions_table,
-        (SESSIONS_KEY, &commit.session.to_string()),
+        (SESSIONS_KEY, &key),
         update,
         condition,
     )
@@ -320,7 +338,11 @@ mod tests {
             ],
             session: "0x00000000000000ab".parse::<SessionId>().unwrap(),
             seq: 7,
-            ephemeral: Some(EphemeralChange::Removed("/b".into())),
+            ephemerals: fk_core::system::EphemeralChanges {
+                added: vec![],
+                removed: vec!["/b".into()],
+            },
+            close_session: false,
         };
 
         // When it commits
@@ -371,7 +393,8 @@ mod tests {
             ],
             session: SessionId::from_raw(1).unwrap(),
             seq: 1,
-            ephemeral: None,
+            ephemerals: Default::default(),
+            close_session: false,
         }
     }
 
