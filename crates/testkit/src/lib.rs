@@ -1,12 +1,15 @@
-//! Real backends for tests: a moto server (the AWS emulator) and a Redis
-//! server, each started at most once per test process on a free loopback
-//! port, or taken from the environment.
+//! Real backends for tests: a moto server (the AWS emulator), a Redis
+//! server and an Apache ZooKeeper server (the reference the conformance
+//! suite compares with), each started at most once per test process on a
+//! free loopback port, or taken from the environment.
 //!
 //! # Layout
 //!
 //! - [`moto`]: `FK_TEST_AWS_ENDPOINT`, or our own `scripts/moto_server.py`
 //!   (moto with DynamoDB requests serialised).
 //! - [`redis`]: `FK_TEST_REDIS_URL`, or our own `redis-server`.
+//! - [`zookeeper`]: `FK_TEST_ZOOKEEPER`, or our own standalone ZooKeeper
+//!   3.8 (Debian's `zookeeper` package, run with `java`).
 //! - [`unique_name`]: resource names that never collide, because tests run in
 //!   parallel against one emulator that is never reset.
 //! - [`repo_root`]: the workspace root.
@@ -34,6 +37,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const AWS_ENDPOINT_ENV: &str = "FK_TEST_AWS_ENDPOINT";
 /// Environment variable: use this Redis URL instead of starting Redis.
 pub const REDIS_URL_ENV: &str = "FK_TEST_REDIS_URL";
+/// Environment variable: use this ZooKeeper (`host:port`) instead of
+/// starting one.
+pub const ZOOKEEPER_ENV: &str = "FK_TEST_ZOOKEEPER";
+/// Environment variable: the `java` that runs ZooKeeper.
+pub const JAVA_ENV: &str = "FK_JAVA";
+/// Where Debian's `zookeeper` package puts the server and its configuration.
+const ZOOKEEPER_CLASSPATH: &str = "/usr/share/java/zookeeper.jar:/etc/zookeeper/conf";
 /// Environment variable: the Python that runs moto.
 pub const PYTHON_ENV: &str = "FK_PYTHON";
 
@@ -52,6 +62,13 @@ pub struct Moto {
 pub struct Redis {
     /// `redis://127.0.0.1:<port>`.
     pub url: String,
+}
+
+/// A running ZooKeeper server.
+#[derive(Debug)]
+pub struct ZooKeeper {
+    /// `127.0.0.1:<port>`: a connect string for a ZooKeeper client.
+    pub connect: String,
 }
 
 /// The AWS emulator this test process uses, started on first use.
@@ -117,6 +134,109 @@ pub fn redis() -> &'static Redis {
             url: format!("redis://127.0.0.1:{port}"),
         }
     })
+}
+
+/// The ZooKeeper server this test process uses, started on first use: a
+/// standalone Apache ZooKeeper (3.8 on Debian 12) with its data in a fresh
+/// temporary directory.
+///
+/// Configured for tests: `tickTime` 500 ms (so sessions may time out after
+/// as little as 1 s), no fsync, no connection limit per client address,
+/// the four-letter words `ruok`, `stat`, `srvr` and `mntr`, and no admin
+/// server.
+pub fn zookeeper() -> &'static ZooKeeper {
+    static ZOOKEEPER: OnceLock<ZooKeeper> = OnceLock::new();
+    ZOOKEEPER.get_or_init(|| {
+        if let Some(connect) = env_nonempty(ZOOKEEPER_ENV) {
+            return ZooKeeper { connect };
+        }
+        remove_stale_zookeeper_dirs();
+        let java = env_nonempty(JAVA_ENV).unwrap_or_else(|| "java".into());
+        let port = start_server(
+            "zookeeper",
+            |port| {
+                let mut cmd = Command::new(&java);
+                match zookeeper_dir(port) {
+                    Ok(config) => {
+                        cmd.args(["-Xmx256m", "-XX:+UseSerialGC", "-cp", ZOOKEEPER_CLASSPATH])
+                            .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
+                            .arg(config);
+                    }
+                    // Fails to start, with the reason as its output.
+                    Err(e) => {
+                        cmd.args(["-version", &format!("cannot write zoo.cfg: {e}")]);
+                    }
+                }
+                cmd
+            },
+            zookeeper_answers,
+        )
+        .unwrap_or_else(|why| {
+            panic!(
+                "could not start ZooKeeper with `{java} -cp {ZOOKEEPER_CLASSPATH} \
+                 org.apache.zookeeper.server.ZooKeeperServerMain zoo.cfg`: {why}\n\
+                 Install it with `apt-get install zookeeper` (`make setup` does), or point \
+                 {ZOOKEEPER_ENV} at a running server (`host:port`)."
+            )
+        });
+        ZooKeeper {
+            connect: format!("127.0.0.1:{port}"),
+        }
+    })
+}
+
+/// The prefix of the directories this process's ZooKeeper servers use.
+const ZOOKEEPER_DIR_PREFIX: &str = "fk-testkit-zkdata-";
+
+/// Writes `zoo.cfg` for a server on `port` into a fresh directory (under
+/// the temporary directory, named after this process) and returns its path.
+fn zookeeper_dir(port: u16) -> io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "{ZOOKEEPER_DIR_PREFIX}{}-{port}",
+        std::process::id()
+    ));
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data)?;
+    let config = dir.join("zoo.cfg");
+    std::fs::write(
+        &config,
+        format!(
+            "tickTime=500\n\
+             dataDir={}\n\
+             clientPort={port}\n\
+             clientPortAddress=127.0.0.1\n\
+             maxClientCnxns=0\n\
+             forceSync=no\n\
+             preAllocSize=1024\n\
+             admin.enableServer=false\n\
+             4lw.commands.whitelist=ruok,stat,srvr,mntr\n",
+            data.display()
+        ),
+    )?;
+    Ok(config)
+}
+
+/// Removes the data directories of earlier test processes that are gone
+/// (a killed process cannot remove its own).
+fn remove_stale_zookeeper_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(ZOOKEEPER_DIR_PREFIX) else {
+            continue;
+        };
+        let Some(Ok(pid)) = rest.split('-').next().map(str::parse::<i32>) else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks whether the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0
+            || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        if !alive {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A name no other call (in this or any other process) returns: lowercase
@@ -225,8 +345,10 @@ fn start_server(
                     "it exited with {status}; its output ({}):\n{output}",
                     log_path.display(),
                 );
-                if output.contains("in use") {
-                    break; // Lost the port to another process: try another.
+                // Lost the port to another process (ZooKeeper exits without
+                // saying why: it has no logger here): try another.
+                if output.contains("in use") || TcpListener::bind(("127.0.0.1", port)).is_err() {
+                    break;
                 }
                 return Err(last_error);
             }
@@ -354,6 +476,20 @@ fn redis_answers(port: u16) -> bool {
     }
     let mut reply = [0u8; 7];
     stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
+
+/// Whether a ZooKeeper server on `port` serves requests: `ruok` answers
+/// `imok` as soon as the port is open, but only `srvr` says when the
+/// server has loaded its database and serves (`Mode: standalone`).
+fn zookeeper_answers(port: u16) -> bool {
+    let ask = |word: &[u8]| {
+        let mut stream = connect(port)?;
+        stream.write_all(word).ok()?;
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).ok()?;
+        Some(String::from_utf8_lossy(&reply).into_owned())
+    };
+    ask(b"ruok").as_deref() == Some("imok") && ask(b"srvr").is_some_and(|r| r.contains("Mode: "))
 }
 
 fn tail(path: &Path) -> String {

@@ -14,3 +14,16 @@ fn redis_starts_once_and_answers() {
     assert!(std::ptr::eq(first, fk_testkit::redis()));
     assert!(first.url.starts_with("redis://127.0.0.1:"));
 }
+
+#[test]
+fn zookeeper_starts_once_and_answers() {
+    use std::io::{Read, Write};
+    let first = fk_testkit::zookeeper();
+    assert!(std::ptr::eq(first, fk_testkit::zookeeper()));
+    assert!(first.connect.starts_with("127.0.0.1:"));
+    let mut stream = std::net::TcpStream::connect(&first.connect).unwrap();
+    stream.write_all(b"srvr").unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.contains("Zookeeper version: 3."), "{reply}");
+}
