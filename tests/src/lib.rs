@@ -11,7 +11,9 @@ use std::process::Output;
 use std::time::Duration;
 
 use fk_aws::deployment::Deployment;
-use fk_local::{FunctionSpec, Provisioned, RunnerConfig, RunnerHandle, StackConfig, StoreKind};
+use fk_local::{
+    FunctionSpec, Provisioned, RunnerConfig, RunnerHandle, ScheduleSpec, StackConfig, StoreKind,
+};
 
 /// How a test wants its stack.
 #[derive(Debug, Clone)]
@@ -95,7 +97,12 @@ impl Stack {
                     timeout,
                 },
             ],
-            schedules: vec![],
+            schedules: vec![ScheduleSpec {
+                name: "heartbeat".into(),
+                binary: binary("fk-heartbeat"),
+                every: Duration::from_secs(1),
+                env: provisioned.heartbeat_env.clone(),
+            }],
         })
         .await
         .expect("starting the runner");

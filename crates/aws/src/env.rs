@@ -5,6 +5,8 @@
 pub const SYSTEM_TABLE: &str = "FK_SYSTEM_TABLE";
 /// DynamoDB table of sessions.
 pub const SESSIONS_TABLE: &str = "FK_SESSIONS_TABLE";
+/// URL of the writer FIFO queue (the heartbeat sends session closes to it).
+pub const WRITER_QUEUE_URL: &str = "FK_WRITER_QUEUE_URL";
 /// URL of the distributor FIFO queue.
 pub const DISTRIBUTOR_QUEUE_URL: &str = "FK_DISTRIBUTOR_QUEUE_URL";
 /// URL of the dead-letter queue the function moves unreadable messages to.

@@ -16,7 +16,9 @@ use aws_sdk_sqs::types::{
 };
 use bytes::Bytes;
 use fk_core::message::{Message, PAYLOAD_ATTRIBUTE};
-use fk_core::{CommitQueue, CommitRequest, Envelope, Reply, ReplySink, StoreError};
+use fk_core::{
+    CommitQueue, CommitRequest, Envelope, Reply, ReplySink, StoreError, WriteQueue, WriteRequest,
+};
 
 use crate::errors::{self, SQS};
 
@@ -121,6 +123,52 @@ impl ReplySink for SqsReplySink {
         let group = reply.session.to_string();
         let dedup = format!("{}-{}", reply.session, reply.seq);
         send(&self.client, reply_to, &group, &dedup, &reply.encode()).await
+    }
+
+    /// One DeleteQueue; a queue already gone is fine.
+    async fn discard(&self, reply_to: &str) -> Result<(), StoreError> {
+        match self.client.delete_queue().queue_url(reply_to).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let error = errors::sdk(SQS, "DeleteQueue", e);
+                if error.retryable {
+                    Err(error)
+                } else {
+                    tracing::info!(%error, reply_to, "reply queue already gone");
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+/// The writer queue: one FIFO group per session.
+pub struct SqsWriteQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsWriteQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        SqsWriteQueue {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl WriteQueue for SqsWriteQueue {
+    /// One SendMessage in the session's group, deduplicated by token.
+    async fn send(&self, request: &WriteRequest) -> Result<(), StoreError> {
+        send(
+            &self.client,
+            &self.queue_url,
+            &request.session.to_string(),
+            &request.token(),
+            &request.encode(),
+        )
+        .await
     }
 }
 

@@ -464,3 +464,45 @@ async fn concurrent_failed_commits_never_undo_other_writes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_touch_records_life_and_reports_a_missing_session() {
+    let f = fixture().await;
+    let id = f.new_session().await;
+    f.counter.take();
+
+    assert!(f.store.touch_session(id, 5_000).await.unwrap());
+    assert_eq!(
+        f.store.session(id).await.unwrap().unwrap().heartbeat_ms,
+        5_000
+    );
+    f.store.delete_session(id).await.unwrap();
+    assert!(!f.store.touch_session(id, 6_000).await.unwrap());
+    assert_eq!(
+        f.store.session(id).await.unwrap(),
+        None,
+        "a touch creates nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_session_scan_returns_every_session() {
+    let f = fixture().await;
+    let mut ids = vec![
+        f.new_session().await,
+        f.new_session().await,
+        f.new_session().await,
+    ];
+    ids.sort();
+
+    let all: Vec<SessionId> = f
+        .store
+        .sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+
+    assert_eq!(all, ids);
+}

@@ -1,5 +1,6 @@
 //! The client: connect, ZooKeeper's operations, close.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,6 +64,30 @@ struct Session {
     /// session's writes in seq order.
     next_seq: Mutex<u64>,
     listener: JoinHandle<()>,
+    keepalive: JoinHandle<()>,
+    /// Set once the deployment says the session is gone.
+    expired: Arc<AtomicBool>,
+}
+
+/// The session's state, as ZooKeeper's `KeeperState` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// The session is alive (ZooKeeper's `SyncConnected`).
+    Connected,
+    /// The deployment expired or closed the session: every further
+    /// operation answers `SessionExpired`.
+    Expired,
+    /// A read-only client: it has no session.
+    ReadOnly,
+}
+
+impl Drop for Session {
+    /// A client dropped without `close` stops answering, like a crashed
+    /// process: its session expires after its timeout.
+    fn drop(&mut self) {
+        self.listener.abort();
+        self.keepalive.abort();
+    }
 }
 
 impl Client {
@@ -112,6 +137,8 @@ impl Client {
         }
         let pending = Arc::new(Pending::default());
         let listener = spawn_listener(reply_queue.clone(), id, pending.clone());
+        let expired = Arc::new(AtomicBool::new(false));
+        let keepalive = spawn_keepalive(system, id, options.session_timeout, expired.clone());
         Ok(Client {
             inner: Arc::new(Inner {
                 deployment: deployment.clone(),
@@ -125,6 +152,8 @@ impl Client {
                     pending,
                     next_seq: Mutex::new(0),
                     listener,
+                    keepalive,
+                    expired,
                 }),
             }),
         })
@@ -143,6 +172,15 @@ impl Client {
                 session: None,
             }),
         })
+    }
+
+    /// The session's state.
+    pub fn state(&self) -> SessionState {
+        match &self.inner.session {
+            None => SessionState::ReadOnly,
+            Some(s) if s.expired.load(Ordering::SeqCst) => SessionState::Expired,
+            Some(_) => SessionState::Connected,
+        }
     }
 
     /// The session id, if this client has a session.
@@ -261,6 +299,8 @@ impl Client {
             Ok(_) | Err(Error::SessionExpired) => Ok(()),
             Err(e) => Err(e),
         };
+        session.expired.store(true, Ordering::SeqCst);
+        session.keepalive.abort();
         session.listener.abort();
         session
             .reply_queue
@@ -291,6 +331,9 @@ impl Client {
     /// Sends a write in the session's order and waits for its outcome.
     async fn send(&self, op: Op) -> Result<Outcome, Error> {
         let session = self.inner.session.as_ref().ok_or(Error::NotReadOnly)?;
+        if session.expired.load(Ordering::SeqCst) {
+            return Err(Error::SessionExpired);
+        }
         let (seq, answer) = {
             let mut next = session.next_seq.lock().await;
             let seq = *next + 1;
@@ -319,10 +362,41 @@ impl Client {
         let reply = tokio::time::timeout(self.inner.options.request_timeout, answer).await;
         session.pending.finish(seq);
         match reply {
-            Ok(Ok(reply)) => Ok(reply.outcome),
+            Ok(Ok(reply)) => {
+                if reply.outcome == Outcome::Err(Error::SessionExpired) {
+                    session.expired.store(true, Ordering::SeqCst);
+                }
+                Ok(reply.outcome)
+            }
             Ok(Err(_)) | Err(_) => Err(Error::ConnectionLoss),
         }
     }
+}
+
+/// Touches the session record every third of its timeout; marks the
+/// session expired once the record is gone.
+fn spawn_keepalive(
+    system: DynamoSystemStore,
+    id: SessionId,
+    timeout: Duration,
+    expired: Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let period = (timeout / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(period).await;
+            let now = fk_core::Clock::now_ms(&fk_core::SystemClock);
+            match system.touch_session(id, now).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(session = %id, "session expired");
+                    expired.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "keep-alive failed; retrying"),
+            }
+        }
+    })
 }
 
 async fn open_stores(

@@ -28,5 +28,5 @@
 mod client;
 mod session;
 
-pub use client::{Client, ConnectOptions};
+pub use client::{Client, ConnectOptions, SessionState};
 pub use fk_core::{CreateMode, Error, SessionId, Stat};

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
+use crate::heartbeat::EXPIRY_SEQ;
 use crate::queue::send_reply;
 use crate::system::{CommitOutcome, SystemCommit, SystemStore};
 use crate::transition::apply;
@@ -154,6 +155,10 @@ impl Distributor {
             outcome: Outcome::Ok(result),
         };
         send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
+        if req.close_session && req.seq == EXPIRY_SEQ {
+            // Nobody listens on an expired session's channel any more.
+            self.replies.discard(&req.reply_to).await?;
+        }
         Ok(if replayed {
             Distributed::Replayed(zxid)
         } else {

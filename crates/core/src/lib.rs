@@ -13,6 +13,7 @@
 //! - [`transition`]: validation and the state change of a write, as pure
 //!   functions of the locked pre-state.
 //! - [`writer`] and [`distributor`]: the two halves of the write path.
+//! - [`heartbeat`]: expiry of sessions that stopped answering.
 //!
 //! # The write path
 //!
@@ -26,6 +27,7 @@
 pub mod clock;
 pub mod distributor;
 pub mod error;
+pub mod heartbeat;
 pub mod memory;
 pub mod message;
 pub mod mode;
@@ -44,7 +46,7 @@ pub use error::{Error, StoreError};
 pub use message::{CommitRequest, Envelope, Message, Outcome, PreState, Reply, WriteRequest};
 pub use mode::CreateMode;
 pub use op::{Op, OpResult};
-pub use queue::{CommitQueue, ReplySink};
+pub use queue::{CommitQueue, ReplySink, WriteQueue};
 pub use session::SessionId;
 pub use stat::Stat;
 pub use user::{UserNode, UserStore};

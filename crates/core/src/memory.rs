@@ -7,12 +7,15 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::queue::WriteQueue;
 use crate::system::{
     CommitOutcome, Counter, LockOutcome, LockRequest, NodeRecord, NodeWrite, SessionRecord,
     SystemCommit, SystemStore, RECENT_COMMITS,
 };
 use crate::user::{ChildChange, UserNode, UserStore, UserWrite};
-use crate::{CommitQueue, CommitRequest, Reply, ReplySink, SessionId, Stat, StoreError};
+use crate::{
+    CommitQueue, CommitRequest, Reply, ReplySink, SessionId, Stat, StoreError, WriteRequest,
+};
 
 #[derive(Debug, Clone, Default)]
 struct SystemItem {
@@ -163,6 +166,30 @@ impl SystemStore for MemorySystemStore {
         self.state.lock().unwrap().sessions.remove(&id);
         Ok(())
     }
+
+    async fn touch_session(&self, id: SessionId, now_ms: i64) -> Result<bool, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        Ok(match state.sessions.get_mut(&id) {
+            Some(session) => {
+                session.heartbeat_ms = now_ms;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut all: Vec<SessionRecord> = self
+            .state
+            .lock()
+            .unwrap()
+            .sessions
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by_key(|s| s.id);
+        Ok(all)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -291,12 +318,18 @@ impl CommitQueue for MemoryCommitQueue {
 #[derive(Debug, Default)]
 pub struct MemoryReplies {
     sent: Mutex<Vec<(String, Reply)>>,
+    discarded: Mutex<Vec<String>>,
 }
 
 impl MemoryReplies {
     /// Takes every reply sent so far.
     pub fn take(&self) -> Vec<(String, Reply)> {
         std::mem::take(&mut self.sent.lock().unwrap())
+    }
+
+    /// The channels discarded so far.
+    pub fn discarded(&self) -> Vec<String> {
+        self.discarded.lock().unwrap().clone()
     }
 }
 
@@ -307,6 +340,35 @@ impl ReplySink for MemoryReplies {
             .lock()
             .unwrap()
             .push((reply_to.to_string(), reply.clone()));
+        Ok(())
+    }
+
+    async fn discard(&self, reply_to: &str) -> Result<(), StoreError> {
+        self.discarded.lock().unwrap().push(reply_to.to_string());
+        Ok(())
+    }
+}
+
+/// The writer queue in memory: FIFO, deduplicated by token.
+#[derive(Debug, Default)]
+pub struct MemoryWriteQueue {
+    inner: Mutex<(VecDeque<WriteRequest>, HashSet<String>)>,
+}
+
+impl MemoryWriteQueue {
+    /// Takes the oldest write.
+    pub fn pop(&self) -> Option<WriteRequest> {
+        self.inner.lock().unwrap().0.pop_front()
+    }
+}
+
+#[async_trait]
+impl WriteQueue for MemoryWriteQueue {
+    async fn send(&self, request: &WriteRequest) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().unwrap();
+        if inner.1.insert(request.token()) {
+            inner.0.push_back(request.clone());
+        }
         Ok(())
     }
 }

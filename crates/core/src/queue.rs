@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::{CommitRequest, Reply, StoreError};
+use crate::{CommitRequest, Reply, StoreError, WriteRequest};
 
 /// The distributor queue: one total order of validated writes.
 #[async_trait]
@@ -12,11 +12,21 @@ pub trait CommitQueue: Send + Sync {
     async fn push(&self, commit: &CommitRequest) -> Result<(), StoreError>;
 }
 
+/// The writer queue: client writes, one FIFO group per session.
+#[async_trait]
+pub trait WriteQueue: Send + Sync {
+    /// Sends a write in its session's group, deduplicated by its token.
+    async fn send(&self, request: &WriteRequest) -> Result<(), StoreError>;
+}
+
 /// The client channel: how replies reach a session.
 #[async_trait]
 pub trait ReplySink: Send + Sync {
     /// Sends a reply to `reply_to`, the address the client gave.
     async fn reply(&self, reply_to: &str, reply: &Reply) -> Result<(), StoreError>;
+
+    /// Removes a channel nobody will read again (an expired session's).
+    async fn discard(&self, reply_to: &str) -> Result<(), StoreError>;
 }
 
 /// Sends a reply; a reply that can never be delivered (the client's queue

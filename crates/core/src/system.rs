@@ -174,4 +174,10 @@ pub trait SystemStore: Send + Sync {
     async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError>;
 
     async fn delete_session(&self, id: SessionId) -> Result<(), StoreError>;
+
+    /// Records a sign of life; `false` if the session no longer exists.
+    async fn touch_session(&self, id: SessionId, now_ms: i64) -> Result<bool, StoreError>;
+
+    /// Every session (a scan: the heartbeat's, once per period).
+    async fn sessions(&self) -> Result<Vec<SessionRecord>, StoreError>;
 }

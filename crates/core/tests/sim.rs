@@ -16,7 +16,7 @@ use fk_core::{
 };
 
 /// Milliseconds that follow tokio's clock, so paused-time tests move it.
-pub struct TokioClock(tokio::time::Instant);
+pub struct TokioClock(pub tokio::time::Instant);
 
 impl Clock for TokioClock {
     fn now_ms(&self) -> i64 {

@@ -473,3 +473,47 @@ async fn closing_a_session_deletes_its_ephemerals_only_and_ends_it() {
     );
     assert!(sim.system.locked_paths().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_heartbeat_expires_only_silent_sessions_through_an_ordered_close() {
+    use fk_core::heartbeat::{Heartbeat, EXPIRY_SEQ};
+    use fk_core::memory::MemoryWriteQueue;
+    use std::sync::Arc;
+
+    let mut sim = Sim::new();
+    let silent = sim.open_session().await; // heartbeat_ms 0: silent since the epoch
+    let alive = sim.open_session().await;
+    sim.write(silent, create_mode("/gone", "", CreateMode::Ephemeral))
+        .await
+        .unwrap();
+    sim.write(alive, create_mode("/kept", "", CreateMode::Ephemeral))
+        .await
+        .unwrap();
+    let now = TokioClock(tokio::time::Instant::now());
+    sim.system
+        .touch_session(alive, fk_core::Clock::now_ms(&now))
+        .await
+        .unwrap();
+    let queue = Arc::new(MemoryWriteQueue::default());
+    let heartbeat = Heartbeat::new(sim.system.clone(), queue.clone(), Arc::new(now));
+
+    let report = heartbeat.run().await.unwrap();
+    let again = heartbeat.run().await.unwrap();
+
+    assert_eq!(report.sessions, 2);
+    assert_eq!(report.expired, vec![silent]);
+    assert_eq!(
+        again.expired,
+        vec![silent],
+        "sent again until it takes effect"
+    );
+    let close = queue.pop().unwrap();
+    assert!(queue.pop().is_none(), "the repeat is deduplicated");
+    assert_eq!((close.session, close.seq), (silent, EXPIRY_SEQ));
+    sim.writer.handle(&close, 1).await.unwrap();
+    sim.drain().await;
+    assert!(sim.read("/gone").await.is_none());
+    assert!(sim.read("/kept").await.is_some());
+    assert!(sim.system.session(silent).await.unwrap().is_none());
+    assert_eq!(sim.replies.discarded(), vec![reply_address(silent)]);
+}

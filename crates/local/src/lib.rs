@@ -15,6 +15,9 @@
 //! - [`runner`]: [`start`] the functions ([`FunctionSpec`] per queue-fed
 //!   function, [`ScheduleSpec`] per scheduled one), [`RunnerHandle`] to count
 //!   invocations and stop.
+//! - [`terraform`]: the same, read from the outputs of the Terraform
+//!   configuration `terraform/stacks/local` ([`TerraformStack`]), which is
+//!   how `make run` provisions.
 //! - [`queues`]: FIFO queues with their dead-letter queues.
 //! - `queue_source`: one instance's receive → invoke → delete loop.
 //! - `schedule`: the timer loop and its EventBridge event.
@@ -41,6 +44,8 @@ mod schedule;
 mod spawn;
 pub mod sqs_event;
 pub mod stack;
+pub mod terraform;
 
 pub use runner::{start, FunctionSpec, RunnerConfig, RunnerHandle, ScheduleSpec};
 pub use stack::{provision, Provisioned, StackConfig, StoreKind};
+pub use terraform::TerraformStack;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use fk_local::{FunctionSpec, RunnerConfig, StackConfig, StoreKind};
+use fk_local::{FunctionSpec, RunnerConfig, ScheduleSpec, StackConfig, StoreKind};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,6 +63,9 @@ struct Up {
     /// Receives before a message moves to its dead-letter queue.
     #[arg(long, default_value_t = 5)]
     max_receive_count: i32,
+    /// Seconds between heartbeat runs (which expire silent sessions).
+    #[arg(long, default_value_t = 5)]
+    heartbeat_s: u64,
 }
 
 #[tokio::main]
@@ -82,6 +85,7 @@ impl Up {
     async fn run(self) -> anyhow::Result<()> {
         let writer = self.binary("fk-writer", "lambdas/writer")?;
         let distributor = self.binary("fk-distributor", "lambdas/distributor")?;
+        let heartbeat = self.binary("fk-heartbeat", "lambdas/heartbeat")?;
         anyhow::ensure!(self.writers >= 1, "--writers must be at least 1");
         anyhow::ensure!(self.timeout_s >= 1, "--timeout-s must be at least 1");
 
@@ -134,7 +138,13 @@ impl Up {
                     timeout,
                 },
             ],
-            schedules: vec![],
+            // EventBridge runs it every minute in AWS; locally, more often.
+            schedules: vec![ScheduleSpec {
+                name: "heartbeat".into(),
+                binary: heartbeat,
+                every: Duration::from_secs(self.heartbeat_s),
+                env: stack.heartbeat_env.clone(),
+            }],
         })
         .await?;
 

@@ -54,6 +54,8 @@ pub struct Provisioned {
     pub writer_env: BTreeMap<String, String>,
     /// The distributor function's environment.
     pub distributor_env: BTreeMap<String, String>,
+    /// The heartbeat function's environment.
+    pub heartbeat_env: BTreeMap<String, String>,
 }
 
 /// Creates every resource of the stack unless it exists (and brings queue
@@ -127,7 +129,10 @@ pub async fn provision(cfg: &StackConfig) -> anyhow::Result<Provisioned> {
         env.insert(env::DEAD_LETTER_QUEUE_URL.into(), dlq.into());
         env
     };
+    let mut heartbeat_env = common.clone();
+    heartbeat_env.insert(env::WRITER_QUEUE_URL.into(), writer.url.clone());
     Ok(Provisioned {
+        heartbeat_env,
         writer_env: with_dlq(&writer.dlq_url),
         distributor_env: with_dlq(&distributor.dlq_url),
         deployment,

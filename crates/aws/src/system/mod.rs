@@ -249,6 +249,14 @@ impl SystemStore for DynamoSystemStore {
     async fn delete_session(&self, id: SessionId) -> Result<(), StoreError> {
         sessions::delete(self, id).await
     }
+
+    async fn touch_session(&self, id: SessionId, now_ms: i64) -> Result<bool, StoreError> {
+        sessions::touch(self, id, now_ms).await
+    }
+
+    async fn sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
+        sessions::all(self).await
+    }
 }
 
 #[cfg(test)]

@@ -110,3 +110,62 @@ pub(super) async fn delete(store: &DynamoSystemStore, id: SessionId) -> Result<(
         .map_err(|e| errors::sdk(DYNAMODB, "DeleteItem", e))?;
     Ok(())
 }
+
+/// One conditional `UpdateItem` of the heartbeat time.
+pub(super) async fn touch(
+    store: &DynamoSystemStore,
+    id: SessionId,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.sessions_table)
+        .key(SESSIONS_KEY, s(id.to_string()))
+        .update_expression("SET #hb = :now")
+        .condition_expression("attribute_exists(#session)")
+        .expression_attribute_names("#hb", HEARTBEAT_MS)
+        .expression_attribute_names("#session", SESSIONS_KEY)
+        .expression_attribute_values(":now", n(now_ms))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(errors::sdk(DYNAMODB, "UpdateItem", err)),
+    }
+}
+
+/// A paginated `Scan` of the sessions table (strongly consistent).
+pub(super) async fn all(store: &DynamoSystemStore) -> Result<Vec<SessionRecord>, StoreError> {
+    let mut sessions = Vec::new();
+    let mut start = None;
+    loop {
+        let out = store
+            .client
+            .scan()
+            .table_name(&store.sessions_table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| errors::sdk(DYNAMODB, "Scan", e))?;
+        for item in out.items() {
+            sessions.push(from_item(item)?);
+        }
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    sessions.sort_by_key(|s| s.id);
+    Ok(sessions)
+}
