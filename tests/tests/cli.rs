@@ -82,6 +82,7 @@ create -s /s/job- a
 create -s /s/job- b
 create -e /s/mine x
 get /s
+sync /s
 delete /s/nope
 ls /s
 ";
@@ -92,6 +93,7 @@ ls /s
     assert!(text.contains("Created /s/job-0000000000"), "{text}");
     assert!(text.contains("Created /s/job-0000000001"), "{text}");
     assert!(text.contains("two words"), "{text}");
+    assert!(text.contains("Sync is OK for /s"), "{text}");
     assert!(
         text.contains("[job-0000000000, job-0000000001, mine]"),
         "{text}"

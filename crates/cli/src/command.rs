@@ -44,6 +44,8 @@ pub enum Command {
     Stat { path: String },
     /// Print a node's Stat if it exists; exit 1 if it does not.
     Exists { path: String },
+    /// Wait until every write committed so far is readable.
+    Sync { path: String },
 }
 
 /// What a command printed.
@@ -63,6 +65,9 @@ pub enum Output {
         stat: Stat,
     },
     Deleted {
+        path: String,
+    },
+    Synced {
         path: String,
     },
     Children {
@@ -88,7 +93,10 @@ impl Command {
     pub fn writes(&self) -> bool {
         matches!(
             self,
-            Command::Create { .. } | Command::Set { .. } | Command::Delete { .. }
+            Command::Create { .. }
+                | Command::Set { .. }
+                | Command::Delete { .. }
+                | Command::Sync { .. }
         )
     }
 
@@ -141,6 +149,10 @@ impl Command {
                     stat: stat.then_some(node),
                 })
             }
+            Command::Sync { path } => {
+                zk.sync(&path).await.map_err(fail)?;
+                Ok(Output::Synced { path })
+            }
             Command::Stat { path } | Command::Exists { path } => {
                 let stat = zk.exists(&path).await.map_err(fail)?;
                 let stat = stat.ok_or_else(|| fail(Error::NoNode))?;
@@ -157,7 +169,8 @@ impl Command {
             | Command::Delete { path, .. }
             | Command::Ls { path, .. }
             | Command::Stat { path }
-            | Command::Exists { path } => path,
+            | Command::Exists { path }
+            | Command::Sync { path } => path,
         }
     }
 }

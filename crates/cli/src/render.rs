@@ -21,6 +21,7 @@ pub fn success(output: &Output, as_json: bool) {
         }
         Output::Set { stat, .. } | Output::Stat { stat, .. } => print_stat(stat),
         Output::Deleted { .. } => {}
+        Output::Synced { path } => println!("Sync is OK for {path}"),
         Output::Children { children, stat, .. } => {
             println!("[{}]", children.join(", "));
             if let Some(stat) = stat {
@@ -73,6 +74,7 @@ fn to_json(output: &Output) -> Value {
             json!({ "path": path, "stat": stat })
         }
         Output::Deleted { path } => json!({ "path": path, "deleted": true }),
+        Output::Synced { path } => json!({ "path": path, "synced": true }),
         Output::Children {
             path,
             children,

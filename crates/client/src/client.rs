@@ -271,6 +271,21 @@ impl Client {
         Ok((children, node.stat))
     }
 
+    /// Waits until every write committed before this call is applied to
+    /// user storage, so that a read after it sees them (ZooKeeper's
+    /// `sync`). Goes through both queues; commits nothing.
+    pub async fn sync(&self, path: &str) -> Result<(), Error> {
+        match self
+            .write(Op::Sync {
+                path: path.to_string(),
+            })
+            .await?
+        {
+            OpResult::Synced { .. } => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Runs `ops` (create, set_data, delete, check) as one atomic write:
     /// all apply, in order, or none. On failure, ZooKeeper's per-op report:
     /// `Ok` for the ops before the failing one, its error, then

@@ -16,7 +16,7 @@ use crate::heartbeat::EXPIRY_SEQ;
 use crate::queue::send_reply;
 use crate::system::{CommitOutcome, SystemCommit, SystemStore};
 use crate::transition::apply;
-use crate::{CommitRequest, Error, OpResult, Outcome, Reply, ReplySink, StoreError, UserStore};
+use crate::{CommitRequest, Error, Op, OpResult, Outcome, Reply, ReplySink, StoreError, UserStore};
 
 /// What became of one commit request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub enum Distributed {
     Replayed(i64),
     /// Not committed; the client was answered with this error.
     Refused(Error),
+    /// A sync, answered after every earlier write.
+    Synced,
 }
 
 pub struct Distributor {
@@ -62,6 +64,21 @@ impl Distributor {
     /// the message (and every later one) again.
     pub async fn handle(&self, req: &CommitRequest) -> Result<Distributed, StoreError> {
         let mut last = self.last_zxid.lock().await;
+        if let Op::Sync { path } = &req.op {
+            // Everything before it in the queue is applied: answer.
+            let zxid = match *last {
+                Some(z) => z,
+                None => self.system.counter().await?.zxid,
+            };
+            let reply = Reply {
+                session: req.session,
+                seq: req.seq,
+                zxid,
+                outcome: Outcome::Ok(OpResult::Synced { path: path.clone() }),
+            };
+            send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
+            return Ok(Distributed::Synced);
+        }
         let mut fresh_read = false;
         for _ in 0..MAX_COUNTER_RETRIES {
             let prev = match *last {

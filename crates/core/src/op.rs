@@ -44,6 +44,11 @@ pub enum Op {
     /// Ends the sending session: its ephemeral nodes are deleted, in one
     /// ordered write, and its record goes.
     CloseSession,
+    /// Answers once every write committed before it is applied to user
+    /// storage: a read after it sees them all. Commits nothing.
+    Sync {
+        path: String,
+    },
 }
 
 impl Op {
@@ -56,6 +61,7 @@ impl Op {
             | Op::Delete { path, .. }
             | Op::Check { path, .. } => path,
             Op::Multi { ops, .. } => ops.first().map(Op::path).unwrap_or(""),
+            Op::Sync { path } => path,
             Op::CloseSession => "",
         }
     }
@@ -69,6 +75,7 @@ impl Op {
             Op::Check { .. } => "check",
             Op::Multi { .. } => "multi",
             Op::CloseSession => "close_session",
+            Op::Sync { .. } => "sync",
         }
     }
 
@@ -163,6 +170,10 @@ pub enum OpResult {
         results: Vec<OpResult>,
     },
     SessionClosed,
+    /// The path the sync named.
+    Synced {
+        path: String,
+    },
 }
 
 /// Why a multi failed, as ZooKeeper reports it: `Ok` for the ops before

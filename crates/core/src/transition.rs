@@ -124,7 +124,7 @@ pub fn check_request(op: &Op, max_data_len: usize) -> Result<(), Refusal> {
                 return Err(Refusal::Single(Error::BadArguments));
             }
             for (i, step) in ops.iter().enumerate() {
-                let nested = matches!(step, Op::Multi { .. } | Op::CloseSession);
+                let nested = matches!(step, Op::Multi { .. } | Op::CloseSession | Op::Sync { .. });
                 let checked = if nested {
                     Err(Error::BadArguments)
                 } else {
@@ -138,6 +138,7 @@ pub fn check_request(op: &Op, max_data_len: usize) -> Result<(), Refusal> {
         }
         Op::Check { .. } => Err(Refusal::Single(Error::BadArguments)),
         Op::CloseSession => Ok(()),
+        Op::Sync { path } => path::validate(path).map_err(Refusal::Single),
         single => check_step(single, max_data_len).map_err(Refusal::Single),
     }
 }
@@ -160,7 +161,7 @@ fn check_step(op: &Op, max_data_len: usize) -> Result<(), Error> {
             check_size(data.len(), max_data_len)
         }
         Op::Delete { path, .. } | Op::Check { path, .. } => path::validate(path),
-        Op::Multi { .. } | Op::CloseSession => Err(Error::BadArguments),
+        Op::Multi { .. } | Op::CloseSession | Op::Sync { .. } => Err(Error::BadArguments),
     }
 }
 
@@ -189,7 +190,7 @@ pub fn paths_to_lock(op: &Op) -> Vec<String> {
             | Op::Delete { path, .. }
             | Op::SetData { path, .. }
             | Op::Check { path, .. } => paths.push(path.clone()),
-            Op::Multi { .. } | Op::CloseSession => {}
+            Op::Multi { .. } | Op::CloseSession | Op::Sync { .. } => {}
         }
     }
     paths.sort();
@@ -343,7 +344,10 @@ impl Run {
                 check_version(*version, stat.version)?;
                 Ok((op.clone(), OpResult::Checked))
             }
-            Op::Check { .. } | Op::Multi { .. } | Op::CloseSession => {
+            Op::Sync { path } if !in_multi => {
+                Ok((op.clone(), OpResult::Synced { path: path.clone() }))
+            }
+            Op::Check { .. } | Op::Multi { .. } | Op::CloseSession | Op::Sync { .. } => {
                 Err(refuse(Error::BadArguments))
             }
         }

@@ -517,3 +517,23 @@ async fn the_heartbeat_expires_only_silent_sessions_through_an_ordered_close() {
     assert!(sim.system.session(silent).await.unwrap().is_none());
     assert_eq!(sim.replies.discarded(), vec![reply_address(silent)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn sync_answers_after_earlier_writes_and_commits_nothing() {
+    let mut sim = Sim::new();
+    let s = sim.open_session().await;
+    sim.write(s, create("/a", "")).await.unwrap();
+
+    let synced = sim.write(s, fk_core::Op::Sync { path: "/a".into() }).await;
+    let after = sim.write(s, set("/a", "x", None)).await.unwrap();
+
+    assert_eq!(synced, Ok(OpResult::Synced { path: "/a".into() }));
+    let OpResult::SetData { stat } = after else {
+        panic!()
+    };
+    assert_eq!(stat.mzxid, 2, "the sync took no zxid");
+    assert_eq!(
+        sim.write(s, fk_core::Op::Sync { path: "bad".into() }).await,
+        Err(Error::BadArguments)
+    );
+}

@@ -59,6 +59,7 @@ fn describe(commit: &CommitRequest, done: &Distributed) -> String {
         Distributed::Committed(zxid) => format!("committed zxid {zxid}"),
         Distributed::Replayed(zxid) => format!("replayed zxid {zxid}"),
         Distributed::Refused(e) => format!("refused {}", e.code_name()),
+        Distributed::Synced => "synced".to_string(),
     };
     format!(
         "{} {} {}: {what}",
