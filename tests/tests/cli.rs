@@ -83,6 +83,10 @@ create -s /s/job- b
 create -e /s/mine x
 get /s
 sync /s
+multi 'create /s/m1 a' 'set /s/m1 b -v 0' 'check /s -v 0'
+multi 'create /s/m2 a' 'check /s -v 7'
+getEphemerals /s
+getAllChildrenNumber /
 delete /s/nope
 ls /s
 ";
@@ -95,13 +99,26 @@ ls /s
     assert!(text.contains("two words"), "{text}");
     assert!(text.contains("Sync is OK for /s"), "{text}");
     assert!(
-        text.contains("[job-0000000000, job-0000000001, mine]"),
+        text.contains("Created /s/m1\nSet (dataVersion = 1)\nChecked\n"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("KeeperErrorCode = BadVersion"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(text.contains("[/s/mine]\n5\n"), "{text}");
+    assert!(
+        text.contains("[job-0000000000, job-0000000001, m1, mine]"),
         "{text}"
     );
     assert!(stderr(&out).contains("Node does not exist: /s/nope"));
     // The script's session closed at its end, and its ephemeral went with it.
     let after = stack.fk(&["ls", "/s"]);
-    assert_eq!(stdout(&after).trim(), "[job-0000000000, job-0000000001]");
+    assert_eq!(
+        stdout(&after).trim(),
+        "[job-0000000000, job-0000000001, m1]"
+    );
     stack.stop().await;
 }
 

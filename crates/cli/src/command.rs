@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 use fk_client::{Client, CreateMode, Error, Stat};
+use fk_core::{Op, OpResult};
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
@@ -46,6 +47,98 @@ pub enum Command {
     Exists { path: String },
     /// Wait until every write committed so far is readable.
     Sync { path: String },
+    /// This session's ephemeral nodes under a prefix (useful in `script`).
+    #[command(name = "getEphemerals")]
+    GetEphemerals {
+        #[arg(default_value = "/")]
+        path: String,
+    },
+    /// Count the nodes below a path, at any depth.
+    #[command(name = "getAllChildrenNumber")]
+    GetAllChildrenNumber { path: String },
+    /// Run several writes atomically, each given as one quoted argument:
+    /// `multi 'create /a x' 'set /a y -v 0' 'check /a -v 1' 'delete /b'`.
+    Multi {
+        #[arg(required = true)]
+        steps: Vec<String>,
+    },
+}
+
+/// One step of `multi`.
+#[derive(Debug, Clone, Subcommand)]
+enum Step {
+    Create {
+        #[arg(short = 's')]
+        sequential: bool,
+        #[arg(short = 'e')]
+        ephemeral: bool,
+        path: String,
+        #[arg(default_value = "")]
+        data: String,
+    },
+    Set {
+        path: String,
+        data: String,
+        #[arg(short = 'v', long, allow_negative_numbers = true)]
+        version: Option<i32>,
+    },
+    Delete {
+        path: String,
+        #[arg(short = 'v', long, allow_negative_numbers = true)]
+        version: Option<i32>,
+    },
+    Check {
+        path: String,
+        #[arg(short = 'v', long, allow_negative_numbers = true)]
+        version: Option<i32>,
+    },
+}
+
+impl Step {
+    /// Parses one quoted step.
+    fn parse(text: &str) -> Result<Op, Error> {
+        #[derive(Debug, clap::Parser)]
+        #[command(no_binary_name = true)]
+        struct One {
+            #[command(subcommand)]
+            step: Step,
+        }
+        let words = shlex::split(text).ok_or(Error::BadArguments)?;
+        let one = <One as clap::Parser>::try_parse_from(words).map_err(|e| {
+            eprintln!("multi step {text:?}: {e}");
+            Error::BadArguments
+        })?;
+        let any = |v: Option<i32>| v.filter(|v| *v != -1);
+        Ok(match one.step {
+            Step::Create {
+                sequential,
+                ephemeral,
+                path,
+                data,
+            } => Op::Create {
+                path,
+                data: data.into_bytes().into(),
+                mode: CreateMode::from_flags(sequential, ephemeral),
+            },
+            Step::Set {
+                path,
+                data,
+                version,
+            } => Op::SetData {
+                path,
+                data: data.into_bytes().into(),
+                version: any(version),
+            },
+            Step::Delete { path, version } => Op::Delete {
+                path,
+                version: any(version),
+            },
+            Step::Check { path, version } => Op::Check {
+                path,
+                version: any(version),
+            },
+        })
+    }
 }
 
 /// What a command printed.
@@ -69,6 +162,13 @@ pub enum Output {
     },
     Synced {
         path: String,
+    },
+    Count {
+        path: String,
+        count: i32,
+    },
+    Multi {
+        results: Vec<OpResult>,
     },
     Children {
         path: String,
@@ -97,6 +197,8 @@ impl Command {
                 | Command::Set { .. }
                 | Command::Delete { .. }
                 | Command::Sync { .. }
+                | Command::GetEphemerals { .. }
+                | Command::Multi { .. }
         )
     }
 
@@ -149,6 +251,32 @@ impl Command {
                     stat: stat.then_some(node),
                 })
             }
+            Command::GetEphemerals { path } => {
+                let children = zk.get_ephemerals(&path).await.map_err(fail)?;
+                Ok(Output::Children {
+                    path,
+                    children,
+                    stat: None,
+                })
+            }
+            Command::GetAllChildrenNumber { path } => {
+                let count = zk.get_all_children_number(&path).await.map_err(fail)?;
+                Ok(Output::Count { path, count })
+            }
+            Command::Multi { steps } => {
+                let ops = steps
+                    .iter()
+                    .map(|s| Step::parse(s))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(fail)?;
+                match zk.multi(ops).await {
+                    Ok(results) => Ok(Output::Multi { results }),
+                    Err(failure) => Err(Failure {
+                        path,
+                        error: failure.error,
+                    }),
+                }
+            }
             Command::Sync { path } => {
                 zk.sync(&path).await.map_err(fail)?;
                 Ok(Output::Synced { path })
@@ -170,7 +298,10 @@ impl Command {
             | Command::Ls { path, .. }
             | Command::Stat { path }
             | Command::Exists { path }
-            | Command::Sync { path } => path,
+            | Command::Sync { path }
+            | Command::GetEphemerals { path }
+            | Command::GetAllChildrenNumber { path } => path,
+            Command::Multi { .. } => "",
         }
     }
 }

@@ -4,6 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine;
 use fk_client::Stat;
+use fk_core::OpResult;
 use serde_json::{json, Value};
 
 use crate::command::{Failure, Output};
@@ -22,6 +23,18 @@ pub fn success(output: &Output, as_json: bool) {
         Output::Set { stat, .. } | Output::Stat { stat, .. } => print_stat(stat),
         Output::Deleted { .. } => {}
         Output::Synced { path } => println!("Sync is OK for {path}"),
+        Output::Count { count, .. } => println!("{count}"),
+        Output::Multi { results } => {
+            for result in results {
+                match result {
+                    OpResult::Created { path, .. } => println!("Created {path}"),
+                    OpResult::SetData { stat } => println!("Set (dataVersion = {})", stat.version),
+                    OpResult::Deleted => println!("Deleted"),
+                    OpResult::Checked => println!("Checked"),
+                    other => println!("{other:?}"),
+                }
+            }
+        }
         Output::Children { children, stat, .. } => {
             println!("[{}]", children.join(", "));
             if let Some(stat) = stat {
@@ -75,6 +88,8 @@ fn to_json(output: &Output) -> Value {
         }
         Output::Deleted { path } => json!({ "path": path, "deleted": true }),
         Output::Synced { path } => json!({ "path": path, "synced": true }),
+        Output::Count { path, count } => json!({ "path": path, "count": count }),
+        Output::Multi { results } => json!({ "results": results }),
         Output::Children {
             path,
             children,

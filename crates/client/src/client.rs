@@ -271,6 +271,55 @@ impl Client {
         Ok((children, node.stat))
     }
 
+    /// This session's ephemeral nodes whose paths start with `prefix`
+    /// (ZooKeeper's `getEphemerals`), sorted.
+    pub async fn get_ephemerals(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let session = self.inner.session.as_ref().ok_or(Error::NotReadOnly)?;
+        let system = DynamoSystemStore::new(
+            session.clients.dynamodb.clone(),
+            self.inner.deployment.system_table.clone(),
+            self.inner.deployment.sessions_table.clone(),
+        );
+        let record = system
+            .session(session.id)
+            .await
+            .map_err(connection_loss)?
+            .ok_or(Error::SessionExpired)?;
+        let mut owned = Vec::new();
+        for path in record
+            .ephemerals
+            .into_iter()
+            .filter(|p| p.starts_with(prefix))
+        {
+            // The record may hold a stale entry; the node itself decides.
+            if let Some(stat) = self.exists(&path).await? {
+                if stat.ephemeral_owner == session.id.raw() {
+                    owned.push(path);
+                }
+            }
+        }
+        owned.sort();
+        Ok(owned)
+    }
+
+    /// How many nodes lie below `path`, at any depth (ZooKeeper's
+    /// `getAllChildrenNumber`). Reads every node of the subtree.
+    pub async fn get_all_children_number(&self, path: &str) -> Result<i32, Error> {
+        let mut count = 0;
+        let mut pending = vec![path.to_string()];
+        while let Some(next) = pending.pop() {
+            let children = match self.get_children(&next).await {
+                Ok(children) => children,
+                // Deleted meanwhile: it no longer counts, nor do its children.
+                Err(Error::NoNode) if next != path => continue,
+                Err(e) => return Err(e),
+            };
+            count += children.len() as i32;
+            pending.extend(children.iter().map(|c| path::join(&next, c)));
+        }
+        Ok(count)
+    }
+
     /// Waits until every write committed before this call is applied to
     /// user storage, so that a read after it sees them (ZooKeeper's
     /// `sync`). Goes through both queues; commits nothing.
