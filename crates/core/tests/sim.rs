@@ -1,7 +1,7 @@
 //! A whole deployment in memory: the writer and distributor wired to the
 //! in-memory ports, driven one request at a time.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::new_without_default)]
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -79,7 +79,7 @@ async fn errors_are_zookeepers_and_leave_nothing_behind() {
         (create("/bad/", "x"), Error::BadArguments),
         (create("relative", "x"), Error::BadArguments),
         (
-            create(&"/big".to_string(), &"x".repeat(1025)),
+            create("/big", &"x".repeat(1025)),
             Error::BadArguments,
         ),
         (
