@@ -78,10 +78,7 @@ async fn errors_are_zookeepers_and_leave_nothing_behind() {
         (create("/eph/child", "x"), Error::NoChildrenForEphemerals),
         (create("/bad/", "x"), Error::BadArguments),
         (create("relative", "x"), Error::BadArguments),
-        (
-            create("/big", &"x".repeat(1025)),
-            Error::BadArguments,
-        ),
+        (create("/big", &"x".repeat(1025)), Error::BadArguments),
         (
             create_mode("/ttl", "x", CreateMode::PersistentWithTtl),
             Error::Unimplemented,
