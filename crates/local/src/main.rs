@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use fk_local::{FunctionSpec, RunnerConfig, ScheduleSpec, StackConfig, StoreKind};
+use fk_local::{FunctionSpec, RunnerConfig, ScheduleSpec, StackConfig, StoreKind, TerraformStack};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,6 +66,12 @@ struct Up {
     /// Seconds between heartbeat runs (which expire silent sessions).
     #[arg(long, default_value_t = 5)]
     heartbeat_s: u64,
+    /// Run the stack Terraform created (terraform/stacks/local) instead of
+    /// provisioning one: the file `terraform output -json` wrote. `make run`
+    /// does this; --store, --name, --lock-ttl-ms and --max-receive-count
+    /// are then the configuration's.
+    #[arg(long, value_name = "FILE")]
+    terraform_outputs: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -89,18 +95,21 @@ impl Up {
         anyhow::ensure!(self.writers >= 1, "--writers must be at least 1");
         anyhow::ensure!(self.timeout_s >= 1, "--timeout-s must be at least 1");
 
-        let stack = fk_local::provision(&StackConfig {
-            name: self.name.clone(),
-            endpoint: self.endpoint.clone(),
-            region: self.region.clone(),
-            store: self.store,
-            redis_url: self.redis_url.clone(),
-            lock_ttl_ms: self.lock_ttl_ms,
-            visibility_timeout_s: self.timeout_s as i32 + 2,
-            max_receive_count: self.max_receive_count,
-        })
-        .await
-        .with_context(|| format!("cannot provision the stack at {}", self.endpoint))?;
+        let stack = match &self.terraform_outputs {
+            Some(outputs) => TerraformStack::from_outputs_file(outputs)?.to_provisioned()?,
+            None => fk_local::provision(&StackConfig {
+                name: self.name.clone(),
+                endpoint: self.endpoint.clone(),
+                region: self.region.clone(),
+                store: self.store,
+                redis_url: self.redis_url.clone(),
+                lock_ttl_ms: self.lock_ttl_ms,
+                visibility_timeout_s: self.timeout_s as i32 + 2,
+                max_receive_count: self.max_receive_count,
+            })
+            .await
+            .with_context(|| format!("cannot provision the stack at {}", self.endpoint))?,
+        };
 
         std::fs::create_dir_all(&self.state_dir)
             .with_context(|| format!("cannot create {}", self.state_dir.display()))?;
@@ -160,7 +169,7 @@ impl Up {
              \x20 {fk} get /app\n\
              \x20 {fk} ls /\n\
              Stop with Ctrl-C.",
-            name = self.name,
+            name = stack.deployment.name,
             store = stack.deployment.user_store.kind(),
             writers = self.writers,
             endpoint = self.endpoint,

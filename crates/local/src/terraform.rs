@@ -12,6 +12,9 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use fk_aws::deployment::Deployment;
+use fk_aws::env;
+
+use crate::Provisioned;
 
 /// The outputs of `terraform/stacks/local` the runner needs.
 #[derive(Debug, Clone)]
@@ -24,7 +27,7 @@ pub struct TerraformStack {
 }
 
 /// The environment variable that names the distributor's queue.
-const DISTRIBUTOR_QUEUE_URL: &str = fk_aws::env::DISTRIBUTOR_QUEUE_URL;
+const DISTRIBUTOR_QUEUE_URL: &str = env::DISTRIBUTOR_QUEUE_URL;
 
 impl TerraformStack {
     /// Reads `terraform output -json` of the local root configuration.
@@ -69,6 +72,26 @@ impl TerraformStack {
             .with_context(|| format!("`function_environments` has no `{function}`"))
     }
 
+    /// The same description of the stack that [`provision`](crate::provision)
+    /// returns, for the runner.
+    pub fn to_provisioned(&self) -> anyhow::Result<Provisioned> {
+        let variable = |function: &str, name: &str| -> anyhow::Result<String> {
+            self.environment(function)?
+                .get(name)
+                .cloned()
+                .with_context(|| format!("the {function}'s environment has no {name}"))
+        };
+        Ok(Provisioned {
+            deployment: self.deployment.clone(),
+            distributor_queue_url: self.distributor_queue_url()?.to_string(),
+            writer_dlq_url: variable("writer", env::DEAD_LETTER_QUEUE_URL)?,
+            distributor_dlq_url: variable("distributor", env::DEAD_LETTER_QUEUE_URL)?,
+            writer_env: self.environment("writer")?.clone(),
+            distributor_env: self.environment("distributor")?.clone(),
+            heartbeat_env: self.environment("heartbeat")?.clone(),
+        })
+    }
+
     /// The queue that feeds the distributor.
     pub fn distributor_queue_url(&self) -> anyhow::Result<&str> {
         self.environment("writer")?
@@ -87,8 +110,11 @@ mod tests {
         "value": "{\"endpoint\":\"http://127.0.0.1:5000\",\"name\":\"fk-local\",\"region\":\"us-east-1\",\"reply_queue_prefix\":\"fk-local-reply-\",\"sessions_table\":\"fk-local-sessions\",\"system_table\":\"fk-local-system\",\"user_store\":{\"bucket\":\"fk-local-user\",\"kind\":\"s3\"},\"writer_queue_url\":\"http://127.0.0.1:5000/123456789012/fk-local-writer.fifo\"}"},
       "function_environments": {"sensitive": false, "type": ["object", {}],
         "value": {
-          "writer": {"AWS_REGION": "us-east-1", "FK_DISTRIBUTOR_QUEUE_URL": "http://127.0.0.1:5000/123456789012/fk-local-distributor.fifo"},
-          "distributor": {"AWS_REGION": "us-east-1"}
+          "writer": {"AWS_REGION": "us-east-1", "FK_DISTRIBUTOR_QUEUE_URL": "http://127.0.0.1:5000/123456789012/fk-local-distributor.fifo",
+                     "FK_DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:5000/123456789012/fk-local-writer-dlq.fifo"},
+          "distributor": {"AWS_REGION": "us-east-1",
+                          "FK_DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:5000/123456789012/fk-local-distributor-dlq.fifo"},
+          "heartbeat": {"AWS_REGION": "us-east-1"}
         }}
     }"#;
 
@@ -114,13 +140,23 @@ mod tests {
             stack.environment("distributor").unwrap()["AWS_REGION"],
             "us-east-1"
         );
+        let provisioned = stack.to_provisioned().unwrap();
+        assert!(provisioned
+            .writer_dlq_url
+            .ends_with("fk-local-writer-dlq.fifo"));
+        assert!(provisioned
+            .distributor_dlq_url
+            .ends_with("fk-local-distributor-dlq.fifo"));
     }
 
     #[test]
     fn outputs_without_the_environments_are_refused_by_name() {
-        let err = TerraformStack::from_outputs_json(r#"{"client_config": {"value": "{}"}}"#)
-            .unwrap_err();
-        assert!(format!("{err:#}").contains("deployment document"), "{err:#}");
+        let err =
+            TerraformStack::from_outputs_json(r#"{"client_config": {"value": "{}"}}"#).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("deployment document"),
+            "{err:#}"
+        );
         let err = TerraformStack::from_outputs_json("{}").unwrap_err();
         assert!(format!("{err:#}").contains("`client_config`"), "{err:#}");
     }

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Terraform, offline: the pinned Terraform 1.0.3 and AWS provider 3.39 that
+# scripts/setup.sh installs into .tools/ (no registry is reachable).
+#
+#   scripts/terraform.sh tf DIR ARGS...     run terraform in DIR (init first if needed)
+#   scripts/terraform.sh check              fmt -check, validate every root, checkov
+#   scripts/terraform.sh local-apply STATE  apply terraform/stacks/local into $FK_AWS_ENDPOINT;
+#                                           STATE/terraform.tfstate, STATE/outputs.json
+#   scripts/terraform.sh local-destroy STATE
+#   scripts/terraform.sh around STATE -- CMD...
+#                                           local-apply, run CMD with FK_TF_LOCAL_OUTPUTS and
+#                                           FK_REQUIRE_TERRAFORM=1 set (tests/tests/terraform.rs),
+#                                           then a plan that must show no changes, and destroy
+#
+# local-* and around need the backends' variables (scripts/backends.sh run … --)
+# and the packages of `make package-local`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+TF=$ROOT/.tools/bin/terraform
+MIRROR=$ROOT/.tools/tf-mirror
+export TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
+STACKS=(production hybrid redis local)
+
+[[ -x $TF ]] || { echo "terraform: $TF not found; run scripts/setup.sh" >&2; exit 1; }
+
+# tf DIR ARGS...: terraform in DIR, initialised from the mirror (no backend:
+# the offline checks never touch a remote state). Its .terraform lives in
+# .tools/tf-data, apart from the one `make deploy` initialises online.
+tf() {
+    local dir=$1
+    shift
+    export TF_DATA_DIR=$ROOT/.tools/tf-data/${dir//\//_}
+    if [[ ! -d $TF_DATA_DIR/providers ]]; then
+        "$TF" -chdir="$dir" init -input=false -backend=false -plugin-dir="$MIRROR" >/dev/null
+    fi
+    "$TF" -chdir="$dir" "$@"
+}
+
+now() { date +%s%N; }
+took() { # took START: seconds since START (from now), one decimal
+    local ds=$((($(now) - $1) / 100000000))
+    echo "$((ds / 10)).$((ds % 10)) s"
+}
+
+check() {
+    local t0 t
+    t0=$(now)
+    t=$(now)
+    "$TF" fmt -check -recursive -diff terraform/
+    echo "terraform: fmt ok ($(took "$t"))"
+    for stack in "${STACKS[@]}"; do
+        t=$(now)
+        tf "terraform/stacks/$stack" validate -no-color >/dev/null
+        echo "terraform: validate stacks/$stack ok ($(took "$t"))"
+    done
+    t=$(now)
+    .tools/checkov/bin/checkov --quiet --compact --framework terraform -d terraform/ \
+        --skip-download --output cli
+    echo "terraform: checkov ok ($(took "$t"))"
+    echo "terraform: check ok ($(took "$t0"))"
+}
+
+local_vars() {
+    : "${FK_AWS_ENDPOINT:?run under scripts/backends.sh (FK_AWS_ENDPOINT is not set)}"
+    VARS=(-var "endpoint=$FK_AWS_ENDPOINT" -var "store=${STORE:-s3}" -var "package_dir=$ROOT/target/lambda-local")
+    if [[ -n ${FK_REDIS_URL:-} ]]; then VARS+=(-var "redis_url=$FK_REDIS_URL"); fi
+    if [[ -n ${TF_LOCAL_NAME:-} ]]; then VARS+=(-var "name=$TF_LOCAL_NAME"); fi
+}
+
+local_apply() {
+    local state=$1 t
+    mkdir -p "$state"
+    state=$(cd "$state" && pwd)
+    local_vars
+    t=$(now)
+    tf terraform/stacks/local apply -auto-approve -no-color -state="$state/terraform.tfstate" "${VARS[@]}" \
+        >"$state/apply.log" || { cat "$state/apply.log" >&2; return 1; }
+    tf terraform/stacks/local output -json -state="$state/terraform.tfstate" >"$state/outputs.json"
+    echo "terraform: applied stacks/local ($(grep -o '[0-9]* added' "$state/apply.log" | tail -n 1)) in $(took "$t"); outputs in $state/outputs.json"
+}
+
+local_plan_is_empty() {
+    local state=$1 t rc=0
+    state=$(cd "$state" && pwd)
+    local_vars
+    t=$(now)
+    tf terraform/stacks/local plan -detailed-exitcode -no-color -state="$state/terraform.tfstate" "${VARS[@]}" \
+        >"$state/plan.log" || rc=$?
+    if ((rc != 0)); then
+        cat "$state/plan.log" >&2
+        echo "terraform: a second plan of stacks/local is not empty (exit $rc)" >&2
+        return 1
+    fi
+    echo "terraform: second plan shows no changes ($(took "$t"))"
+}
+
+local_destroy() {
+    local state=$1 t
+    state=$(cd "$state" && pwd)
+    local_vars
+    t=$(now)
+    tf terraform/stacks/local destroy -auto-approve -no-color -state="$state/terraform.tfstate" "${VARS[@]}" \
+        >"$state/destroy.log" || { cat "$state/destroy.log" >&2; return 1; }
+    echo "terraform: destroyed stacks/local ($(grep -o '[0-9]* destroyed' "$state/destroy.log" | tail -n 1)) in $(took "$t")"
+}
+
+# around STATE -- CMD...: apply, run CMD with FK_TF_LOCAL_OUTPUTS and
+# FK_REQUIRE_TERRAFORM=1 (tests/tests/terraform.rs tests the applied stack),
+# then a second plan that must be empty, and destroy.
+around() {
+    local state=$1 rc=0
+    shift
+    [[ ${1:-} == -- ]] && shift
+    local_apply "$state"
+    FK_TF_LOCAL_OUTPUTS=$(cd "$state" && pwd)/outputs.json FK_REQUIRE_TERRAFORM=1 "$@" || rc=$?
+    if ((rc != 0)); then return "$rc"; fi
+    local_plan_is_empty "$state"
+    local_destroy "$state"
+}
+
+verb=${1:-}
+shift || true
+case $verb in
+tf) tf "$@" ;;
+check) check ;;
+local-apply) local_apply "$@" ;;
+local-destroy) local_destroy "$@" ;;
+around) around "$@" ;;
+*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac

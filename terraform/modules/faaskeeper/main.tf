@@ -1,0 +1,208 @@
+# A whole FaaSKeeper deployment from the other modules: system storage, the
+# user store (S3 or DynamoDB created here; Redis passed in by URL, see
+# ../user-storage-redis), the FIFO queues, least-privilege IAM, the writer and
+# distributor functions fed by their queues, and (when enabled) the heartbeat
+# on its schedule. The root configurations in terraform/stacks call this.
+
+data "aws_region" "current" {}
+
+locals {
+  region = data.aws_region.current.name
+
+  function_names = {
+    writer      = "${var.name}-writer"
+    distributor = "${var.name}-distributor"
+    heartbeat   = "${var.name}-heartbeat"
+  }
+
+  # Visibility timeout of both queues: longer than the function timeout
+  # (AWS advises 6 times it for an event source mapping).
+  visibility_timeout_seconds = var.queue_visibility_timeout_seconds != null ? var.queue_visibility_timeout_seconds : 6 * var.function_timeout
+
+  user_store_json = {
+    s3       = try(module.user_storage_s3[0].user_store_json, null)
+    dynamodb = try(module.user_storage_dynamodb[0].user_store_json, null)
+    redis    = jsonencode({ kind = "redis", url = var.redis_url, prefix = local.redis_prefix })
+  }[var.user_store]
+
+  redis_prefix = var.redis_prefix != null ? var.redis_prefix : var.name
+
+  user_store_environment = {
+    s3       = try(module.user_storage_s3[0].function_environment, {})
+    dynamodb = try(module.user_storage_dynamodb[0].function_environment, {})
+    redis    = { FK_USER_STORE = "redis", FK_REDIS_URL = var.redis_url, FK_REDIS_PREFIX = local.redis_prefix }
+  }[var.user_store]
+
+  # The variables crates/aws/src/env.rs names, as crates/local's provisioning
+  # sets them: every function gets the common ones.
+  common_environment = merge(
+    {
+      FK_SYSTEM_TABLE          = module.system_storage.system_table_name
+      FK_SESSIONS_TABLE        = module.system_storage.sessions_table_name
+      FK_DISTRIBUTOR_QUEUE_URL = module.queues.distributor_queue_url
+      FK_LOCK_TTL_MS           = tostring(var.lock_ttl_ms)
+    },
+    local.user_store_environment,
+    var.endpoint == null ? {} : { FK_AWS_ENDPOINT = var.endpoint },
+  )
+
+  environments = {
+    writer      = merge(local.common_environment, { FK_DEAD_LETTER_QUEUE_URL = module.queues.writer_dlq_url })
+    distributor = merge(local.common_environment, { FK_DEAD_LETTER_QUEUE_URL = module.queues.distributor_dlq_url })
+    heartbeat   = merge(local.common_environment, { FK_WRITER_QUEUE_URL = module.queues.writer_queue_url })
+  }
+
+  # crates/aws/src/deployment.rs's Deployment, field for field.
+  client_config = merge(
+    {
+      name               = var.name
+      region             = local.region
+      writer_queue_url   = module.queues.writer_queue_url
+      system_table       = module.system_storage.system_table_name
+      sessions_table     = module.system_storage.sessions_table_name
+      reply_queue_prefix = module.queues.reply_queue_prefix
+      user_store         = jsondecode(local.user_store_json)
+    },
+    { for k, v in { endpoint = var.endpoint } : k => v if v != null },
+  )
+}
+
+module "system_storage" {
+  source = "../system-storage"
+
+  name                           = var.name
+  point_in_time_recovery_enabled = var.point_in_time_recovery_enabled
+  tags                           = var.tags
+}
+
+module "user_storage_s3" {
+  source = "../user-storage-s3"
+  count  = var.user_store == "s3" ? 1 : 0
+
+  name          = var.name
+  bucket_name   = var.user_bucket_name
+  force_destroy = var.user_store_force_destroy
+
+  deny_insecure_transport = var.endpoint == null # an emulator speaks plain HTTP
+  tags                    = var.tags
+}
+
+module "user_storage_dynamodb" {
+  source = "../user-storage-dynamodb"
+  count  = var.user_store == "dynamodb" ? 1 : 0
+
+  name                           = var.name
+  point_in_time_recovery_enabled = var.point_in_time_recovery_enabled
+  tags                           = var.tags
+}
+
+module "queues" {
+  source = "../queues"
+
+  name                                   = var.name
+  writer_visibility_timeout_seconds      = local.visibility_timeout_seconds
+  distributor_visibility_timeout_seconds = local.visibility_timeout_seconds
+  max_receive_count                      = var.max_receive_count
+  alarms_enabled                         = var.alarms_enabled
+  alarm_actions                          = var.alarm_actions
+  tags                                   = var.tags
+}
+
+module "iam" {
+  source = "../iam"
+
+  system_table_arn      = module.system_storage.system_table_arn
+  sessions_table_arn    = module.system_storage.sessions_table_arn
+  writer_queue_arn      = module.queues.writer_queue_arn
+  writer_dlq_arn        = module.queues.writer_dlq_arn
+  distributor_queue_arn = module.queues.distributor_queue_arn
+  distributor_dlq_arn   = module.queues.distributor_dlq_arn
+  reply_queue_prefix    = module.queues.reply_queue_prefix
+  user_store_kind       = var.user_store
+  user_bucket_arn       = try(module.user_storage_s3[0].s3_bucket_arn, null)
+  user_table_arn        = try(module.user_storage_dynamodb[0].dynamodb_table_arn, null)
+  function_names        = local.function_names
+  vpc_enabled           = length(var.distributor_vpc_subnet_ids) > 0
+  kms_key_arns          = var.kms_key_arns
+}
+
+module "writer" {
+  source = "../function"
+
+  function_name = local.function_names.writer
+  description   = "FaaSKeeper ${var.name}: locks, validates and orders client writes"
+  zip_path      = var.writer_zip_path
+  runtime       = var.runtime
+  memory_size   = var.function_memory_size
+  timeout       = var.function_timeout
+  environment   = local.environments.writer
+  policy_json   = module.iam.writer_policy_json
+
+  # One message group per session: Lambda runs sessions in parallel and
+  # each session's writes in order.
+  event_source_mapping_enabled = var.event_source_mappings_enabled
+  event_source_arn             = module.queues.writer_queue_arn
+  batch_size                   = var.writer_batch_size
+
+  log_retention_in_days = var.log_retention_in_days
+  alarms_enabled        = var.alarms_enabled
+  alarm_actions         = var.alarm_actions
+  tags                  = var.tags
+}
+
+module "distributor" {
+  source = "../function"
+
+  function_name = local.function_names.distributor
+  description   = "FaaSKeeper ${var.name}: commits writes in queue order and applies them to user storage"
+  zip_path      = var.distributor_zip_path
+  runtime       = var.runtime
+  memory_size   = var.function_memory_size
+  timeout       = var.function_timeout
+  environment   = local.environments.distributor
+  policy_json   = module.iam.distributor_policy_json
+
+  # One message group (the commit order): one invocation at a time.
+  event_source_mapping_enabled = var.event_source_mappings_enabled
+  event_source_arn             = module.queues.distributor_queue_arn
+  batch_size                   = var.distributor_batch_size
+
+  vpc_subnet_ids         = var.distributor_vpc_subnet_ids
+  vpc_security_group_ids = var.distributor_vpc_security_group_ids
+
+  log_retention_in_days = var.log_retention_in_days
+  alarms_enabled        = var.alarms_enabled
+  alarm_actions         = var.alarm_actions
+  tags                  = var.tags
+}
+
+module "heartbeat" {
+  source = "../function"
+  count  = var.heartbeat_enabled ? 1 : 0
+
+  function_name = local.function_names.heartbeat
+  description   = "FaaSKeeper ${var.name}: expires sessions that stopped answering"
+  zip_path      = var.heartbeat_zip_path
+  runtime       = var.runtime
+  memory_size   = var.function_memory_size
+  timeout       = var.function_timeout
+  environment   = local.environments.heartbeat
+  policy_json   = module.iam.heartbeat_policy_json
+
+  log_retention_in_days = var.log_retention_in_days
+  alarms_enabled        = var.alarms_enabled
+  alarm_actions         = var.alarm_actions
+  tags                  = var.tags
+}
+
+module "heartbeat_schedule" {
+  source = "../schedule"
+  count  = var.heartbeat_enabled && var.heartbeat_schedule_enabled ? 1 : 0
+
+  name                = local.function_names.heartbeat
+  description         = "Runs the FaaSKeeper ${var.name} heartbeat"
+  schedule_expression = var.heartbeat_schedule_expression
+  function_arn        = module.heartbeat[0].lambda_function_arn
+  function_name       = module.heartbeat[0].lambda_function_name
+  tags                = var.tags
+}

@@ -1,0 +1,236 @@
+variable "name" {
+  description = "Deployment name: every resource name starts with it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{2,39}$", var.name))
+    error_message = "The name must be 3 to 40 lowercase letters, digits and '-', starting with a letter or digit."
+  }
+}
+
+variable "user_store" {
+  description = "Where node data lives: s3, dynamodb, or redis (a server given by redis_url)."
+  type        = string
+  default     = "s3"
+
+  validation {
+    condition     = contains(["s3", "dynamodb", "redis"], var.user_store)
+    error_message = "The user_store must be s3, dynamodb or redis."
+  }
+}
+
+variable "redis_url" {
+  description = "URL of the Redis user store (user_store = redis), e.g. ../user-storage-redis's redis_url."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_url == null || can(regex("^rediss?://", var.redis_url))
+    error_message = "The redis_url must start with redis:// or rediss://."
+  }
+}
+
+variable "redis_prefix" {
+  description = "Key prefix of the Redis user store; null means the deployment name."
+  type        = string
+  default     = null
+}
+
+variable "user_bucket_name" {
+  description = "Name of the user bucket (user_store = s3), when `<name>-user` is taken."
+  type        = string
+  default     = null
+}
+
+variable "user_store_force_destroy" {
+  description = "Let destroy delete a user bucket that still holds nodes."
+  type        = bool
+  default     = false
+}
+
+variable "point_in_time_recovery_enabled" {
+  description = "Continuous backups of every DynamoDB table."
+  type        = bool
+  default     = true
+}
+
+variable "endpoint" {
+  description = "An endpoint that replaces AWS's (the local emulator): given to the functions (FK_AWS_ENDPOINT) and clients. Null in AWS."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.endpoint == null || can(regex("^https?://", var.endpoint))
+    error_message = "The endpoint must be an http(s) URL."
+  }
+}
+
+variable "writer_zip_path" {
+  description = "Deployment package of the writer (target/lambda/fk-writer/bootstrap.zip from `make package`)."
+  type        = string
+}
+
+variable "distributor_zip_path" {
+  description = "Deployment package of the distributor (target/lambda/fk-distributor/bootstrap.zip)."
+  type        = string
+}
+
+variable "heartbeat_zip_path" {
+  description = "Deployment package of the heartbeat (target/lambda/fk-heartbeat/bootstrap.zip), when heartbeat_enabled."
+  type        = string
+  default     = null
+}
+
+variable "runtime" {
+  description = "Lambda runtime of every function (provided.al2023; AWS provider 3.39 only knows provided.al2)."
+  type        = string
+  default     = "provided.al2023"
+
+  validation {
+    condition     = contains(["provided.al2023", "provided.al2"], var.runtime)
+    error_message = "The runtime must be provided.al2023 or provided.al2."
+  }
+}
+
+variable "function_memory_size" {
+  description = "Memory of every function, in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.function_memory_size >= 128 && var.function_memory_size <= 10240
+    error_message = "The function_memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "function_timeout" {
+  description = "Timeout of every function, in seconds."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.function_timeout >= 1 && var.function_timeout <= 900
+    error_message = "The function_timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "queue_visibility_timeout_seconds" {
+  description = "Visibility timeout of the writer and distributor queues; null means 6 × function_timeout. Must exceed function_timeout."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.queue_visibility_timeout_seconds == null || try(var.queue_visibility_timeout_seconds >= 1, false)
+    error_message = "The queue_visibility_timeout_seconds must be at least 1."
+  }
+}
+
+variable "max_receive_count" {
+  description = "Receives without a delete before a message moves to its dead-letter queue."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_receive_count >= 1 && var.max_receive_count <= 1000
+    error_message = "The max_receive_count must be between 1 and 1000."
+  }
+}
+
+variable "lock_ttl_ms" {
+  description = "Lifetime of a node lock in milliseconds (FK_LOCK_TTL_MS)."
+  type        = number
+  default     = 5000
+
+  validation {
+    condition     = var.lock_ttl_ms >= 100
+    error_message = "The lock_ttl_ms must be at least 100."
+  }
+}
+
+variable "event_source_mappings_enabled" {
+  description = "Feed the writer and distributor from their queues. False in the local stack, whose runner (crates/local) plays the mappings."
+  type        = bool
+  default     = true
+}
+
+variable "writer_batch_size" {
+  description = "Writes per writer invocation (1 to 10)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.writer_batch_size >= 1 && var.writer_batch_size <= 10
+    error_message = "The writer_batch_size must be between 1 and 10."
+  }
+}
+
+variable "distributor_batch_size" {
+  description = "Commits per distributor invocation (1 to 10)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.distributor_batch_size >= 1 && var.distributor_batch_size <= 10
+    error_message = "The distributor_batch_size must be between 1 and 10."
+  }
+}
+
+variable "heartbeat_enabled" {
+  description = "Deploy the heartbeat function (needs heartbeat_zip_path)."
+  type        = bool
+  default     = false
+}
+
+variable "heartbeat_schedule_enabled" {
+  description = "Run the heartbeat on heartbeat_schedule_expression (EventBridge). False in the local stack, whose runner schedules it."
+  type        = bool
+  default     = true
+}
+
+variable "heartbeat_schedule_expression" {
+  description = "When the heartbeat runs."
+  type        = string
+  default     = "rate(1 minute)"
+}
+
+variable "distributor_vpc_subnet_ids" {
+  description = "Subnets of the distributor, to reach a Redis user store in a VPC (they need routes to SQS and DynamoDB)."
+  type        = list(string)
+  default     = []
+}
+
+variable "distributor_vpc_security_group_ids" {
+  description = "Security groups of the distributor when distributor_vpc_subnet_ids is set."
+  type        = list(string)
+  default     = []
+}
+
+variable "kms_key_arns" {
+  description = "Customer managed KMS keys the functions and clients must be allowed to use; empty with AWS managed keys (the default)."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_retention_in_days" {
+  description = "Days CloudWatch Logs keeps the functions' logs."
+  type        = number
+  default     = 30
+}
+
+variable "alarms_enabled" {
+  description = "Create the DLQ-depth and function-errors alarms."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_actions" {
+  description = "ARNs (SNS topics, …) notified by every alarm."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags of every resource."
+  type        = map(string)
+  default     = {}
+}

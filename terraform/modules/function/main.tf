@@ -1,0 +1,119 @@
+# One function: its role (with the least-privilege policy the caller passes,
+# see ../iam), its log group, the Lambda function from a zip built by
+# `make package`, optionally the SQS event source mapping that feeds it, and
+# an alarm on its errors.
+
+data "aws_iam_policy_document" "assume_role" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name                 = var.function_name
+  description          = "Execution role of the ${var.function_name} function"
+  assume_role_policy   = data.aws_iam_policy_document.assume_role.json
+  permissions_boundary = var.role_permissions_boundary
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = var.function_name
+  role   = aws_iam_role.this.id
+  policy = var.policy_json
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_158:log data is encrypted by CloudWatch Logs by default; pass log_kms_key_id for a customer managed key
+  #checkov:skip=CKV_AWS_338:retention is a variable (default 30 days): function logs are for debugging, not an audit trail
+  name              = "/aws/lambda/${var.function_name}"
+  retention_in_days = var.log_retention_in_days
+  kms_key_id        = var.log_kms_key_id
+
+  tags = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_50:traces go through OpenTelemetry (observability/); tracing_mode = "Active" turns X-Ray on
+  #checkov:skip=CKV_AWS_115:concurrency is bounded by SQS FIFO message groups; reserved_concurrent_executions is a variable
+  #checkov:skip=CKV_AWS_116:fed by an SQS event source mapping or a schedule, never invoked asynchronously; failed messages go to the queue's dead-letter queue
+  #checkov:skip=CKV_AWS_117:needs a VPC only to reach a Redis user store; vpc_subnet_ids puts it in one
+  #checkov:skip=CKV_AWS_173:the environment holds resource names, no secrets; kms_key_arn sets a customer managed key
+  #checkov:skip=CKV_AWS_272:zips come from this repository's release pipeline; code signing needs an AWS Signer profile the deployment does not own
+  function_name    = var.function_name
+  description      = var.description
+  role             = aws_iam_role.this.arn
+  filename         = var.zip_path
+  source_code_hash = filebase64sha256(var.zip_path)
+  handler          = var.handler
+  runtime          = var.runtime
+  memory_size      = var.memory_size
+  timeout          = var.timeout
+
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  kms_key_arn                    = var.kms_key_arn
+
+  dynamic "environment" {
+    for_each = length(var.environment) > 0 ? [var.environment] : []
+    content {
+      variables = environment.value
+    }
+  }
+
+  dynamic "vpc_config" {
+    for_each = length(var.vpc_subnet_ids) > 0 ? [true] : []
+    content {
+      subnet_ids         = var.vpc_subnet_ids
+      security_group_ids = var.vpc_security_group_ids
+    }
+  }
+
+  tracing_config {
+    mode = var.tracing_mode
+  }
+
+  tags = var.tags
+
+  # The log group first, so that Lambda does not create one without retention.
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+}
+
+resource "aws_lambda_event_source_mapping" "this" {
+  count = var.event_source_mapping_enabled ? 1 : 0
+
+  event_source_arn = var.event_source_arn
+  function_name    = aws_lambda_function.this.arn
+  batch_size       = var.batch_size
+  enabled          = true
+  # Nothing else: on a FIFO queue Lambda delivers each message group in
+  # order, one batch at a time, and scales with the number of groups (one
+  # per session for the writer, one for the distributor). Batching windows
+  # are not allowed on FIFO queues, and a partial-batch response would break
+  # a group's order (the functions fail a batch from its first failure on).
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  count = var.alarms_enabled ? 1 : 0
+
+  alarm_name          = "${var.function_name}-errors"
+  alarm_description   = "The ${var.function_name} function failed; its messages are retried and, after the queue's maxReceiveCount, dead-lettered."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.errors_alarm_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}

@@ -1,0 +1,195 @@
+variable "function_name" {
+  description = "Name of the function, its role and its log group (`/aws/lambda/<function_name>`)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "The function_name must be 1 to 64 letters, digits, '-' or '_'."
+  }
+}
+
+variable "description" {
+  description = "Description of the function."
+  type        = string
+  default     = ""
+}
+
+variable "zip_path" {
+  description = "Path of the deployment package: a zip holding the executable `bootstrap` (`make package` builds them in target/lambda/<binary>/bootstrap.zip)."
+  type        = string
+
+  validation {
+    condition     = can(regex("\\.zip$", var.zip_path))
+    error_message = "The zip_path must name a .zip file."
+  }
+}
+
+variable "runtime" {
+  description = "Lambda runtime. provided.al2023 is current; AWS provider 3.39 (the offline checks) only knows provided.al2."
+  type        = string
+  default     = "provided.al2023"
+
+  validation {
+    condition     = contains(["provided.al2023", "provided.al2"], var.runtime)
+    error_message = "The runtime must be provided.al2023 or provided.al2 (the functions are native binaries)."
+  }
+}
+
+variable "handler" {
+  description = "Handler; custom runtimes ignore it, by convention `bootstrap`."
+  type        = string
+  default     = "bootstrap"
+}
+
+variable "memory_size" {
+  description = "Memory in MB (CPU grows with it)."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "The memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "timeout" {
+  description = "Timeout in seconds. The feeding queue's visibility timeout must be longer."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900
+    error_message = "The timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "environment" {
+  description = "Environment variables of the function (crates/aws/src/env.rs names them)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "policy_json" {
+  description = "The role's inline policy (JSON), least privilege: one of ../iam's outputs."
+  type        = string
+
+  validation {
+    condition     = can(jsondecode(var.policy_json).Statement)
+    error_message = "The policy_json must be an IAM policy document with a Statement."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of a permissions boundary for the role, if the account requires one."
+  type        = string
+  default     = null
+}
+
+variable "log_retention_in_days" {
+  description = "Days CloudWatch Logs keeps the function's logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.log_retention_in_days)
+    error_message = "The log_retention_in_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)."
+  }
+}
+
+variable "log_kms_key_id" {
+  description = "KMS key ARN that encrypts the log group; null uses CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+}
+
+variable "kms_key_arn" {
+  description = "KMS key ARN that encrypts the environment variables; null uses the AWS managed key."
+  type        = string
+  default     = null
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency; -1 leaves it unreserved. Order never depends on it: FIFO message groups do."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.reserved_concurrent_executions >= -1
+    error_message = "The reserved_concurrent_executions must be -1 (unreserved) or more."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing: PassThrough (off unless the caller traces) or Active (needs xray:PutTraceSegments in policy_json)."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
+    error_message = "The tracing_mode must be PassThrough or Active."
+  }
+}
+
+variable "vpc_subnet_ids" {
+  description = "Subnets to run in (to reach a Redis user store); empty runs outside any VPC. They need routes to SQS and DynamoDB (NAT or VPC endpoints)."
+  type        = list(string)
+  default     = []
+}
+
+variable "vpc_security_group_ids" {
+  description = "Security groups of the function when vpc_subnet_ids is set."
+  type        = list(string)
+  default     = []
+}
+
+variable "event_source_mapping_enabled" {
+  description = "Feed the function from event_source_arn (an SQS queue). False for scheduled functions and for the local stack, whose runner plays the mapping."
+  type        = bool
+  default     = false
+}
+
+variable "event_source_arn" {
+  description = "ARN of the SQS FIFO queue that feeds the function, when event_source_mapping_enabled."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.event_source_arn == null || can(regex("^arn:[a-z-]+:sqs:", var.event_source_arn))
+    error_message = "The event_source_arn must be an SQS queue ARN."
+  }
+}
+
+variable "batch_size" {
+  description = "Messages per invocation from the queue (a FIFO queue allows 1 to 10)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10
+    error_message = "The batch_size must be between 1 and 10 (SQS FIFO)."
+  }
+}
+
+variable "alarms_enabled" {
+  description = "Create the errors alarm."
+  type        = bool
+  default     = true
+}
+
+variable "errors_alarm_threshold" {
+  description = "Errors in 5 minutes above which the alarm fires."
+  type        = number
+  default     = 0
+}
+
+variable "alarm_actions" {
+  description = "ARNs (SNS topics, …) notified when the errors alarm changes state."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags of every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,65 @@
+# The writer and distributor FIFO queues, each with its dead-letter queue and
+# an alarm on the DLQ's depth. Senders always give explicit deduplication ids
+# (a write's token; crates/aws/src/sqs.rs), so content-based deduplication is
+# off. Reply queues (`<name>-reply-<session>.fifo`) are created and deleted
+# by clients at run time; this module only names their prefix.
+
+locals {
+  queues = {
+    writer      = { visibility_timeout_seconds = var.writer_visibility_timeout_seconds }
+    distributor = { visibility_timeout_seconds = var.distributor_visibility_timeout_seconds }
+  }
+}
+
+resource "aws_sqs_queue" "dlq" {
+  #checkov:skip=CKV2_AWS_73:encrypted with the AWS managed key alias/aws/sqs by default (no key policy to keep in step with reply queues' senders); kms_master_key_id takes a customer managed key
+  for_each = local.queues
+
+  name                        = "${var.name}-${each.key}-dlq.fifo"
+  fifo_queue                  = true
+  content_based_deduplication = false
+  message_retention_seconds   = var.dlq_message_retention_seconds
+  kms_master_key_id           = var.kms_master_key_id
+
+  tags = var.tags
+}
+
+resource "aws_sqs_queue" "this" {
+  #checkov:skip=CKV2_AWS_73:encrypted with the AWS managed key alias/aws/sqs by default; kms_master_key_id takes a customer managed key
+  for_each = local.queues
+
+  name                        = "${var.name}-${each.key}.fifo"
+  fifo_queue                  = true
+  content_based_deduplication = false
+  visibility_timeout_seconds  = each.value.visibility_timeout_seconds
+  message_retention_seconds   = var.message_retention_seconds
+  max_message_size            = 262144
+  kms_master_key_id           = var.kms_master_key_id
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq[each.key].arn
+    maxReceiveCount     = var.max_receive_count
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  for_each = var.alarms_enabled ? local.queues : {}
+
+  alarm_name          = "${var.name}-${each.key}-dlq-not-empty"
+  alarm_description   = "Messages in ${aws_sqs_queue.dlq[each.key].name}: writes that failed ${var.max_receive_count} times or could not be read (see the fk_error attribute)."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq[each.key].name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}

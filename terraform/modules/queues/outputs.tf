@@ -1,0 +1,49 @@
+output "writer_queue_url" {
+  description = "URL of the writer FIFO queue (clients send writes to it)."
+  value       = aws_sqs_queue.this["writer"].id
+}
+
+output "writer_queue_arn" {
+  description = "ARN of the writer FIFO queue."
+  value       = aws_sqs_queue.this["writer"].arn
+}
+
+output "writer_dlq_url" {
+  description = "URL of the writer's dead-letter queue (the writer's FK_DEAD_LETTER_QUEUE_URL)."
+  value       = aws_sqs_queue.dlq["writer"].id
+}
+
+output "writer_dlq_arn" {
+  description = "ARN of the writer's dead-letter queue."
+  value       = aws_sqs_queue.dlq["writer"].arn
+}
+
+output "distributor_queue_url" {
+  description = "URL of the distributor FIFO queue (FK_DISTRIBUTOR_QUEUE_URL)."
+  value       = aws_sqs_queue.this["distributor"].id
+}
+
+output "distributor_queue_arn" {
+  description = "ARN of the distributor FIFO queue."
+  value       = aws_sqs_queue.this["distributor"].arn
+}
+
+output "distributor_dlq_url" {
+  description = "URL of the distributor's dead-letter queue (the distributor's FK_DEAD_LETTER_QUEUE_URL)."
+  value       = aws_sqs_queue.dlq["distributor"].id
+}
+
+output "distributor_dlq_arn" {
+  description = "ARN of the distributor's dead-letter queue."
+  value       = aws_sqs_queue.dlq["distributor"].arn
+}
+
+output "reply_queue_prefix" {
+  description = "Clients name their reply queues `<prefix><session>.fifo`."
+  value       = "${var.name}-reply-"
+}
+
+output "cloudwatch_metric_alarm_arns" {
+  description = "ARNs of the DLQ-depth alarms, by queue (writer, distributor)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.dlq_depth : k => a.arn }
+}

@@ -1,0 +1,93 @@
+variable "name" {
+  description = "Deployment name: queues are `<name>-writer.fifo`, `<name>-distributor.fifo` and their `-dlq.fifo`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{2,39}$", var.name))
+    error_message = "The name must be 3 to 40 lowercase letters, digits and '-', starting with a letter or digit."
+  }
+}
+
+variable "writer_visibility_timeout_seconds" {
+  description = "How long a received write stays invisible: more than the writer function's timeout (AWS advises 6 times it)."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.writer_visibility_timeout_seconds >= 1 && var.writer_visibility_timeout_seconds <= 43200
+    error_message = "The visibility timeout must be between 1 and 43200 seconds."
+  }
+}
+
+variable "distributor_visibility_timeout_seconds" {
+  description = "How long a received commit stays invisible: more than the distributor function's timeout (AWS advises 6 times it)."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.distributor_visibility_timeout_seconds >= 1 && var.distributor_visibility_timeout_seconds <= 43200
+    error_message = "The visibility timeout must be between 1 and 43200 seconds."
+  }
+}
+
+variable "max_receive_count" {
+  description = "Receives without a delete before a message moves to its dead-letter queue."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_receive_count >= 1 && var.max_receive_count <= 1000
+    error_message = "The max_receive_count must be between 1 and 1000."
+  }
+}
+
+variable "message_retention_seconds" {
+  description = "How long an unprocessed write waits in the writer and distributor queues."
+  type        = number
+  default     = 345600
+
+  validation {
+    condition     = var.message_retention_seconds >= 60 && var.message_retention_seconds <= 1209600
+    error_message = "The message retention must be between 60 and 1209600 seconds."
+  }
+}
+
+variable "dlq_message_retention_seconds" {
+  description = "How long a dead letter is kept (default and maximum: 14 days)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.dlq_message_retention_seconds >= 60 && var.dlq_message_retention_seconds <= 1209600
+    error_message = "The DLQ message retention must be between 60 and 1209600 seconds."
+  }
+}
+
+variable "kms_master_key_id" {
+  description = "KMS key of server-side encryption: the AWS managed alias/aws/sqs by default, or a customer managed key's id, ARN or alias."
+  type        = string
+  default     = "alias/aws/sqs"
+
+  validation {
+    condition     = length(var.kms_master_key_id) > 0
+    error_message = "Every queue is encrypted: give a KMS key (alias/aws/sqs is free of key management)."
+  }
+}
+
+variable "alarms_enabled" {
+  description = "Create the DLQ-depth alarms."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_actions" {
+  description = "ARNs (SNS topics, …) notified when a DLQ alarm changes state."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags of every queue and alarm."
+  type        = map(string)
+  default     = {}
+}

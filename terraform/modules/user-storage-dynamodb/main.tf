@@ -1,0 +1,25 @@
+# The DynamoDB user store: one item per node, key `path`
+# (crates/aws/src/user/dynamodb.rs). Clients read it directly.
+
+resource "aws_dynamodb_table" "this" {
+  #checkov:skip=CKV_AWS_119:encrypted at rest with the AWS managed key by default; pass kms_key_arn for a customer managed key
+  name         = "${var.name}-user"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "path"
+
+  attribute {
+    name = "path"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery_enabled
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = var.tags
+}

@@ -1,0 +1,55 @@
+variable "name" {
+  description = "Deployment name: the bucket is `<name>-user` unless bucket_name is set."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{2,39}$", var.name))
+    error_message = "The name must be 3 to 40 lowercase letters, digits and '-', starting with a letter or digit."
+  }
+}
+
+variable "bucket_name" {
+  description = "Bucket name, when `<name>-user` is taken (bucket names are global)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "The bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete a bucket that still holds nodes (their data is lost)."
+  type        = bool
+  default     = false
+}
+
+variable "versioning_enabled" {
+  description = "Keep every old version of every node object (costs storage for each write)."
+  type        = bool
+  default     = false
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for SSE-KMS; null uses SSE-S3 (AES256). Readers and the distributor then also need kms:Decrypt/GenerateDataKey on it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:", var.kms_key_arn))
+    error_message = "The kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "deny_insecure_transport" {
+  description = "A bucket policy that denies every request not made over TLS. The local stack turns it off: its emulator speaks plain HTTP and enforces bucket policies."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags of the bucket."
+  type        = map(string)
+  default     = {}
+}

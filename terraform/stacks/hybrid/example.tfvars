@@ -1,0 +1,4 @@
+# Copy to terraform.tfvars (git-ignored) or pass with VARS=…: `make deploy` uses it.
+region = "us-east-1"
+name   = "faaskeeper"
+# alarm_actions = ["arn:aws:sns:us-east-1:123456789012:ops"]

@@ -1,0 +1,19 @@
+output "client_config" {
+  description = "The deployment document clients read (crates/aws/src/deployment.rs), as JSON."
+  value       = module.faaskeeper.client_config
+}
+
+output "function_environments" {
+  description = "Each function's environment, for crates/local's runner (fk-local up --terraform-outputs)."
+  value       = module.faaskeeper.function_environments
+}
+
+output "distributor_queue_url" {
+  description = "The queue the runner feeds the distributor from."
+  value       = module.faaskeeper.distributor_queue_url
+}
+
+output "client_policy_json" {
+  description = "IAM policy a client application attaches."
+  value       = module.faaskeeper.client_policy_json
+}

@@ -1,0 +1,33 @@
+# FaaSKeeper in AWS with the S3 user store: cheap storage, node data up to 1 MB.
+# `make deploy` (STACK=production) packages the functions and applies this.
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = merge({ Application = "faaskeeper", Deployment = var.name }, var.tags)
+  }
+}
+
+module "faaskeeper" {
+  source = "../../modules/faaskeeper"
+
+  name             = var.name
+  user_store       = "s3"
+  user_bucket_name = var.user_bucket_name
+
+  writer_zip_path      = "${var.package_dir}/fk-writer/bootstrap.zip"
+  distributor_zip_path = "${var.package_dir}/fk-distributor/bootstrap.zip"
+  heartbeat_zip_path   = "${var.package_dir}/fk-heartbeat/bootstrap.zip"
+  runtime              = var.runtime
+
+  function_memory_size = var.function_memory_size
+  function_timeout     = var.function_timeout
+  lock_ttl_ms          = var.lock_ttl_ms
+
+  # Expires silent sessions (and their ephemeral nodes) every minute.
+  heartbeat_enabled = var.heartbeat_enabled
+
+  log_retention_in_days = var.log_retention_in_days
+  alarm_actions         = var.alarm_actions
+}
