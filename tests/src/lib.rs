@@ -96,6 +96,15 @@ impl Stack {
                     env: provisioned.distributor_env.clone(),
                     timeout,
                 },
+                FunctionSpec {
+                    name: "watch".into(),
+                    binary: binary("fk-watch"),
+                    queue_url: provisioned.watch_queue_url.clone(),
+                    batch_size: 10,
+                    instances: 1,
+                    env: provisioned.watch_env.clone(),
+                    timeout,
+                },
             ],
             schedules: vec![ScheduleSpec {
                 name: "heartbeat".into(),

@@ -9,6 +9,8 @@ pub const SESSIONS_TABLE: &str = "FK_SESSIONS_TABLE";
 pub const WRITER_QUEUE_URL: &str = "FK_WRITER_QUEUE_URL";
 /// URL of the distributor FIFO queue.
 pub const DISTRIBUTOR_QUEUE_URL: &str = "FK_DISTRIBUTOR_QUEUE_URL";
+/// URL of the watch FIFO queue (the distributor pushes fired events to it).
+pub const WATCH_QUEUE_URL: &str = "FK_WATCH_QUEUE_URL";
 /// URL of the dead-letter queue the function moves unreadable messages to.
 pub const DEAD_LETTER_QUEUE_URL: &str = "FK_DEAD_LETTER_QUEUE_URL";
 /// `s3`, `dynamodb` or `redis`.

@@ -16,6 +16,7 @@ use aws_sdk_sqs::types::{
 };
 use bytes::Bytes;
 use fk_core::message::{Message, PAYLOAD_ATTRIBUTE};
+use fk_core::watch::{Notification, NotificationSink, WatchBatch, WatchQueue};
 use fk_core::{
     CommitQueue, CommitRequest, Envelope, Reply, ReplySink, StoreError, WriteQueue, WriteRequest,
 };
@@ -143,6 +144,59 @@ impl ReplySink for SqsReplySink {
 }
 
 /// The writer queue: one FIFO group per session.
+/// The FIFO message group of the watch queue: one total order of events.
+pub const WATCH_GROUP: &str = "watches";
+
+/// The watch queue: one message per commit that fires watches,
+/// deduplicated by zxid.
+#[derive(Debug, Clone)]
+pub struct SqsWatchQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsWatchQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        SqsWatchQueue {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl WatchQueue for SqsWatchQueue {
+    async fn push(&self, batch: &WatchBatch) -> Result<(), StoreError> {
+        let dedup = format!("zxid-{}", batch.zxid);
+        send(
+            &self.client,
+            &self.queue_url,
+            WATCH_GROUP,
+            &dedup,
+            &batch.encode(),
+        )
+        .await
+    }
+}
+
+/// Notifications go to the session's reply queue, in the session's group
+/// (after and before its replies, in the order they are sent).
+#[async_trait]
+impl NotificationSink for SqsReplySink {
+    async fn notify(&self, reply_to: &str, notification: &Notification) -> Result<(), StoreError> {
+        let group = notification.session.to_string();
+        let dedup = format!("{}-w{}", notification.session, notification.zxid);
+        send(
+            &self.client,
+            reply_to,
+            &group,
+            &dedup,
+            &notification.encode(),
+        )
+        .await
+    }
+}
+
 pub struct SqsWriteQueue {
     client: aws_sdk_sqs::Client,
     queue_url: String,

@@ -9,9 +9,10 @@ use fk_aws::clients::Clients;
 use fk_aws::schema;
 use fk_aws::system::DynamoSystemStore;
 use fk_core::system::{
-    CommitOutcome, LockOutcome, LockRequest, NodeRecord, NodeWrite, SessionRecord, SystemCommit,
-    SystemStore, RECENT_COMMITS,
+    CommitOutcome, Expected, FiredWatches, LockOutcome, LockRequest, NodeRecord, NodeWrite,
+    SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
 };
+use fk_core::watch::{AddWatchMode, PersistentWatch, WatchKind};
 use fk_core::{SessionId, Stat};
 
 struct Fixture {
@@ -104,6 +105,7 @@ fn put(path: &str, zxid: i64) -> NodeWrite {
     NodeWrite::Put {
         path: path.into(),
         stat: stat(zxid),
+        fired: Default::default(),
     }
 }
 
@@ -116,6 +118,7 @@ fn commit(token: &str, zxid: i64, session: SessionId, writes: Vec<NodeWrite>) ->
         seq: zxid as u64,
         ephemerals: Default::default(),
         close_session: false,
+        persistent: Default::default(),
     }
 }
 
@@ -219,6 +222,7 @@ async fn unlocking_a_node_that_exists_keeps_its_state() {
         LockOutcome::Acquired(NodeRecord {
             stat: Some(stat(1)),
             last_token: Some("s-1".into()),
+            watches: Default::default(),
         })
     );
 }
@@ -505,4 +509,211 @@ async fn the_session_scan_returns_every_session() {
         .collect();
 
     assert_eq!(all, ids);
+}
+
+fn watcher(session: SessionId) -> fk_core::watch::Watcher {
+    fk_core::watch::Watcher {
+        session,
+        reply_to: format!("http://queue/{session}.fifo"),
+    }
+}
+
+impl Fixture {
+    async fn watch(
+        &self,
+        path: &str,
+        kind: WatchKind,
+        who: &fk_core::watch::Watcher,
+        expected: Expected,
+        now_ms: i64,
+    ) -> bool {
+        self.store
+            .register_watch(WatchRegistration {
+                path,
+                kind,
+                watcher: who,
+                expected,
+                now_ms,
+            })
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_watch_on_a_missing_node_survives_a_placeholder_unlock_and_comes_with_the_lock() {
+    // Given a data watch on a node that does not exist
+    let f = fixture().await;
+    let w = watcher(SessionId::random());
+    assert!(
+        f.watch("/a", WatchKind::Data, &w, Expected::Missing, 100)
+            .await
+    );
+    assert_eq!(f.counter.take().get("DynamoDB.UpdateItem"), Some(&1));
+
+    // When a write locks the node and gives up
+    let first = f.lock("/a", "s-1", 200).await;
+    f.store.unlock("/a", "s-1").await.unwrap();
+
+    // Then the lock handed over the watch, and the watch stays
+    let LockOutcome::Acquired(record) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(record.watches.data, vec![w.clone()]);
+    let LockOutcome::Acquired(again) = f.lock("/a", "s-2", 300).await else {
+        panic!("not acquired")
+    };
+    assert_eq!(again.watches.data, vec![w]);
+}
+
+#[tokio::test]
+async fn a_watch_needs_the_state_the_client_read_and_no_live_lock() {
+    let f = fixture().await;
+    let s = f.new_session().await;
+    let w = watcher(SessionId::random());
+    f.lock("/a", "s-1", 100).await;
+    f.store
+        .commit(&commit("s-1", 1, s, vec![put("/a", 1)]))
+        .await
+        .unwrap();
+
+    // A stale read, a missing-node read of an existing node: refused.
+    assert!(
+        !f.watch("/a", WatchKind::Data, &w, Expected::Modified(7), 100)
+            .await
+    );
+    assert!(
+        !f.watch("/a", WatchKind::Data, &w, Expected::Missing, 100)
+            .await
+    );
+    // A write in flight: refused until its lock expires.
+    f.lock("/a", "s-2", 100).await;
+    assert!(
+        !f.watch(
+            "/a",
+            WatchKind::Children,
+            &w,
+            Expected::ChildrenModified(0),
+            500
+        )
+        .await
+    );
+    assert!(
+        f.watch(
+            "/a",
+            WatchKind::Children,
+            &w,
+            Expected::ChildrenModified(0),
+            5_000
+        )
+        .await
+    );
+    // The abandoned lock is gone: the late commit of its holder fails.
+    let late = f
+        .store
+        .commit(&commit("s-2", 2, s, vec![put("/a", 2)]))
+        .await;
+    assert_eq!(late.unwrap(), CommitOutcome::LockLost { path: "/a".into() });
+}
+
+#[tokio::test]
+async fn a_commit_removes_the_watches_it_fired_and_keeps_the_others() {
+    // Given a data and a child watch on an existing node
+    let f = fixture().await;
+    let s = f.new_session().await;
+    let (w1, w2) = (watcher(SessionId::random()), watcher(SessionId::random()));
+    f.lock("/a", "s-1", 100).await;
+    f.store
+        .commit(&commit("s-1", 1, s, vec![put("/a", 1)]))
+        .await
+        .unwrap();
+    assert!(
+        f.watch("/a", WatchKind::Data, &w1, Expected::Modified(1), 100)
+            .await
+    );
+    assert!(
+        f.watch(
+            "/a",
+            WatchKind::Children,
+            &w2,
+            Expected::ChildrenModified(0),
+            100
+        )
+        .await
+    );
+
+    // When a set commits, firing the data watch
+    let LockOutcome::Acquired(record) = f.lock("/a", "s-2", 200).await else {
+        panic!("not acquired")
+    };
+    assert_eq!(
+        (record.watches.data.len(), record.watches.children.len()),
+        (1, 1)
+    );
+    let fired = NodeWrite::Put {
+        path: "/a".into(),
+        stat: stat(2),
+        fired: FiredWatches {
+            removed: vec![(WatchKind::Data, w1.session)],
+            others_remain: true,
+        },
+    };
+    let outcome = f.store.commit(&commit("s-2", 2, s, vec![fired])).await;
+
+    // Then only the child watch is left
+    assert_eq!(outcome.unwrap(), CommitOutcome::Committed);
+    let LockOutcome::Acquired(after) = f.lock("/a", "s-3", 300).await else {
+        panic!("not acquired")
+    };
+    assert!(after.watches.data.is_empty());
+    assert_eq!(after.watches.children, vec![w2.clone()]);
+    let item = f.raw_item("/a").await.unwrap();
+    assert!(item.contains_key("watched"));
+
+    // And removing it by hand leaves no watch
+    f.store
+        .remove_watch("/a", WatchKind::Children, w2.session)
+        .await
+        .unwrap();
+    f.store
+        .remove_watch("/nothing", WatchKind::Data, w2.session)
+        .await
+        .unwrap();
+    assert!(f.raw_item("/nothing").await.is_none(), "no item is created");
+    let LockOutcome::Acquired(last) = f.lock("/a", "s-3", 300).await else {
+        panic!("not acquired")
+    };
+    assert!(last.watches.is_empty());
+}
+
+#[tokio::test]
+async fn persistent_watches_are_added_and_removed_with_the_counter() {
+    let f = fixture().await;
+    let s = f.new_session().await;
+    let watch = PersistentWatch {
+        session: s,
+        path: "/a b".into(),
+        mode: AddWatchMode::PersistentRecursive,
+        reply_to: "http://queue/x.fifo".into(),
+    };
+    let mut add = commit("s-1", 1, s, vec![]);
+    add.persistent.added.push(watch.clone());
+    assert_eq!(
+        f.store.commit(&add).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    assert_eq!(
+        f.store.counter().await.unwrap().persistent,
+        vec![watch.clone()]
+    );
+
+    let mut remove = commit("s-2", 2, s, vec![]);
+    remove.persistent.removed.push(watch);
+    assert_eq!(
+        f.store.commit(&remove).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    let counter = f.store.counter().await.unwrap();
+    assert!(counter.persistent.is_empty());
+    assert_eq!(counter.zxid, 2);
 }

@@ -11,15 +11,17 @@ use fk_aws::deployment::Deployment;
 use fk_aws::sqs::ReplyQueue;
 use fk_aws::system::DynamoSystemStore;
 use fk_core::op::MultiFailure;
-use fk_core::system::{SessionRecord, SystemStore as _};
+use fk_core::system::{Expected, SessionRecord, SystemStore as _, WatchRegistration};
+use fk_core::watch::{AddWatchMode, WatchKind, Watcher, WatcherType};
 use fk_core::{
     path, CreateMode, Error, Message, Op, OpResult, Outcome, SessionId, Stat, StoreError, UserNode,
     UserStore, WriteRequest,
 };
-use tokio::sync::Mutex;
+use tokio::sync::{broadcast, Mutex};
 use tokio::task::JoinHandle;
 
 use crate::session::{spawn_listener, Pending};
+use crate::watches::{OneShot, Registry, WatchedEvent};
 
 /// How a client connects.
 #[derive(Debug, Clone)]
@@ -67,6 +69,9 @@ struct Session {
     keepalive: JoinHandle<()>,
     /// Set once the deployment says the session is gone.
     expired: Arc<AtomicBool>,
+    /// Where one-shot watches are registered.
+    system: DynamoSystemStore,
+    watches: Arc<Registry>,
 }
 
 /// The session's state, as ZooKeeper's `KeeperState` names it.
@@ -136,9 +141,11 @@ impl Client {
             return Err(Error::SystemError);
         }
         let pending = Arc::new(Pending::default());
-        let listener = spawn_listener(reply_queue.clone(), id, pending.clone());
+        let watches = Arc::new(Registry::new());
+        let listener = spawn_listener(reply_queue.clone(), id, pending.clone(), watches.clone());
         let expired = Arc::new(AtomicBool::new(false));
-        let keepalive = spawn_keepalive(system, id, options.session_timeout, expired.clone());
+        let keepalive =
+            spawn_keepalive(system.clone(), id, options.session_timeout, expired.clone());
         Ok(Client {
             inner: Arc::new(Inner {
                 deployment: deployment.clone(),
@@ -154,6 +161,8 @@ impl Client {
                     listener,
                     keepalive,
                     expired,
+                    system,
+                    watches,
                 }),
             }),
         })
@@ -352,6 +361,169 @@ impl Client {
         }
     }
 
+    /// Every watch event of the session from now on, in commit order (as
+    /// ZooKeeper's default watcher receives them).
+    pub fn subscribe(&self) -> Result<broadcast::Receiver<WatchedEvent>, Error> {
+        Ok(self.session()?.watches.subscribe())
+    }
+
+    /// `get_data`, leaving a one-shot data watch: `NodeDataChanged` or
+    /// `NodeDeleted` follows the next change. No watch on `NoNode`.
+    pub async fn get_data_and_watch(&self, path: &str) -> Result<(Vec<u8>, Stat), Error> {
+        let node = self
+            .read_and_watch(path, OneShot::Data, |node| {
+                node.map(|n| (Expected::Modified(n.stat.mzxid), n.stat.mzxid))
+            })
+            .await?
+            .ok_or(Error::NoNode)?;
+        Ok((node.data.to_vec(), node.stat))
+    }
+
+    /// `exists`, leaving a one-shot watch: `NodeCreated` if the node is
+    /// missing, else `NodeDataChanged` or `NodeDeleted`.
+    pub async fn exists_and_watch(&self, path: &str) -> Result<Option<Stat>, Error> {
+        let node = self
+            .read_and_watch(path, OneShot::Exist, |node| {
+                Some(match node {
+                    Some(n) => (Expected::Modified(n.stat.mzxid), n.stat.mzxid),
+                    None => (Expected::Missing, 0),
+                })
+            })
+            .await?;
+        Ok(node.map(|n| n.stat))
+    }
+
+    /// `get_children` with the node's `Stat`, leaving a one-shot child
+    /// watch: `NodeChildrenChanged` or `NodeDeleted` follows the next
+    /// change. No watch on `NoNode`.
+    pub async fn get_children_and_watch(&self, path: &str) -> Result<(Vec<String>, Stat), Error> {
+        let node = self
+            .read_and_watch(path, OneShot::Child, |node| {
+                node.map(|n| (Expected::ChildrenModified(n.stat.pzxid), n.stat.pzxid))
+            })
+            .await?
+            .ok_or(Error::NoNode)?;
+        let mut children = node.children;
+        children.sort();
+        Ok((children, node.stat))
+    }
+
+    /// Adds a persistent or persistent-recursive watch (ZooKeeper's
+    /// `addWatch`): ordered with the writes, so every change committed
+    /// after this returns fires it, until `remove_watches`.
+    pub async fn add_watch(&self, path: &str, mode: AddWatchMode) -> Result<(), Error> {
+        path::validate(path)?;
+        let session = self.session()?;
+        session.watches.add_persistent(path, mode);
+        let op = Op::AddWatch {
+            path: path.to_string(),
+            mode,
+        };
+        match self.write(op).await {
+            Ok(OpResult::WatchAdded) => Ok(()),
+            Ok(other) => Err(unexpected(other)),
+            Err(e) => {
+                let _ = session.watches.remove(path, WatcherType::Any);
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes this session's watches of `watcher_type` on `path`
+    /// (persistent ones with any type); `NoWatcher` if it has none.
+    pub async fn remove_watches(&self, path: &str, watcher_type: WatcherType) -> Result<(), Error> {
+        path::validate(path)?;
+        let session = self.session()?;
+        let removed = session.watches.remove(path, watcher_type)?;
+        let kinds = [
+            (removed.data, WatchKind::Data),
+            (removed.child, WatchKind::Children),
+        ];
+        for (_, kind) in kinds.into_iter().filter(|(gone, _)| *gone) {
+            // Best effort: a leftover fires once into nothing.
+            if let Err(e) = session.system.remove_watch(path, kind, session.id).await {
+                tracing::warn!(error = %e, path, "a removed watch stays on the node until it fires");
+            }
+        }
+        if removed.persistent {
+            let op = Op::RemovePersistentWatches {
+                path: path.to_string(),
+            };
+            match self.write(op).await? {
+                OpResult::WatchesRemoved => {}
+                other => return Err(unexpected(other)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `path` and registers a one-shot watch against exactly the
+    /// state read (`expect` says which, or `None` for no watch). If a
+    /// write moved the node on meanwhile, or holds its lock, reads again.
+    async fn read_and_watch(
+        &self,
+        path: &str,
+        kind: OneShot,
+        expect: impl Fn(Option<&UserNode>) -> Option<(Expected, i64)>,
+    ) -> Result<Option<UserNode>, Error> {
+        let session = self.session()?;
+        let watcher = Watcher {
+            session: session.id,
+            reply_to: session.reply_queue.url.clone(),
+        };
+        let stored = match kind {
+            OneShot::Child => WatchKind::Children,
+            OneShot::Data | OneShot::Exist => WatchKind::Data,
+        };
+        let deadline = tokio::time::Instant::now() + self.inner.options.request_timeout;
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let node = self.read(path).await?;
+            let Some((expected, zxid)) = expect(node.as_ref()) else {
+                return Ok(node);
+            };
+            // The exists watch of a node that exists is a data watch.
+            let kind = match (kind, expected) {
+                (OneShot::Exist, Expected::Modified(_)) => OneShot::Data,
+                (kind, _) => kind,
+            };
+            // Known before the deployment can fire it.
+            session.watches.add_one_shot(path, kind, zxid);
+            let registered = session
+                .system
+                .register_watch(WatchRegistration {
+                    path,
+                    kind: stored,
+                    watcher: &watcher,
+                    expected,
+                    now_ms: fk_core::Clock::now_ms(&fk_core::SystemClock),
+                })
+                .await;
+            match registered {
+                Ok(true) => return Ok(node),
+                Ok(false) => session.watches.forget_one_shot(path, kind),
+                Err(e) => {
+                    session.watches.forget_one_shot(path, kind);
+                    return Err(connection_loss(e));
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::OperationTimeout);
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(200));
+        }
+    }
+
+    /// The live session, or why there is none.
+    fn session(&self) -> Result<&Session, Error> {
+        let session = self.inner.session.as_ref().ok_or(Error::NotReadOnly)?;
+        if session.expired.load(Ordering::SeqCst) {
+            return Err(Error::SessionExpired);
+        }
+        Ok(session)
+    }
+
     /// Ends the session: its ephemeral nodes are deleted (one ordered
     /// write, after every write the session sent before), its record goes,
     /// then its reply queue.
@@ -380,10 +552,19 @@ impl Client {
             let last_sent = *session.next_seq.lock().await;
             session.pending.wait_through(last_sent).await;
         }
-        let node = self.inner.user.get(path).await.map_err(connection_loss)?;
+        let mut node = self.inner.user.get(path).await.map_err(connection_loss)?;
         if node.is_none() && path == path::ROOT {
             // The root exists before its first change gives it a record.
-            return Ok(Some(UserNode::default()));
+            node = Some(UserNode::default());
+        }
+        if let Some(session) = &self.inner.session {
+            // Ordered notifications: never show a change before the event
+            // of a watch it fired.
+            let stat = node.as_ref().map(|n| n.stat);
+            session
+                .watches
+                .catch_up(path, stat.as_ref(), self.inner.options.request_timeout)
+                .await;
         }
         Ok(node)
     }

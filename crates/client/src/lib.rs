@@ -12,6 +12,8 @@
 //! - [`Client`]: connect, the operations, close.
 //! - `session`: the session's reply queue, its listener task, and the
 //!   bookkeeping that matches replies to requests.
+//! - `watches`: the session's watches, which turn notifications into
+//!   [`WatchedEvent`]s ([`Client::subscribe`]).
 //!
 //! ```no_run
 //! # async fn demo(deployment: fk_aws::deployment::Deployment) -> Result<(), fk_core::Error> {
@@ -27,6 +29,9 @@
 
 mod client;
 mod session;
+mod watches;
 
 pub use client::{Client, ConnectOptions, SessionState};
+pub use fk_core::watch::{AddWatchMode, EventType, WatcherType};
 pub use fk_core::{CreateMode, Error, SessionId, Stat};
+pub use watches::WatchedEvent;

@@ -5,9 +5,28 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use fk_aws::sqs::ReplyQueue;
-use fk_core::{Message, Reply, SessionId};
+use fk_core::watch::Notification;
+use fk_core::{DecodeError, Envelope, Message, Reply, SessionId};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
+
+use crate::watches::Registry;
+
+/// What arrives on a session's channel.
+enum Incoming {
+    Reply(Reply),
+    Notification(Notification),
+}
+
+/// A reply has an `outcome`; a notification has `events`.
+fn decode(envelope: Envelope) -> Result<Incoming, DecodeError> {
+    let value: serde_json::Value = serde_json::from_str(&envelope.body)?;
+    if value.get("events").is_some() {
+        Ok(Incoming::Notification(Notification::decode(envelope)?))
+    } else {
+        Ok(Incoming::Reply(Reply::decode(envelope)?))
+    }
+}
 
 /// Requests sent and not yet answered.
 #[derive(Default)]
@@ -73,22 +92,27 @@ impl Pending {
     }
 }
 
-/// Polls the reply queue and dispatches replies until stopped.
+/// Polls the reply queue and dispatches replies and watch notifications
+/// until stopped.
 pub(crate) fn spawn_listener(
     queue: Arc<ReplyQueue>,
     session: SessionId,
     pending: Arc<Pending>,
+    watches: Arc<Registry>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match queue.receive(20).await {
                 Ok(envelopes) => {
                     for envelope in envelopes {
-                        match Reply::decode(envelope) {
-                            Ok(reply) if reply.session == session => pending.deliver(reply),
-                            Ok(reply) => {
-                                tracing::warn!(session = %reply.session, "reply for another session")
+                        match decode(envelope) {
+                            Ok(Incoming::Reply(reply)) if reply.session == session => {
+                                pending.deliver(reply)
                             }
+                            Ok(Incoming::Notification(n)) if n.session == session => {
+                                watches.dispatch(&n)
+                            }
+                            Ok(_) => tracing::warn!("a message for another session"),
                             Err(e) => tracing::warn!(error = %e, "unreadable reply"),
                         }
                     }

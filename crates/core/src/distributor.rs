@@ -14,8 +14,11 @@ use tokio::sync::Mutex;
 
 use crate::heartbeat::EXPIRY_SEQ;
 use crate::queue::send_reply;
-use crate::system::{CommitOutcome, SystemCommit, SystemStore};
+use crate::system::{
+    CommitOutcome, Counter, NodeWrite, PersistentChanges, SystemCommit, SystemStore,
+};
 use crate::transition::apply;
+use crate::watch::{self, PersistentWatch, WatchBatch, WatchQueue};
 use crate::{CommitRequest, Error, Op, OpResult, Outcome, Reply, ReplySink, StoreError, UserStore};
 
 /// What became of one commit request.
@@ -36,9 +39,26 @@ pub struct Distributor {
     system: Arc<dyn SystemStore>,
     user: Arc<dyn UserStore>,
     replies: Arc<dyn ReplySink>,
-    /// The last zxid this instance committed or read. A guess: the commit
-    /// is conditional on it, so a stale value costs one re-read.
-    last_zxid: Mutex<Option<i64>>,
+    watches: Arc<dyn WatchQueue>,
+    /// What this instance last committed or read of the counter. A guess:
+    /// the commit is conditional on its zxid, so a stale value costs one
+    /// re-read, which also refreshes the persistent watches.
+    known: Mutex<Option<Known>>,
+}
+
+#[derive(Debug, Clone)]
+struct Known {
+    zxid: i64,
+    persistent: Vec<PersistentWatch>,
+}
+
+impl From<Counter> for Known {
+    fn from(counter: Counter) -> Self {
+        Known {
+            zxid: counter.zxid,
+            persistent: counter.persistent,
+        }
+    }
 }
 
 /// How many times a commit is retried after the counter moved under it.
@@ -49,12 +69,14 @@ impl Distributor {
         system: Arc<dyn SystemStore>,
         user: Arc<dyn UserStore>,
         replies: Arc<dyn ReplySink>,
+        watches: Arc<dyn WatchQueue>,
     ) -> Self {
         Distributor {
             system,
             user,
             replies,
-            last_zxid: Mutex::new(None),
+            watches,
+            known: Mutex::new(None),
         }
     }
 
@@ -63,11 +85,11 @@ impl Distributor {
     /// An `Err` means a backend failed; the caller lets the queue deliver
     /// the message (and every later one) again.
     pub async fn handle(&self, req: &CommitRequest) -> Result<Distributed, StoreError> {
-        let mut last = self.last_zxid.lock().await;
+        let mut known = self.known.lock().await;
         if let Op::Sync { path } = &req.op {
             // Everything before it in the queue is applied: answer.
-            let zxid = match *last {
-                Some(z) => z,
+            let zxid = match &*known {
+                Some(k) => k.zxid,
                 None => self.system.counter().await?.zxid,
             };
             let reply = Reply {
@@ -81,22 +103,34 @@ impl Distributor {
         }
         let mut fresh_read = false;
         for _ in 0..MAX_COUNTER_RETRIES {
-            let prev = match *last {
-                Some(z) => z,
+            let current = match &*known {
+                Some(k) => k.clone(),
                 None => {
                     let counter = self.system.counter().await?;
                     fresh_read = true;
                     if let Some(zxid) = counter.committed_zxid(&req.token) {
-                        *last = Some(counter.zxid);
-                        return self.finish(req, zxid, true).await;
+                        let current = Known::from(counter);
+                        let persistent = current.persistent.clone();
+                        *known = Some(current);
+                        return self.finish(req, zxid, true, &persistent).await;
                     }
-                    counter.zxid
+                    Known::from(counter)
                 }
             };
-            let zxid = prev + 1;
-            let Some(change) = self.change(req, zxid) else {
+            let zxid = current.zxid + 1;
+            let Some(mut change) = self.change(req, zxid) else {
                 return self.refuse(req, Error::SystemError).await;
             };
+            let fired = watch::fire(&change.user, &req.pre, &current.persistent);
+            for write in &mut change.system {
+                if let NodeWrite::Put { path, fired: f, .. } = write {
+                    if let Some(removed) = fired.removed.get(path.as_str()) {
+                        f.removed = removed.clone();
+                        f.others_remain = fired.remaining.get(path.as_str()) == Some(&true);
+                    }
+                }
+            }
+            let persistent = persistent_changes(req, &current.persistent);
             let commit = SystemCommit {
                 token: req.token.clone(),
                 zxid,
@@ -105,21 +139,27 @@ impl Distributor {
                 seq: req.seq,
                 ephemerals: change.ephemerals,
                 close_session: req.close_session,
+                persistent: persistent.clone(),
             };
             match self.system.commit(&commit).await? {
                 CommitOutcome::Committed => {
-                    *last = Some(zxid);
-                    return self.finish(req, zxid, false).await;
+                    let mut watches = current.persistent.clone();
+                    persistent.apply_to(&mut watches);
+                    *known = Some(Known {
+                        zxid,
+                        persistent: watches,
+                    });
+                    return self.finish(req, zxid, false, &current.persistent).await;
                 }
                 CommitOutcome::ZxidMismatch => {
-                    *last = None;
+                    *known = None;
                 }
                 outcome if !fresh_read => {
                     // A lock or session check failed, perhaps because this
                     // is a redelivery of a commit that already happened:
                     // read the counter before believing it.
                     tracing::debug!(?outcome, token = %req.token, "commit refused; rechecking counter");
-                    *last = None;
+                    *known = None;
                 }
                 CommitOutcome::LockLost { path } => {
                     tracing::warn!(%path, token = %req.token, "lock expired before commit");
@@ -148,15 +188,26 @@ impl Distributor {
         }
     }
 
+    /// After the commit: the events go out before the change reaches user
+    /// storage, then the change, then the reply.
     async fn finish(
         &self,
         req: &CommitRequest,
         zxid: i64,
         replayed: bool,
+        persistent: &[PersistentWatch],
     ) -> Result<Distributed, StoreError> {
         let Some(change) = self.change(req, zxid) else {
             return self.refuse(req, Error::SystemError).await;
         };
+        let fired = watch::fire(&change.user, &req.pre, persistent);
+        if !fired.is_empty() {
+            let batch = WatchBatch {
+                zxid,
+                deliveries: fired.deliveries,
+            };
+            self.watches.push(&batch).await?;
+        }
         for write in &change.user {
             self.user.apply(write).await?;
         }
@@ -195,5 +246,36 @@ impl Distributor {
         };
         send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
         Ok(Distributed::Refused(error))
+    }
+}
+
+/// The persistent watches a request adds or removes: its own `addWatch`
+/// or `removeWatches`, or all of its session's when it closes the session.
+fn persistent_changes(req: &CommitRequest, current: &[PersistentWatch]) -> PersistentChanges {
+    let mine = |w: &&PersistentWatch| w.session == req.session;
+    match &req.op {
+        Op::AddWatch { path, mode } => PersistentChanges {
+            added: vec![PersistentWatch {
+                session: req.session,
+                path: path.clone(),
+                mode: *mode,
+                reply_to: req.reply_to.clone(),
+            }],
+            removed: Vec::new(),
+        },
+        Op::RemovePersistentWatches { path } => PersistentChanges {
+            added: Vec::new(),
+            removed: current
+                .iter()
+                .filter(mine)
+                .filter(|w| &w.path == path)
+                .cloned()
+                .collect(),
+        },
+        _ if req.close_session => PersistentChanges {
+            added: Vec::new(),
+            removed: current.iter().filter(mine).cloned().collect(),
+        },
+        _ => PersistentChanges::default(),
     }
 }

@@ -14,6 +14,7 @@
 //!   functions of the locked pre-state.
 //! - [`writer`] and [`distributor`]: the two halves of the write path.
 //! - [`heartbeat`]: expiry of sessions that stopped answering.
+//! - [`watch`]: which events a commit fires, and their delivery.
 //!
 //! # The write path
 //!
@@ -39,11 +40,14 @@ pub mod stat;
 pub mod system;
 pub mod transition;
 pub mod user;
+pub mod watch;
 pub mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, StoreError};
-pub use message::{CommitRequest, Envelope, Message, Outcome, PreState, Reply, WriteRequest};
+pub use message::{
+    CommitRequest, DecodeError, Envelope, Message, Outcome, PreState, Reply, WriteRequest,
+};
 pub use mode::CreateMode;
 pub use op::{Op, OpResult};
 pub use queue::{CommitQueue, ReplySink, WriteQueue};

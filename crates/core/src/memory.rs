@@ -9,10 +9,13 @@ use async_trait::async_trait;
 
 use crate::queue::WriteQueue;
 use crate::system::{
-    CommitOutcome, Counter, LockOutcome, LockRequest, NodeRecord, NodeWrite, SessionRecord,
-    SystemCommit, SystemStore, RECENT_COMMITS,
+    CommitOutcome, Counter, Expected, LockOutcome, LockRequest, NodeRecord, NodeWrite,
+    SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
 };
 use crate::user::{ChildChange, UserNode, UserStore, UserWrite};
+use crate::watch::{
+    NodeWatches, Notification, NotificationSink, WatchBatch, WatchKind, WatchQueue,
+};
 use crate::{
     CommitQueue, CommitRequest, Reply, ReplySink, SessionId, Stat, StoreError, WriteRequest,
 };
@@ -22,6 +25,7 @@ struct SystemItem {
     stat: Option<Stat>,
     lock: Option<(String, i64)>,
     last_token: Option<String>,
+    watches: NodeWatches,
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +80,7 @@ impl SystemStore for MemorySystemStore {
         Ok(LockOutcome::Acquired(NodeRecord {
             stat: item.stat,
             last_token: item.last_token.clone(),
+            watches: item.watches.clone(),
         }))
     }
 
@@ -84,7 +89,7 @@ impl SystemStore for MemorySystemStore {
         if let Some(item) = state.nodes.get_mut(path) {
             if item.lock.as_ref().is_some_and(|(t, _)| t == token) {
                 item.lock = None;
-                if item.stat.is_none() && item.last_token.is_none() {
+                if item.stat.is_none() && item.last_token.is_none() && item.watches.is_empty() {
                     state.nodes.remove(path);
                 }
             }
@@ -114,11 +119,14 @@ impl SystemStore for MemorySystemStore {
         }
         for write in &commit.writes {
             match write {
-                NodeWrite::Put { path, stat } => {
+                NodeWrite::Put { path, stat, fired } => {
                     let item = state.nodes.entry(path.clone()).or_default();
                     item.stat = Some(*stat);
                     item.lock = None;
                     item.last_token = Some(commit.token.clone());
+                    for (kind, session) in &fired.removed {
+                        item.watches.remove(*kind, *session);
+                    }
                 }
                 NodeWrite::Delete { path } => {
                     state.nodes.remove(path);
@@ -138,6 +146,7 @@ impl SystemStore for MemorySystemStore {
                 .retain(|e| !commit.ephemerals.removed.contains(e));
         }
         let counter = &mut state.counter;
+        commit.persistent.apply_to(&mut counter.persistent);
         counter.zxid = commit.zxid;
         counter.recent.push((commit.token.clone(), commit.zxid));
         let excess = counter.recent.len().saturating_sub(RECENT_COMMITS as usize);
@@ -189,6 +198,43 @@ impl SystemStore for MemorySystemStore {
             .collect();
         all.sort_by_key(|s| s.id);
         Ok(all)
+    }
+
+    async fn register_watch(&self, reg: WatchRegistration<'_>) -> Result<bool, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let item = state.nodes.entry(reg.path.to_string()).or_default();
+        let locked = item
+            .lock
+            .as_ref()
+            .is_some_and(|(_, expires)| *expires >= reg.now_ms);
+        let as_read = match reg.expected {
+            Expected::Missing => item.stat.is_none(),
+            // Zero is the root's before its first change gave it a record.
+            Expected::Modified(zxid) => item.stat.map_or(zxid == 0, |s| s.mzxid == zxid),
+            Expected::ChildrenModified(zxid) => item.stat.map_or(zxid == 0, |s| s.pzxid == zxid),
+        };
+        if locked || !as_read {
+            if item.stat.is_none() && item.lock.is_none() && item.watches.is_empty() {
+                state.nodes.remove(reg.path);
+            }
+            return Ok(false);
+        }
+        item.lock = None;
+        item.watches.add(reg.kind, reg.watcher.clone());
+        Ok(true)
+    }
+
+    async fn remove_watch(
+        &self,
+        path: &str,
+        kind: WatchKind,
+        session: SessionId,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap();
+        if let Some(item) = state.nodes.get_mut(path) {
+            item.watches.remove(kind, session);
+        }
+        Ok(())
     }
 }
 
@@ -369,6 +415,54 @@ impl WriteQueue for MemoryWriteQueue {
         if inner.1.insert(request.token()) {
             inner.0.push_back(request.clone());
         }
+        Ok(())
+    }
+}
+
+/// The watch queue in memory: FIFO, deduplicated by zxid.
+#[derive(Debug, Default)]
+pub struct MemoryWatchQueue {
+    inner: Mutex<(VecDeque<WatchBatch>, HashSet<i64>)>,
+}
+
+impl MemoryWatchQueue {
+    /// Takes the oldest batch.
+    pub fn pop(&self) -> Option<WatchBatch> {
+        self.inner.lock().unwrap().0.pop_front()
+    }
+}
+
+#[async_trait]
+impl WatchQueue for MemoryWatchQueue {
+    async fn push(&self, batch: &WatchBatch) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().unwrap();
+        if inner.1.insert(batch.zxid) {
+            inner.0.push_back(batch.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Notifications in memory, by address.
+#[derive(Debug, Default)]
+pub struct MemoryNotifications {
+    sent: Mutex<Vec<(String, Notification)>>,
+}
+
+impl MemoryNotifications {
+    /// Takes every notification sent so far.
+    pub fn take(&self) -> Vec<(String, Notification)> {
+        std::mem::take(&mut self.sent.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl NotificationSink for MemoryNotifications {
+    async fn notify(&self, reply_to: &str, notification: &Notification) -> Result<(), StoreError> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push((reply_to.to_string(), notification.clone()));
         Ok(())
     }
 }

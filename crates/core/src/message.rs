@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::op::MultiFailure;
+use crate::watch::NodeWatches;
 use crate::{Error, Op, OpResult, SessionId, Stat};
 
 /// The SQS message attribute that carries a message's binary payload.
@@ -45,6 +46,9 @@ pub struct PreState {
     pub path: String,
     /// `None`: the node does not exist.
     pub stat: Option<Stat>,
+    /// The one-shot watches on the node.
+    #[serde(default, skip_serializing_if = "NodeWatches::is_empty")]
+    pub watches: NodeWatches,
 }
 
 /// A validated write, from the writer to the distributor queue.

@@ -3,6 +3,7 @@
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
+use crate::watch::AddWatchMode;
 use crate::{CreateMode, Error, Stat};
 
 /// A write, as a client sends it.
@@ -49,6 +50,17 @@ pub enum Op {
     Sync {
         path: String,
     },
+    /// Adds a persistent or persistent-recursive watch of the sending
+    /// session (ZooKeeper's `addWatch`); ordered with the writes.
+    AddWatch {
+        path: String,
+        mode: AddWatchMode,
+    },
+    /// Removes the sending session's persistent watches on `path` (the
+    /// server side of `removeWatches`; one-shot watches are the client's).
+    RemovePersistentWatches {
+        path: String,
+    },
 }
 
 impl Op {
@@ -61,7 +73,9 @@ impl Op {
             | Op::Delete { path, .. }
             | Op::Check { path, .. } => path,
             Op::Multi { ops, .. } => ops.first().map(Op::path).unwrap_or(""),
-            Op::Sync { path } => path,
+            Op::Sync { path }
+            | Op::AddWatch { path, .. }
+            | Op::RemovePersistentWatches { path } => path,
             Op::CloseSession => "",
         }
     }
@@ -76,6 +90,8 @@ impl Op {
             Op::Multi { .. } => "multi",
             Op::CloseSession => "close_session",
             Op::Sync { .. } => "sync",
+            Op::AddWatch { .. } => "add_watch",
+            Op::RemovePersistentWatches { .. } => "remove_watches",
         }
     }
 
@@ -174,6 +190,8 @@ pub enum OpResult {
     Synced {
         path: String,
     },
+    WatchAdded,
+    WatchesRemoved,
 }
 
 /// Why a multi failed, as ZooKeeper reports it: `Ok` for the ops before

@@ -78,6 +78,13 @@ pub fn name(path: &str) -> &str {
     }
 }
 
+/// Whether `path` is `ancestor` or lies below it.
+pub fn is_within(path: &str, ancestor: &str) -> bool {
+    ancestor == ROOT
+        || path == ancestor
+        || (path.starts_with(ancestor) && path.as_bytes().get(ancestor.len()) == Some(&b'/'))
+}
+
 /// Joins a parent path and a child name.
 pub fn join(parent: &str, name: &str) -> String {
     if parent == ROOT {

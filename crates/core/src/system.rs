@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use crate::watch::{NodeWatches, PersistentWatch, WatchKind, Watcher};
 use crate::{SessionId, Stat, StoreError};
 
 /// A request for a node's timed lock.
@@ -34,14 +35,21 @@ pub struct NodeRecord {
     pub stat: Option<Stat>,
     /// The token of the last commit that touched the node.
     pub last_token: Option<String>,
+    /// The one-shot watches on the node.
+    pub watches: NodeWatches,
 }
 
 /// One node's part of a commit. Each is conditional on the node's lock
 /// still being held by the commit's token, and releases it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeWrite {
-    /// Set the node's `Stat` (creating the node if it did not exist).
-    Put { path: String, stat: Stat },
+    /// Set the node's `Stat` (creating the node if it did not exist), and
+    /// remove the one-shot watches the commit fired.
+    Put {
+        path: String,
+        stat: Stat,
+        fired: FiredWatches,
+    },
     /// Remove the node.
     Delete { path: String },
 }
@@ -52,6 +60,63 @@ impl NodeWrite {
             NodeWrite::Put { path, .. } | NodeWrite::Delete { path } => path,
         }
     }
+}
+
+/// The one-shot watches a commit fired on one node.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FiredWatches {
+    pub removed: Vec<(WatchKind, SessionId)>,
+    /// Whether other one-shot watches stay on the node.
+    pub others_remain: bool,
+}
+
+/// Changes to the persistent watches, kept with the counter.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PersistentChanges {
+    pub added: Vec<PersistentWatch>,
+    pub removed: Vec<PersistentWatch>,
+}
+
+impl PersistentChanges {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+
+    /// `watches` with the changes applied.
+    pub fn apply_to(&self, watches: &mut Vec<PersistentWatch>) {
+        watches.retain(|w| !self.removed.contains(w));
+        for added in &self.added {
+            if !watches.contains(added) {
+                watches.push(added.clone());
+            }
+        }
+    }
+}
+
+/// What a one-shot watch registration expects of the node's system
+/// record: the state the client's read returned. The watch is registered
+/// only if the record still shows it and no write holds the node's lock,
+/// so that no change can fall between the read and the watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// The node does not exist (`exists` on a missing node).
+    Missing,
+    /// The node's `mzxid` (a data watch).
+    Modified(i64),
+    /// The node's `pzxid` (a child watch).
+    ChildrenModified(i64),
+}
+
+/// A one-shot watch to register.
+#[derive(Debug, Clone)]
+pub struct WatchRegistration<'a> {
+    pub path: &'a str,
+    pub kind: WatchKind,
+    pub watcher: &'a Watcher,
+    pub expected: Expected,
+    /// The caller's clock: a lock that expired before this is abandoned
+    /// (its holder crashed) and is cleared by the registration.
+    pub now_ms: i64,
 }
 
 /// An atomic commit of one write.
@@ -68,6 +133,8 @@ pub struct SystemCommit {
     pub ephemerals: EphemeralChanges,
     /// The write closes the session: its record is deleted.
     pub close_session: bool,
+    /// Persistent watches added or removed.
+    pub persistent: PersistentChanges,
 }
 
 /// Changes to the set of ephemeral nodes a session owns.
@@ -121,6 +188,8 @@ pub struct Counter {
     pub zxid: i64,
     /// `(token, zxid)` of at least the last [`RECENT_COMMITS`] commits.
     pub recent: Vec<(String, i64)>,
+    /// Every persistent watch, as of `zxid`.
+    pub persistent: Vec<PersistentWatch>,
 }
 
 /// How many recent commit tokens the counter remembers; more than a
@@ -180,4 +249,16 @@ pub trait SystemStore: Send + Sync {
 
     /// Every session (a scan: the heartbeat's, once per period).
     async fn sessions(&self) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Registers a one-shot watch if the node is as the client read it
+    /// and no write is in flight on it; `false` otherwise (read again).
+    async fn register_watch(&self, reg: WatchRegistration<'_>) -> Result<bool, StoreError>;
+
+    /// Removes a session's one-shot watch of `kind` from a node, if there.
+    async fn remove_watch(
+        &self,
+        path: &str,
+        kind: WatchKind,
+        session: SessionId,
+    ) -> Result<(), StoreError>;
 }

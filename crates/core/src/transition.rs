@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::op::MultiFailure;
-use crate::system::{EphemeralChanges, NodeWrite};
+use crate::system::{EphemeralChanges, FiredWatches, NodeWrite};
 use crate::user::{ChildChange, UserWrite};
 use crate::{path, Error, Op, OpResult, PreState, SessionId, Stat};
 
@@ -101,6 +101,7 @@ pub fn apply(
             Some(stat) => NodeWrite::Put {
                 path: p.path.clone(),
                 stat,
+                fired: FiredWatches::default(),
             },
             None => NodeWrite::Delete {
                 path: p.path.clone(),
@@ -124,7 +125,10 @@ pub fn check_request(op: &Op, max_data_len: usize) -> Result<(), Refusal> {
                 return Err(Refusal::Single(Error::BadArguments));
             }
             for (i, step) in ops.iter().enumerate() {
-                let nested = matches!(step, Op::Multi { .. } | Op::CloseSession | Op::Sync { .. });
+                let nested = !matches!(
+                    step,
+                    Op::Create { .. } | Op::SetData { .. } | Op::Delete { .. } | Op::Check { .. }
+                );
                 let checked = if nested {
                     Err(Error::BadArguments)
                 } else {
@@ -138,7 +142,9 @@ pub fn check_request(op: &Op, max_data_len: usize) -> Result<(), Refusal> {
         }
         Op::Check { .. } => Err(Refusal::Single(Error::BadArguments)),
         Op::CloseSession => Ok(()),
-        Op::Sync { path } => path::validate(path).map_err(Refusal::Single),
+        Op::Sync { path } | Op::AddWatch { path, .. } | Op::RemovePersistentWatches { path } => {
+            path::validate(path).map_err(Refusal::Single)
+        }
         single => check_step(single, max_data_len).map_err(Refusal::Single),
     }
 }
@@ -161,7 +167,11 @@ fn check_step(op: &Op, max_data_len: usize) -> Result<(), Error> {
             check_size(data.len(), max_data_len)
         }
         Op::Delete { path, .. } | Op::Check { path, .. } => path::validate(path),
-        Op::Multi { .. } | Op::CloseSession | Op::Sync { .. } => Err(Error::BadArguments),
+        Op::Multi { .. }
+        | Op::CloseSession
+        | Op::Sync { .. }
+        | Op::AddWatch { .. }
+        | Op::RemovePersistentWatches { .. } => Err(Error::BadArguments),
     }
 }
 
@@ -190,7 +200,11 @@ pub fn paths_to_lock(op: &Op) -> Vec<String> {
             | Op::Delete { path, .. }
             | Op::SetData { path, .. }
             | Op::Check { path, .. } => paths.push(path.clone()),
-            Op::Multi { .. } | Op::CloseSession | Op::Sync { .. } => {}
+            Op::Multi { .. }
+            | Op::CloseSession
+            | Op::Sync { .. }
+            | Op::AddWatch { .. }
+            | Op::RemovePersistentWatches { .. } => {}
         }
     }
     paths.sort();
@@ -347,9 +361,16 @@ impl Run {
             Op::Sync { path } if !in_multi => {
                 Ok((op.clone(), OpResult::Synced { path: path.clone() }))
             }
-            Op::Check { .. } | Op::Multi { .. } | Op::CloseSession | Op::Sync { .. } => {
-                Err(refuse(Error::BadArguments))
+            Op::AddWatch { .. } if !in_multi => Ok((op.clone(), OpResult::WatchAdded)),
+            Op::RemovePersistentWatches { .. } if !in_multi => {
+                Ok((op.clone(), OpResult::WatchesRemoved))
             }
+            Op::Check { .. }
+            | Op::Multi { .. }
+            | Op::CloseSession
+            | Op::Sync { .. }
+            | Op::AddWatch { .. }
+            | Op::RemovePersistentWatches { .. } => Err(refuse(Error::BadArguments)),
         }
     }
 }

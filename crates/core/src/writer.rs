@@ -212,6 +212,7 @@ impl Writer {
                         PreState {
                             path: path.clone(),
                             stat: root_exists(path, rec.stat),
+                            watches: rec.watches.clone(),
                         },
                         rec,
                     )),

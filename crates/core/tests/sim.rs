@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use fk_core::distributor::{Distributed, Distributor};
-use fk_core::memory::{MemoryCommitQueue, MemoryReplies, MemorySystemStore, MemoryUserStore};
+use fk_core::memory::{
+    MemoryCommitQueue, MemoryNotifications, MemoryReplies, MemorySystemStore, MemoryUserStore,
+    MemoryWatchQueue,
+};
 use fk_core::system::{SessionRecord, SystemStore};
 use fk_core::writer::{Handled, Writer, WriterConfig};
 use fk_core::{
@@ -31,6 +34,8 @@ pub struct Sim {
     pub user: Arc<MemoryUserStore>,
     pub commits: Arc<MemoryCommitQueue>,
     pub replies: Arc<MemoryReplies>,
+    pub watch_queue: Arc<MemoryWatchQueue>,
+    pub notifications: Arc<MemoryNotifications>,
     pub writer: Writer,
     pub distributor: Distributor,
     seqs: HashMap<SessionId, u64>,
@@ -53,12 +58,20 @@ impl Sim {
                 max_data_len: 1024,
             },
         );
-        let distributor = Distributor::new(system.clone(), user.clone(), replies.clone());
+        let watch_queue = Arc::new(MemoryWatchQueue::default());
+        let distributor = Distributor::new(
+            system.clone(),
+            user.clone(),
+            replies.clone(),
+            watch_queue.clone(),
+        );
         Sim {
             system,
             user,
             commits,
             replies,
+            watch_queue,
+            notifications: Arc::new(MemoryNotifications::default()),
             writer,
             distributor,
             seqs: HashMap::new(),
@@ -68,7 +81,12 @@ impl Sim {
     /// A second writer/distributor pair on the same stores, as another
     /// function instance would be.
     pub fn second_distributor(&self) -> Distributor {
-        Distributor::new(self.system.clone(), self.user.clone(), self.replies.clone())
+        Distributor::new(
+            self.system.clone(),
+            self.user.clone(),
+            self.replies.clone(),
+            self.watch_queue.clone(),
+        )
     }
 
     pub async fn open_session(&mut self) -> SessionId {
@@ -116,6 +134,11 @@ impl Sim {
         let mut done = Vec::new();
         while let Some(commit) = self.commits.pop() {
             done.push(self.distributor.handle(&commit).await.unwrap());
+        }
+        while let Some(batch) = self.watch_queue.pop() {
+            fk_core::watch::deliver(self.notifications.as_ref(), &batch)
+                .await
+                .unwrap();
         }
         done
     }

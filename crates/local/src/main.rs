@@ -92,6 +92,7 @@ impl Up {
         let writer = self.binary("fk-writer", "lambdas/writer")?;
         let distributor = self.binary("fk-distributor", "lambdas/distributor")?;
         let heartbeat = self.binary("fk-heartbeat", "lambdas/heartbeat")?;
+        let watch = self.binary("fk-watch", "lambdas/watch")?;
         anyhow::ensure!(self.writers >= 1, "--writers must be at least 1");
         anyhow::ensure!(self.timeout_s >= 1, "--timeout-s must be at least 1");
 
@@ -144,6 +145,16 @@ impl Up {
                     batch_size: 10,
                     instances: 1,
                     env: stack.distributor_env.clone(),
+                    timeout,
+                },
+                // One watch instance: its queue's order is the commit order.
+                FunctionSpec {
+                    name: "watch".into(),
+                    binary: watch,
+                    queue_url: stack.watch_queue_url.clone(),
+                    batch_size: 10,
+                    instances: 1,
+                    env: stack.watch_env.clone(),
                     timeout,
                 },
             ],

@@ -50,17 +50,22 @@ pub struct Provisioned {
     pub distributor_queue_url: String,
     pub writer_dlq_url: String,
     pub distributor_dlq_url: String,
+    /// The queue that feeds the watch function.
+    pub watch_queue_url: String,
+    pub watch_dlq_url: String,
     /// The writer function's environment (see `fk_aws::env`).
     pub writer_env: BTreeMap<String, String>,
     /// The distributor function's environment.
     pub distributor_env: BTreeMap<String, String>,
     /// The heartbeat function's environment.
     pub heartbeat_env: BTreeMap<String, String>,
+    /// The watch function's environment.
+    pub watch_env: BTreeMap<String, String>,
 }
 
 /// Creates every resource of the stack unless it exists (and brings queue
 /// settings to `cfg`'s): the system and sessions tables, the user bucket or
-/// table, and the writer and distributor FIFO queues with their DLQs.
+/// table, and the writer, distributor and watch FIFO queues with their DLQs.
 pub async fn provision(cfg: &StackConfig) -> anyhow::Result<Provisioned> {
     check_name(&cfg.name)?;
     let name = &cfg.name;
@@ -112,6 +117,13 @@ pub async fn provision(cfg: &StackConfig) -> anyhow::Result<Provisioned> {
         cfg.max_receive_count,
     )
     .await?;
+    let watch = queues::fifo_with_dlq(
+        &sqs,
+        &format!("{name}-watch"),
+        cfg.visibility_timeout_s,
+        cfg.max_receive_count,
+    )
+    .await?;
 
     let deployment = Deployment {
         name: name.clone(),
@@ -131,14 +143,19 @@ pub async fn provision(cfg: &StackConfig) -> anyhow::Result<Provisioned> {
     };
     let mut heartbeat_env = common.clone();
     heartbeat_env.insert(env::WRITER_QUEUE_URL.into(), writer.url.clone());
+    let mut distributor_env = with_dlq(&distributor.dlq_url);
+    distributor_env.insert(env::WATCH_QUEUE_URL.into(), watch.url.clone());
     Ok(Provisioned {
         heartbeat_env,
         writer_env: with_dlq(&writer.dlq_url),
-        distributor_env: with_dlq(&distributor.dlq_url),
+        distributor_env,
+        watch_env: with_dlq(&watch.dlq_url),
         deployment,
         distributor_queue_url: distributor.url,
         writer_dlq_url: writer.dlq_url,
         distributor_dlq_url: distributor.dlq_url,
+        watch_queue_url: watch.url,
+        watch_dlq_url: watch.dlq_url,
     })
 }
 

@@ -22,7 +22,7 @@ pub struct TerraformStack {
     /// `client_config`: what clients read.
     pub deployment: Deployment,
     /// `function_environments`: each function's variables, by function
-    /// (`writer`, `distributor`, `heartbeat`), `AWS_REGION` included.
+    /// (`writer`, `distributor`, `heartbeat`, `watch`), `AWS_REGION` included.
     pub function_environments: BTreeMap<String, BTreeMap<String, String>>,
 }
 
@@ -86,9 +86,12 @@ impl TerraformStack {
             distributor_queue_url: self.distributor_queue_url()?.to_string(),
             writer_dlq_url: variable("writer", env::DEAD_LETTER_QUEUE_URL)?,
             distributor_dlq_url: variable("distributor", env::DEAD_LETTER_QUEUE_URL)?,
+            watch_queue_url: variable("distributor", env::WATCH_QUEUE_URL)?,
+            watch_dlq_url: variable("watch", env::DEAD_LETTER_QUEUE_URL)?,
             writer_env: self.environment("writer")?.clone(),
             distributor_env: self.environment("distributor")?.clone(),
             heartbeat_env: self.environment("heartbeat")?.clone(),
+            watch_env: self.environment("watch")?.clone(),
         })
     }
 
@@ -113,8 +116,11 @@ mod tests {
           "writer": {"AWS_REGION": "us-east-1", "FK_DISTRIBUTOR_QUEUE_URL": "http://127.0.0.1:5000/123456789012/fk-local-distributor.fifo",
                      "FK_DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:5000/123456789012/fk-local-writer-dlq.fifo"},
           "distributor": {"AWS_REGION": "us-east-1",
-                          "FK_DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:5000/123456789012/fk-local-distributor-dlq.fifo"},
-          "heartbeat": {"AWS_REGION": "us-east-1"}
+                          "FK_DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:5000/123456789012/fk-local-distributor-dlq.fifo",
+                          "FK_WATCH_QUEUE_URL": "http://127.0.0.1:5000/123456789012/fk-local-watch.fifo"},
+          "heartbeat": {"AWS_REGION": "us-east-1"},
+          "watch": {"AWS_REGION": "us-east-1",
+                    "FK_DEAD_LETTER_QUEUE_URL": "http://127.0.0.1:5000/123456789012/fk-local-watch-dlq.fifo"}
         }}
     }"#;
 

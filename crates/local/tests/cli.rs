@@ -43,7 +43,7 @@ fn children(parent: u32) -> Vec<u32> {
 fn fake_bin_dir(scratch: &Scratch) -> std::path::PathBuf {
     let dir = scratch.dir.join("bin");
     std::fs::create_dir_all(&dir).unwrap();
-    for name in ["fk-writer", "fk-distributor", "fk-heartbeat"] {
+    for name in ["fk-writer", "fk-distributor", "fk-heartbeat", "fk-watch"] {
         std::os::unix::fs::symlink(echo_binary(), dir.join(name)).unwrap();
     }
     dir
@@ -92,11 +92,11 @@ fn up_writes_the_deployment_and_its_functions_die_with_it_even_on_sigkill() {
     let env = std::fs::read_to_string(state.join("env")).unwrap();
     assert!(env.contains("export FK_DEPLOYMENT="), "{env}");
 
-    // and four function processes run (two writers, the distributor, the
-    // heartbeat)
+    // and five function processes run (two writers, the distributor, the
+    // watch function, the heartbeat)
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut functions = children(up.id());
-    while functions.len() < 4 {
+    while functions.len() < 5 {
         assert!(
             Instant::now() < deadline,
             "function processes: {functions:?}"

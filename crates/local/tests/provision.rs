@@ -94,6 +94,7 @@ async fn provisioning_twice_gives_one_stack_with_the_expected_names() {
     for (url, dlq) in [
         (&d.writer_queue_url, &first.writer_dlq_url),
         (&first.distributor_queue_url, &first.distributor_dlq_url),
+        (&first.watch_queue_url, &first.watch_dlq_url),
     ] {
         let attrs = queue_attributes(&sqs, url).await;
         assert_eq!(attrs[&Q::FifoQueue], "true");
@@ -139,8 +140,11 @@ async fn each_function_gets_the_stack_and_its_own_dead_letter_queue_in_its_envir
         p.distributor_env["FK_DEAD_LETTER_QUEUE_URL"],
         p.distributor_dlq_url
     );
+    assert_eq!(p.distributor_env["FK_WATCH_QUEUE_URL"], p.watch_queue_url);
+    assert_eq!(p.watch_env["FK_DEAD_LETTER_QUEUE_URL"], p.watch_dlq_url);
     let mut rest = p.distributor_env.clone();
     rest.insert("FK_DEAD_LETTER_QUEUE_URL".into(), p.writer_dlq_url.clone());
+    rest.remove("FK_WATCH_QUEUE_URL");
     assert_eq!(&rest, w);
 }
 

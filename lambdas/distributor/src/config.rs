@@ -10,6 +10,7 @@ pub struct Config {
     pub system_table: String,
     pub sessions_table: String,
     pub dead_letter_url: String,
+    pub watch_queue_url: String,
     pub user_store: UserStoreConfig,
 }
 
@@ -20,6 +21,7 @@ impl Config {
             system_table: config::required(src, env::SYSTEM_TABLE)?,
             sessions_table: config::required(src, env::SESSIONS_TABLE)?,
             dead_letter_url: config::required(src, env::DEAD_LETTER_QUEUE_URL)?,
+            watch_queue_url: config::required(src, env::WATCH_QUEUE_URL)?,
             user_store: config::user_store(src)?,
         })
     }

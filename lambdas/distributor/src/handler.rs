@@ -5,7 +5,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::SqsEvent;
 use fk_aws::calls::CallCounter;
 use fk_aws::clients::{sdk_config, Clients};
-use fk_aws::sqs::SqsReplySink;
+use fk_aws::sqs::{SqsReplySink, SqsWatchQueue};
 use fk_aws::system::DynamoSystemStore;
 use fk_core::distributor::{Distributed, Distributor};
 use fk_core::{CommitRequest, StoreError};
@@ -33,6 +33,10 @@ impl DistributorFunction {
             )),
             user,
             Arc::new(SqsReplySink::new(clients.sqs.clone())),
+            Arc::new(SqsWatchQueue::new(
+                clients.sqs.clone(),
+                config.watch_queue_url.clone(),
+            )),
         );
         Ok(DistributorFunction {
             distributor,

@@ -13,7 +13,7 @@ use fk_core::StoreError;
 
 use super::names::*;
 use super::sessions::names as session_names;
-use super::{ring_attribute, ring_entry, DynamoSystemStore};
+use super::{persistent_entry, ring_attribute, ring_entry, watch_attribute, DynamoSystemStore};
 use crate::attrs::{self, n, s};
 use crate::errors::{self, DYNAMODB};
 use crate::schema::{SESSIONS_KEY, SYSTEM_KEY};
@@ -155,17 +155,24 @@ fn node_write(
     let tok = e.value("token", s(token));
     let condition = format!("{lock} = {tok}");
     match write {
-        NodeWrite::Put { path, stat } => {
+        NodeWrite::Put { path, stat, fired } => {
             let mut sets: Vec<String> = attrs::stat_values(stat)
                 .into_iter()
                 .map(|(name, value)| format!("{} = {}", e.name(name), e.value(name, value)))
                 .collect();
             sets.push(format!("{} = {tok}", e.name(LAST_TOKEN)));
-            let update = format!(
-                "SET {} REMOVE {lock}, {}",
-                sets.join(", "),
-                e.name(LOCK_EXPIRES)
-            );
+            let mut removes = vec![lock.clone(), e.name(LOCK_EXPIRES)];
+            for (i, (kind, session)) in fired.removed.iter().enumerate() {
+                // Watch attribute names hold `:`, which placeholders may not.
+                let placeholder = format!("#fired{i}");
+                e.names
+                    .insert(placeholder.clone(), watch_attribute(*kind, *session));
+                removes.push(placeholder);
+            }
+            if !fired.removed.is_empty() && !fired.others_remain {
+                removes.push(e.name(WATCHED));
+            }
+            let update = format!("SET {} REMOVE {}", sets.join(", "), removes.join(", "));
             e.update(&store.system_table, (SYSTEM_KEY, path), update, condition)
         }
         NodeWrite::Delete { path } => {
@@ -189,12 +196,30 @@ fn counter_update(
 ) -> Result<TransactWriteItem, BuildError> {
     let mut e = Expr::default();
     let zxid = e.name(ZXID);
-    let update = format!(
+    let mut update = format!(
         "SET {zxid} = {}, {} = {}",
         e.value("z", n(commit.zxid)),
         e.name(&ring_attribute(commit.zxid)),
         e.value("entry", s(ring_entry(&commit.token, commit.zxid))),
     );
+    // One action per attribute: a commit either adds (addWatch) or removes
+    // (removeWatches, a session's close) persistent watches.
+    let changes = &commit.persistent;
+    let (verb, watches) = if !changes.added.is_empty() {
+        ("ADD", &changes.added)
+    } else {
+        ("DELETE", &changes.removed)
+    };
+    if !watches.is_empty() {
+        update += &format!(
+            " {verb} {} {}",
+            e.name(PERSISTENT),
+            e.value(
+                "watches",
+                AttributeValue::Ss(watches.iter().map(persistent_entry).collect())
+            )
+        );
+    }
     let prev = e.value("prev", n(commit.zxid - 1));
     let condition = if commit.zxid - 1 == 0 {
         format!("attribute_not_exists({zxid}) OR {zxid} = {prev}")
@@ -333,6 +358,7 @@ mod tests {
                 NodeWrite::Put {
                     path: "/a".into(),
                     stat: Stat::default(),
+                    fired: Default::default(),
                 },
                 NodeWrite::Delete { path: "/b".into() },
             ],
@@ -343,6 +369,7 @@ mod tests {
                 removed: vec!["/b".into()],
             },
             close_session: false,
+            persistent: Default::default(),
         };
 
         // When it commits
@@ -385,16 +412,19 @@ mod tests {
                 NodeWrite::Put {
                     path: "/a".into(),
                     stat: Stat::default(),
+                    fired: Default::default(),
                 },
                 NodeWrite::Put {
                     path: "/a/b".into(),
                     stat: Stat::default(),
+                    fired: Default::default(),
                 },
             ],
             session: SessionId::from_raw(1).unwrap(),
             seq: 1,
             ephemerals: Default::default(),
             close_session: false,
+            persistent: Default::default(),
         }
     }
 

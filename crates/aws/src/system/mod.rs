@@ -8,11 +8,12 @@ mod sessions;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use fk_core::system::{
-    CommitOutcome, Counter, LockOutcome, LockRequest, NodeRecord, SessionRecord, SystemCommit,
-    SystemStore, RECENT_COMMITS,
+    CommitOutcome, Counter, Expected, LockOutcome, LockRequest, NodeRecord, SessionRecord,
+    SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
 };
+use fk_core::watch::{NodeWatches, PersistentWatch, WatchKind, Watcher};
 use fk_core::{SessionId, StoreError};
 
 use crate::attrs::{self, opt_n, opt_s, s, Item};
@@ -29,6 +30,14 @@ pub(crate) mod names {
     pub const ZXID: &str = "zxid";
     /// Recent commit `i` is attribute `r{i}`.
     pub const RECENT_PREFIX: &str = "r";
+    /// A one-shot watch is attribute `w:<kind>:<session>` (kind `d` data,
+    /// `c` children), valued with the session's reply address.
+    pub const WATCH_PREFIX: &str = "w:";
+    /// Present while the item holds one-shot watches, so that a watch on
+    /// a missing node outlives a placeholder's clean-up.
+    pub const WATCHED: &str = "watched";
+    /// The counter item's persistent watches: a string set of JSON entries.
+    pub const PERSISTENT: &str = "persistent";
 }
 use names::*;
 
@@ -92,7 +101,49 @@ fn node_record(item: &Item) -> Result<NodeRecord, StoreError> {
     Ok(NodeRecord {
         stat: attrs::stat_from(item)?,
         last_token: opt_s(item, LAST_TOKEN)?.map(str::to_string),
+        watches: node_watches(item)?,
     })
+}
+
+/// The attribute of a session's one-shot watch of `kind`.
+pub(crate) fn watch_attribute(kind: WatchKind, session: SessionId) -> String {
+    format!("{WATCH_PREFIX}{}:{session}", kind.tag())
+}
+
+fn node_watches(item: &Item) -> Result<NodeWatches, StoreError> {
+    let mut watches = NodeWatches::default();
+    for (name, value) in item {
+        let Some(rest) = name.strip_prefix(WATCH_PREFIX) else {
+            continue;
+        };
+        let parsed = rest.split_once(':').and_then(|(tag, session)| {
+            let kind = match tag {
+                "d" => WatchKind::Data,
+                "c" => WatchKind::Children,
+                _ => return None,
+            };
+            Some((kind, session.parse::<SessionId>().ok()?))
+        });
+        let (Some((kind, session)), Ok(reply_to)) = (parsed, value.as_s()) else {
+            return Err(malformed(DYNAMODB, format!("watch attribute {name:?}")));
+        };
+        watches.add(
+            kind,
+            Watcher {
+                session,
+                reply_to: reply_to.clone(),
+            },
+        );
+    }
+    // Attribute order is a hash map's: make the firing order stable.
+    watches.data.sort_by_key(|w| w.session);
+    watches.children.sort_by_key(|w| w.session);
+    Ok(watches)
+}
+
+/// A persistent watch as a member of the counter's string set.
+pub(crate) fn persistent_entry(watch: &PersistentWatch) -> String {
+    serde_json::to_string(watch).expect("a watch serialises")
 }
 
 /// The counter item's ring slot of `zxid`.
@@ -121,7 +172,18 @@ fn counter_from(item: &Item) -> Result<Counter, StoreError> {
         }
     }
     recent.sort_by_key(|(_, z)| *z);
-    Ok(Counter { zxid, recent })
+    let persistent = attrs::string_set(item, PERSISTENT)?
+        .iter()
+        .map(|entry| {
+            serde_json::from_str(entry)
+                .map_err(|e| malformed(DYNAMODB, format!("persistent watch {entry:?}: {e}")))
+        })
+        .collect::<Result<Vec<PersistentWatch>, _>>()?;
+    Ok(Counter {
+        zxid,
+        recent,
+        persistent,
+    })
 }
 
 #[async_trait]
@@ -187,11 +249,12 @@ impl SystemStore for DynamoSystemStore {
             .key(key, value)
             .condition_expression(
                 "#lockToken = :t AND attribute_not_exists(#czxid) \
-                 AND attribute_not_exists(#lastToken)",
+                 AND attribute_not_exists(#lastToken) AND attribute_not_exists(#watched)",
             )
             .expression_attribute_names("#lockToken", LOCK_TOKEN)
             .expression_attribute_names("#czxid", attrs::STAT_FIELDS[0])
             .expression_attribute_names("#lastToken", LAST_TOKEN)
+            .expression_attribute_names("#watched", WATCHED)
             .expression_attribute_values(":t", s(token))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -256,6 +319,94 @@ impl SystemStore for DynamoSystemStore {
 
     async fn sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
         sessions::all(self).await
+    }
+
+    /// One `UpdateItem`: set the watch if the item shows what the client
+    /// read and holds no live lock; an abandoned (expired) lock is removed
+    /// with it, which makes its holder's late commit fail.
+    async fn register_watch(&self, reg: WatchRegistration<'_>) -> Result<bool, StoreError> {
+        let (key, value) = Self::node_key(reg.path);
+        // Zero is the root's before its first change gave it a record.
+        let (expect, zxid) = match reg.expected {
+            Expected::Missing => ("attribute_not_exists(#czxid)", None),
+            Expected::Modified(0) => ("attribute_not_exists(#mzxid) OR #mzxid = :z", Some(0)),
+            Expected::Modified(z) => ("#mzxid = :z", Some(z)),
+            Expected::ChildrenModified(0) => {
+                ("attribute_not_exists(#pzxid) OR #pzxid = :z", Some(0))
+            }
+            Expected::ChildrenModified(z) => ("#pzxid = :z", Some(z)),
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.system_table)
+            .key(key, value)
+            .update_expression("SET #w = :reply, #watched = :yes REMOVE #lockToken, #lockExpires")
+            .condition_expression(format!(
+                "(attribute_not_exists(#lockToken) OR #lockExpires < :now) AND ({expect})"
+            ))
+            .expression_attribute_names("#w", watch_attribute(reg.kind, reg.watcher.session))
+            .expression_attribute_names("#watched", WATCHED)
+            .expression_attribute_names("#lockToken", LOCK_TOKEN)
+            .expression_attribute_names("#lockExpires", LOCK_EXPIRES)
+            .expression_attribute_values(":reply", s(&reg.watcher.reply_to))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":now", attrs::n(reg.now_ms));
+        request = match reg.expected {
+            Expected::Missing => {
+                request.expression_attribute_names("#czxid", attrs::STAT_FIELDS[0])
+            }
+            Expected::Modified(_) => request.expression_attribute_names("#mzxid", "mzxid"),
+            Expected::ChildrenModified(_) => request.expression_attribute_names("#pzxid", "pzxid"),
+        };
+        if let Some(z) = zxid {
+            request = request.expression_attribute_values(":z", attrs::n(z));
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(errors::sdk(DYNAMODB, "UpdateItem", err)),
+        }
+    }
+
+    /// One `UpdateItem` (`REMOVE`), only on an item that exists.
+    async fn remove_watch(
+        &self,
+        path: &str,
+        kind: WatchKind,
+        session: SessionId,
+    ) -> Result<(), StoreError> {
+        let (key, value) = Self::node_key(path);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.system_table)
+            .key(key.clone(), value)
+            .update_expression("REMOVE #w")
+            .condition_expression("attribute_exists(#key)")
+            .expression_attribute_names("#w", watch_attribute(kind, session))
+            .expression_attribute_names("#key", key)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(errors::sdk(DYNAMODB, "UpdateItem", err)),
+        }
     }
 }
 

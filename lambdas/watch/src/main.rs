@@ -1,0 +1,73 @@
+//! The watch function: reads the watch FIFO queue (one message per commit
+//! that fired watches, in commit order) and sends each watching session
+//! its events on the session's channel. See `fk_core::watch`.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use fk_aws::calls::CallCounter;
+use fk_aws::clients::{sdk_config, Clients};
+use fk_aws::env;
+use fk_aws::sqs::SqsReplySink;
+use fk_core::watch::{self, WatchBatch};
+use fk_lambda::batch::{for_each_in_order, BatchContext};
+use fk_lambda::config::{self, AwsConfig, ConfigError, Source};
+use lambda_runtime::{service_fn, LambdaEvent};
+
+/// The watch function's configuration, read once at start-up.
+struct Config {
+    aws: AwsConfig,
+    dead_letter_url: String,
+}
+
+impl Config {
+    fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(Config {
+            aws: AwsConfig::from_source(src)?,
+            dead_letter_url: config::required(src, env::DEAD_LETTER_QUEUE_URL)?,
+        })
+    }
+}
+
+struct WatchFunction {
+    sink: SqsReplySink,
+    batch: BatchContext,
+}
+
+impl WatchFunction {
+    async fn build(config: &Config) -> Self {
+        let calls = CallCounter::new();
+        let sdk = sdk_config(config.aws.endpoint.as_deref(), &config.aws.region).await;
+        let clients = Clients::new(&sdk, &calls);
+        WatchFunction {
+            sink: SqsReplySink::new(clients.sqs.clone()),
+            batch: BatchContext {
+                sqs: clients.sqs,
+                dead_letter_url: config.dead_letter_url.clone(),
+                calls,
+            },
+        }
+    }
+
+    async fn handle(&self, event: SqsEvent) -> Result<(), lambda_runtime::Error> {
+        for_each_in_order(&event, &self.batch, |batch: WatchBatch, _| async move {
+            let delivered = watch::deliver(&self.sink, &batch).await?;
+            Ok(format!(
+                "zxid {}: {delivered} of {} sessions notified",
+                batch.zxid,
+                batch.deliveries.len()
+            ))
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    fk_lambda::init_logging();
+    let config = Config::from_source(&fk_lambda::config::ProcessEnv)?;
+    let function = WatchFunction::build(&config).await;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        function.handle(event.payload)
+    }))
+    .await
+}
