@@ -136,6 +136,20 @@ impl Stack {
         self.fk_with_stdin(args, None)
     }
 
+    /// Starts the `fk` CLI against this stack without waiting for it.
+    pub fn fk_spawn(&self, args: &[&str]) -> std::process::Child {
+        use std::process::{Command, Stdio};
+        Command::new(binary("fk"))
+            .arg("--deployment")
+            .arg(&self.deployment_file)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the fk binary runs")
+    }
+
     /// Runs the `fk` CLI with `stdin` as its standard input.
     pub fn fk_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
         use std::io::Write;

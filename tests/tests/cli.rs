@@ -141,3 +141,66 @@ async fn bad_input_gets_a_zookeeper_error_and_a_clear_message() {
     assert!(stderr(&missing).contains("cannot read /nonexistent.json"));
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watching_command_prints_the_event_and_exits() {
+    use std::io::{BufRead, BufReader};
+    let stack = Stack::start(StackOptions::new(StoreKind::Redis)).await;
+    // `stat -w` on a missing node: NoNode, and it waits for the creation.
+    let mut watcher = stack.fk_spawn(&["stat", "-w", "/later"]);
+    let mut answer = String::new();
+    BufReader::new(watcher.stderr.take().unwrap())
+        .read_line(&mut answer)
+        .unwrap();
+    assert!(answer.contains("Node does not exist: /later"), "{answer}");
+
+    let created = stack.fk(&["create", "/later", "x"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+
+    let out = tokio::task::spawn_blocking(move || watcher.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the stat itself found nothing");
+    assert!(
+        stdout(&out).contains("WatchedEvent state:SyncConnected type:NodeCreated path:/later"),
+        "{}",
+        stdout(&out)
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_watches_waits_and_closes_its_session() {
+    let stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
+    let script = "\
+create /w a
+create -e /w/mine x
+addWatch -m persistent /w
+get -w /w
+set /w b
+wait 1
+removewatches /w
+removewatches /w
+close
+get /w
+";
+    let out = stack.fk_with_stdin(&["--json", "script"], Some(script));
+
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let docs: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let events: Vec<(&str, &str)> = docs
+        .iter()
+        .filter_map(|d| Some((d["event"].as_str()?, d["path"].as_str()?)))
+        .collect();
+    // One NodeDataChanged for the two watches; the persistent watch also
+    // saw nothing else (the ephemeral was created before it).
+    assert_eq!(events, vec![("NodeDataChanged", "/w")], "{docs:?}");
+    let errors: Vec<&str> = docs.iter().filter_map(|d| d["error"].as_str()).collect();
+    assert_eq!(errors, vec!["NoWatcher", "SessionExpired"], "{docs:?}");
+    // The close removed the ephemeral.
+    assert_eq!(stdout(&stack.fk(&["ls", "/w"])).trim(), "[]");
+    stack.stop().await;
+}

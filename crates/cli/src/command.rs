@@ -1,7 +1,9 @@
 //! The commands and what each does.
 
+use std::time::Duration;
+
 use clap::Subcommand;
-use fk_client::{Client, CreateMode, Error, Stat};
+use fk_client::{AddWatchMode, Client, CreateMode, Error, Stat, WatcherType};
 use fk_core::{Op, OpResult};
 
 #[derive(Debug, Clone, Subcommand)]
@@ -19,7 +21,12 @@ pub enum Command {
         data: String,
     },
     /// Print a node's data and Stat.
-    Get { path: String },
+    Get {
+        /// Leave a watch: print the next change's event.
+        #[arg(short = 'w')]
+        watch: bool,
+        path: String,
+    },
     /// Replace a node's data.
     Set {
         path: String,
@@ -39,12 +46,56 @@ pub enum Command {
         /// Also print the node's Stat.
         #[arg(short = 's')]
         stat: bool,
+        /// Leave a child watch: print the next child change's event.
+        #[arg(short = 'w')]
+        watch: bool,
         path: String,
     },
     /// Print a node's Stat.
-    Stat { path: String },
+    Stat {
+        /// Leave a watch (also on a missing node: its creation).
+        #[arg(short = 'w')]
+        watch: bool,
+        path: String,
+    },
     /// Print a node's Stat if it exists; exit 1 if it does not.
-    Exists { path: String },
+    Exists {
+        /// Leave a watch (also on a missing node: its creation).
+        #[arg(short = 'w')]
+        watch: bool,
+        path: String,
+    },
+    /// Watch a node (and with PERSISTENT_RECURSIVE its subtree) until
+    /// removed; events are printed as they arrive.
+    #[command(name = "addWatch")]
+    AddWatch {
+        #[arg(short = 'm', long, value_enum, default_value = "persistent-recursive")]
+        mode: WatchMode,
+        path: String,
+    },
+    /// Remove this session's watches on a node (all kinds unless -c or -d).
+    #[command(name = "removewatches", alias = "removeWatches")]
+    RemoveWatches {
+        /// Only child watches.
+        #[arg(short = 'c', conflicts_with = "data")]
+        children: bool,
+        /// Only data watches.
+        #[arg(short = 'd')]
+        data: bool,
+        path: String,
+    },
+    /// Wait for watch events: until COUNT events in all have been printed
+    /// since the session began, or the timeout.
+    Wait {
+        #[arg(default_value_t = 1)]
+        count: usize,
+        /// Give up after this many seconds (exit status 1).
+        #[arg(short = 't', long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Close the session (`script`): its ephemeral nodes go; later
+    /// commands answer SessionExpired.
+    Close,
     /// Wait until every write committed so far is readable.
     Sync { path: String },
     /// This session's ephemeral nodes under a prefix (useful in `script`).
@@ -62,6 +113,15 @@ pub enum Command {
         #[arg(required = true)]
         steps: Vec<String>,
     },
+}
+
+/// `addWatch`'s modes, named as zkCli names them.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum WatchMode {
+    #[value(name = "persistent", alias = "PERSISTENT")]
+    Persistent,
+    #[value(name = "persistent-recursive", alias = "PERSISTENT_RECURSIVE")]
+    PersistentRecursive,
 }
 
 /// One step of `multi`.
@@ -179,6 +239,8 @@ pub enum Output {
         path: String,
         stat: Stat,
     },
+    /// Done, nothing to print (addWatch, removewatches, close, wait).
+    Done,
 }
 
 /// A ZooKeeper error, and the path it concerns.
@@ -190,19 +252,46 @@ pub struct Failure {
 
 impl Command {
     /// Whether the command needs a session.
-    pub fn writes(&self) -> bool {
+    pub fn needs_session(&self) -> bool {
+        match self {
+            Command::Get { watch, .. }
+            | Command::Ls { watch, .. }
+            | Command::Stat { watch, .. }
+            | Command::Exists { watch, .. } => *watch,
+            Command::GetAllChildrenNumber { .. } => false,
+            _ => true,
+        }
+    }
+
+    /// How many events a lone command waits for before `fk` exits: one
+    /// for a one-shot watch, all (until interrupted) for `addWatch`.
+    pub fn events_to_await(&self) -> Option<usize> {
+        match self {
+            Command::AddWatch { .. } => Some(usize::MAX),
+            c if c.needs_session() && c.watches() => Some(1),
+            _ => None,
+        }
+    }
+
+    /// Whether the command leaves a watch even when the node is missing.
+    pub fn watches_a_missing_node(&self) -> bool {
         matches!(
             self,
-            Command::Create { .. }
-                | Command::Set { .. }
-                | Command::Delete { .. }
-                | Command::Sync { .. }
-                | Command::GetEphemerals { .. }
-                | Command::Multi { .. }
+            Command::Stat { watch: true, .. } | Command::Exists { watch: true, .. }
         )
     }
 
-    pub async fn run(self, zk: &Client) -> Result<Output, Failure> {
+    fn watches(&self) -> bool {
+        matches!(
+            self,
+            Command::Get { watch: true, .. }
+                | Command::Ls { watch: true, .. }
+                | Command::Stat { watch: true, .. }
+                | Command::Exists { watch: true, .. }
+        )
+    }
+
+    pub async fn run(self, zk: &Client, events: &EventCount) -> Result<Output, Failure> {
         let path = self.path().to_string();
         let fail = |error| Failure {
             path: path.clone(),
@@ -222,8 +311,13 @@ impl Command {
                     .map_err(fail)?;
                 Ok(Output::Created { path, stat })
             }
-            Command::Get { path } => {
-                let (data, stat) = zk.get_data(&path).await.map_err(fail)?;
+            Command::Get { watch, path } => {
+                let (data, stat) = if watch {
+                    zk.get_data_and_watch(&path).await
+                } else {
+                    zk.get_data(&path).await
+                }
+                .map_err(fail)?;
                 Ok(Output::Data { path, data, stat })
             }
             Command::Set {
@@ -243,8 +337,13 @@ impl Command {
                 zk.delete(&path, version).await.map_err(fail)?;
                 Ok(Output::Deleted { path })
             }
-            Command::Ls { stat, path } => {
-                let (children, node) = zk.get_children_with_stat(&path).await.map_err(fail)?;
+            Command::Ls { stat, watch, path } => {
+                let (children, node) = if watch {
+                    zk.get_children_and_watch(&path).await
+                } else {
+                    zk.get_children_with_stat(&path).await
+                }
+                .map_err(fail)?;
                 Ok(Output::Children {
                     path,
                     children,
@@ -281,10 +380,53 @@ impl Command {
                 zk.sync(&path).await.map_err(fail)?;
                 Ok(Output::Synced { path })
             }
-            Command::Stat { path } | Command::Exists { path } => {
-                let stat = zk.exists(&path).await.map_err(fail)?;
+            Command::Stat { watch, path } | Command::Exists { watch, path } => {
+                let stat = if watch {
+                    zk.exists_and_watch(&path).await
+                } else {
+                    zk.exists(&path).await
+                }
+                .map_err(fail)?;
                 let stat = stat.ok_or_else(|| fail(Error::NoNode))?;
                 Ok(Output::Stat { path, stat })
+            }
+            Command::AddWatch { mode, path } => {
+                let mode = match mode {
+                    WatchMode::Persistent => AddWatchMode::Persistent,
+                    WatchMode::PersistentRecursive => AddWatchMode::PersistentRecursive,
+                };
+                zk.add_watch(&path, mode).await.map_err(fail)?;
+                Ok(Output::Done)
+            }
+            Command::RemoveWatches {
+                children,
+                data,
+                path,
+            } => {
+                let kind = match (children, data) {
+                    (true, _) => WatcherType::Children,
+                    (_, true) => WatcherType::Data,
+                    _ => WatcherType::Any,
+                };
+                zk.remove_watches(&path, kind).await.map_err(fail)?;
+                Ok(Output::Done)
+            }
+            Command::Wait { count, timeout } => {
+                let waited = events
+                    .wait_for_total(count, Some(Duration::from_secs(timeout)))
+                    .await;
+                if waited {
+                    Ok(Output::Done)
+                } else {
+                    Err(Failure {
+                        path,
+                        error: Error::OperationTimeout,
+                    })
+                }
+            }
+            Command::Close => {
+                zk.clone().close().await.map_err(fail)?;
+                Ok(Output::Done)
             }
         }
     }
@@ -292,16 +434,47 @@ impl Command {
     fn path(&self) -> &str {
         match self {
             Command::Create { path, .. }
-            | Command::Get { path }
+            | Command::Get { path, .. }
             | Command::Set { path, .. }
             | Command::Delete { path, .. }
             | Command::Ls { path, .. }
-            | Command::Stat { path }
-            | Command::Exists { path }
+            | Command::Stat { path, .. }
+            | Command::Exists { path, .. }
+            | Command::AddWatch { path, .. }
+            | Command::RemoveWatches { path, .. }
             | Command::Sync { path }
             | Command::GetEphemerals { path }
             | Command::GetAllChildrenNumber { path } => path,
-            Command::Multi { .. } => "",
+            Command::Multi { .. } | Command::Wait { .. } | Command::Close => "",
+        }
+    }
+}
+
+/// How many watch events `fk` has printed, for `wait`.
+#[derive(Clone)]
+pub struct EventCount(tokio::sync::watch::Sender<usize>);
+
+impl Default for EventCount {
+    fn default() -> Self {
+        EventCount(tokio::sync::watch::channel(0).0)
+    }
+}
+
+impl EventCount {
+    pub fn printed_one(&self) {
+        self.0.send_modify(|n| *n += 1);
+    }
+
+    /// Waits until `total` events in all have been printed; `false` on
+    /// timeout (`None`: no timeout).
+    pub async fn wait_for_total(&self, total: usize, timeout: Option<Duration>) -> bool {
+        let mut count = self.0.subscribe();
+        let reached = count.wait_for(|n| *n >= total);
+        match timeout {
+            Some(t) => tokio::time::timeout(t, reached)
+                .await
+                .is_ok_and(|r| r.is_ok()),
+            None => reached.await.is_ok(),
         }
     }
 }

@@ -14,8 +14,8 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use clap::Parser;
-use command::{Command, Failure};
-use fk_client::Client;
+use command::{Command, EventCount, Failure};
+use fk_client::{Client, SessionState};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,7 +70,12 @@ async fn main() -> ExitCode {
             }
         },
     };
-    let needs_session = commands.iter().any(Command::writes);
+    let needs_session = commands.iter().any(Command::needs_session);
+    // A lone command that leaves a watch waits for its event(s).
+    let await_events = match commands.as_slice() {
+        [only] => only.events_to_await(),
+        _ => None,
+    };
     let client = if needs_session {
         Client::connect(&deployment).await
     } else {
@@ -89,17 +94,42 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let events = EventCount::default();
+    if needs_session {
+        if let Ok(mut stream) = client.subscribe() {
+            let (events, json) = (events.clone(), cli.json);
+            tokio::spawn(async move {
+                while let Ok(event) = stream.recv().await {
+                    render::event(&event, json);
+                    events.printed_one();
+                }
+            });
+        }
+    }
     let mut failed = false;
+    let mut watch_set = true;
     for command in commands {
-        match command.run(&client).await {
+        // `exists -w` on a missing node answers NoNode and still watches.
+        let watches_anyway = command.watches_a_missing_node();
+        match command.run(&client, &events).await {
             Ok(output) => render::success(&output, cli.json),
             Err(failure) => {
+                watch_set = watches_anyway && failure.error == fk_client::Error::NoNode;
                 render::failure(&failure, cli.json);
                 failed = true;
             }
         }
     }
-    if let Err(e) = client.close().await {
+    if let (Some(count), true) = (await_events, watch_set) {
+        // Until the event(s) arrive, or Ctrl-C.
+        tokio::select! {
+            _ = events.wait_for_total(count, None) => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    if client.state() == SessionState::Expired {
+        // Closed by the script (or expired): nothing left to close.
+    } else if let Err(e) = client.close().await {
         render::failure(
             &Failure {
                 path: String::new(),

@@ -3,7 +3,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine;
-use fk_client::Stat;
+use fk_client::{Stat, WatchedEvent};
 use fk_core::OpResult;
 use serde_json::{json, Value};
 
@@ -21,7 +21,7 @@ pub fn success(output: &Output, as_json: bool) {
             print_stat(stat);
         }
         Output::Set { stat, .. } | Output::Stat { stat, .. } => print_stat(stat),
-        Output::Deleted { .. } => {}
+        Output::Deleted { .. } | Output::Done => {}
         Output::Synced { path } => println!("Sync is OK for {path}"),
         Output::Count { count, .. } => println!("{count}"),
         Output::Multi { results } => {
@@ -41,6 +41,21 @@ pub fn success(output: &Output, as_json: bool) {
                 print_stat(stat);
             }
         }
+    }
+}
+
+/// A watch event, as zkCli prints it (or one JSON document).
+pub fn event(event: &WatchedEvent, as_json: bool) {
+    if as_json {
+        println!(
+            "{}",
+            json!({ "event": event.event_type, "path": event.path, "zxid": event.zxid })
+        );
+    } else {
+        println!(
+            "WATCHER::\n\nWatchedEvent state:SyncConnected type:{} path:{}",
+            event.event_type, event.path
+        );
     }
 }
 
@@ -87,6 +102,7 @@ fn to_json(output: &Output) -> Value {
             json!({ "path": path, "stat": stat })
         }
         Output::Deleted { path } => json!({ "path": path, "deleted": true }),
+        Output::Done => json!({ "ok": true }),
         Output::Synced { path } => json!({ "path": path, "synced": true }),
         Output::Count { path, count } => json!({ "path": path, "count": count }),
         Output::Multi { results } => json!({ "results": results }),

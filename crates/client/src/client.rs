@@ -549,6 +549,9 @@ impl Client {
     async fn read(&self, path: &str) -> Result<Option<UserNode>, Error> {
         path::validate(path)?;
         if let Some(session) = &self.inner.session {
+            if session.expired.load(Ordering::SeqCst) {
+                return Err(Error::SessionExpired);
+            }
             let last_sent = *session.next_seq.lock().await;
             session.pending.wait_through(last_sent).await;
         }
