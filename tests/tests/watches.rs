@@ -232,3 +232,64 @@ async fn watches_on_bad_paths_and_closed_sessions_are_refused() {
     );
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_sees_the_event_before_any_later_state_of_other_nodes() {
+    let stack = Stack::start(StackOptions::new(StoreKind::Redis)).await;
+    let writer = stack.client().await;
+    let watcher = stack.client().await;
+    let mut events = watcher.subscribe().unwrap();
+    writer
+        .create("/a", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    writer
+        .create("/b", b"0", CreateMode::Persistent)
+        .await
+        .unwrap();
+
+    for round in 1..=5 {
+        watcher.get_data_and_watch("/a").await.unwrap();
+        writer.set_data("/a", b"x", None).await.unwrap();
+        let value = round.to_string();
+        writer.set_data("/b", value.as_bytes(), None).await.unwrap();
+        // /b changed after /a: once /b shows it, /a's event is here.
+        loop {
+            let (data, _) = watcher.get_data("/b").await.unwrap();
+            if data == value.as_bytes() {
+                break;
+            }
+        }
+        let delivered = events.try_recv();
+        assert!(
+            matches!(&delivered, Ok(e) if e.path == "/a"),
+            "round {round}: /b showed {value} before /a's event: {delivered:?}"
+        );
+    }
+    watcher.close().await.unwrap();
+    writer.close().await.unwrap();
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_hears_the_event_of_its_own_write_before_the_reply() {
+    let stack = Stack::start(StackOptions::new(StoreKind::Dynamodb)).await;
+    let client = stack.client().await;
+    let mut events = client.subscribe().unwrap();
+    client
+        .create("/mine", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+
+    for _ in 0..3 {
+        client.get_data_and_watch("/mine").await.unwrap();
+        client.set_data("/mine", b"v", None).await.unwrap();
+        let delivered = events.try_recv();
+        assert!(
+            matches!(&delivered, Ok(e) if e.event_type == EventType::NodeDataChanged),
+            "the reply came before the event: {delivered:?}"
+        );
+    }
+    client.close().await.unwrap();
+    stack.stop().await;
+}

@@ -50,6 +50,7 @@ async fn every_write_is_one_call() {
         path: p.clone(),
         data: Bytes::from_static(b"x"),
         stat: stat(1),
+        in_flight: Default::default(),
     };
     store.apply(&set).await.unwrap();
     assert_eq!(counter.take(), one("UpdateItem"));
@@ -105,6 +106,7 @@ async fn it_holds_up_to_its_documented_maximum() {
         path: p.clone(),
         data: data.clone(),
         stat: stat(0),
+        in_flight: Default::default(),
     };
     store.apply(&write).await.unwrap();
 

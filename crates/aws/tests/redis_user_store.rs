@@ -107,6 +107,7 @@ async fn it_holds_up_to_its_documented_maximum() {
         path: p.clone(),
         data: data.clone(),
         stat: stat(0),
+        in_flight: Default::default(),
     };
     store.apply(&write).await.unwrap();
 

@@ -86,6 +86,7 @@ async fn writes_cost_the_documented_calls() {
         path: p.clone(),
         data: Bytes::from_static(b"x"),
         stat: stat(1),
+        in_flight: Default::default(),
     };
     store.apply(&set).await.unwrap();
     assert_eq!(
@@ -115,6 +116,7 @@ async fn it_holds_up_to_its_documented_maximum() {
         path: p.clone(),
         data: data.clone(),
         stat: stat(0),
+        in_flight: Default::default(),
     };
     store.apply(&write).await.unwrap();
 

@@ -135,12 +135,14 @@ async fn replies_reach_the_queue_named_in_reply_to() {
         seq: 1,
         zxid: 4,
         outcome: Outcome::Ok(OpResult::Deleted),
+        after_event: None,
     };
     let err = Reply {
         session,
         seq: 2,
         zxid: 0,
         outcome: Outcome::Err(Error::NoNode),
+        after_event: None,
     };
 
     sink.reply(&q.url, &ok).await.unwrap();

@@ -119,6 +119,7 @@ fn commit(token: &str, zxid: i64, session: SessionId, writes: Vec<NodeWrite>) ->
         ephemerals: Default::default(),
         close_session: false,
         persistent: Default::default(),
+        in_flight: None,
     }
 }
 

@@ -563,11 +563,14 @@ impl Client {
         if let Some(session) = &self.inner.session {
             // Ordered notifications: never show a change before the event
             // of a watch it fired.
+            let timeout = self.inner.options.request_timeout;
+            // The record lists this session's notifications still in
+            // flight when it was written: they come first.
+            if let Some(zxid) = node.as_ref().and_then(|n| n.in_flight.of(session.id)) {
+                session.watches.catch_up_to(zxid, timeout).await;
+            }
             let stat = node.as_ref().map(|n| n.stat);
-            session
-                .watches
-                .catch_up(path, stat.as_ref(), self.inner.options.request_timeout)
-                .await;
+            session.watches.catch_up(path, stat.as_ref(), timeout).await;
         }
         Ok(node)
     }
@@ -613,6 +616,11 @@ impl Client {
             Ok(Ok(reply)) => {
                 if reply.outcome == Outcome::Err(Error::SessionExpired) {
                     session.expired.store(true, Ordering::SeqCst);
+                }
+                if let Some(zxid) = reply.after_event {
+                    // A watch event this write (or one just before) fired.
+                    let timeout = self.inner.options.request_timeout;
+                    session.watches.catch_up_to(zxid, timeout).await;
                 }
                 Ok(reply.outcome)
             }

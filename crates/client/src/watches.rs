@@ -96,6 +96,16 @@ impl Registry {
         state.one_shot.remove(&(path.to_string(), kind));
     }
 
+    /// Waits (at most `timeout`) until the notification of `zxid` (or a
+    /// later one) has arrived.
+    pub(crate) async fn catch_up_to(&self, zxid: i64, timeout: Duration) {
+        let mut seen = self.seen.subscribe();
+        let arrived = tokio::time::timeout(timeout, seen.wait_for(|z| *z >= zxid)).await;
+        if !matches!(arrived, Ok(Ok(_))) {
+            tracing::warn!(zxid, "a notification in flight did not come in time");
+        }
+    }
+
     /// Whether `node`, just read at `path`, shows a change that one of our
     /// one-shot watches there has not yet been notified of.
     pub(crate) fn behind(&self, path: &str, node: Option<&Stat>) -> bool {

@@ -18,7 +18,7 @@ use crate::system::{
     CommitOutcome, Counter, NodeWrite, PersistentChanges, SystemCommit, SystemStore,
 };
 use crate::transition::apply;
-use crate::watch::{self, PersistentWatch, WatchBatch, WatchQueue};
+use crate::watch::{self, InFlightEntry, PersistentWatch, WatchBatch, WatchQueue};
 use crate::{CommitRequest, Error, Op, OpResult, Outcome, Reply, ReplySink, StoreError, UserStore};
 
 /// What became of one commit request.
@@ -50,6 +50,7 @@ pub struct Distributor {
 struct Known {
     zxid: i64,
     persistent: Vec<PersistentWatch>,
+    in_flight: Vec<InFlightEntry>,
 }
 
 impl From<Counter> for Known {
@@ -57,6 +58,7 @@ impl From<Counter> for Known {
         Known {
             zxid: counter.zxid,
             persistent: counter.persistent,
+            in_flight: counter.in_flight,
         }
     }
 }
@@ -97,6 +99,7 @@ impl Distributor {
                 seq: req.seq,
                 zxid,
                 outcome: Outcome::Ok(OpResult::Synced { path: path.clone() }),
+                after_event: None,
             };
             send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
             return Ok(Distributed::Synced);
@@ -110,9 +113,8 @@ impl Distributor {
                     fresh_read = true;
                     if let Some(zxid) = counter.committed_zxid(&req.token) {
                         let current = Known::from(counter);
-                        let persistent = current.persistent.clone();
-                        *known = Some(current);
-                        return self.finish(req, zxid, true, &persistent).await;
+                        *known = Some(current.clone());
+                        return self.finish(req, zxid, true, &current).await;
                     }
                     Known::from(counter)
                 }
@@ -131,6 +133,7 @@ impl Distributor {
                 }
             }
             let persistent = persistent_changes(req, &current.persistent);
+            let in_flight = watch::in_flight_after(&current.in_flight, &fired, zxid, req.time_ms);
             let commit = SystemCommit {
                 token: req.token.clone(),
                 zxid,
@@ -140,6 +143,7 @@ impl Distributor {
                 ephemerals: change.ephemerals,
                 close_session: req.close_session,
                 persistent: persistent.clone(),
+                in_flight: (in_flight != current.in_flight).then(|| in_flight.clone()),
             };
             match self.system.commit(&commit).await? {
                 CommitOutcome::Committed => {
@@ -148,8 +152,14 @@ impl Distributor {
                     *known = Some(Known {
                         zxid,
                         persistent: watches,
+                        in_flight: in_flight.clone(),
                     });
-                    return self.finish(req, zxid, false, &current.persistent).await;
+                    // Fired by the watches as they stood before the commit.
+                    let before = Known {
+                        in_flight,
+                        ..current
+                    };
+                    return self.finish(req, zxid, false, &before).await;
                 }
                 CommitOutcome::ZxidMismatch => {
                     *known = None;
@@ -195,12 +205,17 @@ impl Distributor {
         req: &CommitRequest,
         zxid: i64,
         replayed: bool,
-        persistent: &[PersistentWatch],
+        known: &Known,
     ) -> Result<Distributed, StoreError> {
-        let Some(change) = self.change(req, zxid) else {
+        let Some(mut change) = self.change(req, zxid) else {
             return self.refuse(req, Error::SystemError).await;
         };
-        let fired = watch::fire(&change.user, &req.pre, persistent);
+        let fired = watch::fire(&change.user, &req.pre, &known.persistent);
+        // Records carry the notifications in flight (this commit's too).
+        let in_flight = watch::in_flight_map(&known.in_flight);
+        for write in &mut change.user {
+            write.set_in_flight(&in_flight);
+        }
         if !fired.is_empty() {
             let batch = WatchBatch {
                 zxid,
@@ -221,6 +236,7 @@ impl Distributor {
             seq: req.seq,
             zxid,
             outcome: Outcome::Ok(result),
+            after_event: in_flight.of(req.session),
         };
         send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
         if req.close_session && req.seq == EXPIRY_SEQ {
@@ -243,6 +259,7 @@ impl Distributor {
             seq: req.seq,
             zxid: 0,
             outcome: Outcome::Err(error),
+            after_event: None,
         };
         send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
         Ok(Distributed::Refused(error))

@@ -14,7 +14,7 @@ use crate::system::{
 };
 use crate::user::{ChildChange, UserNode, UserStore, UserWrite};
 use crate::watch::{
-    NodeWatches, Notification, NotificationSink, WatchBatch, WatchKind, WatchQueue,
+    InFlight, NodeWatches, Notification, NotificationSink, WatchBatch, WatchKind, WatchQueue,
 };
 use crate::{
     CommitQueue, CommitRequest, Reply, ReplySink, SessionId, Stat, StoreError, WriteRequest,
@@ -147,6 +147,9 @@ impl SystemStore for MemorySystemStore {
         }
         let counter = &mut state.counter;
         commit.persistent.apply_to(&mut counter.persistent);
+        if let Some(in_flight) = &commit.in_flight {
+            counter.in_flight = in_flight.clone();
+        }
         counter.zxid = commit.zxid;
         counter.recent.push((commit.token.clone(), commit.zxid));
         let excess = counter.recent.len().saturating_sub(RECENT_COMMITS as usize);
@@ -243,6 +246,7 @@ struct UserRecord {
     data: bytes::Bytes,
     stat: Stat,
     children: HashSet<String>,
+    in_flight: InFlight,
 }
 
 /// User storage in memory.
@@ -278,6 +282,7 @@ impl UserStore for MemoryUserStore {
                 data: r.data.clone(),
                 stat: r.stat,
                 children,
+                in_flight: r.in_flight.clone(),
             }
         }))
     }
@@ -285,32 +290,52 @@ impl UserStore for MemoryUserStore {
     async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
         let mut nodes = self.nodes.lock().unwrap();
         match write {
-            UserWrite::Create { path, data, stat } => {
+            UserWrite::Create {
+                path,
+                data,
+                stat,
+                in_flight,
+            } => {
                 nodes.insert(
                     path.clone(),
                     UserRecord {
                         data: data.clone(),
                         stat: *stat,
                         children: HashSet::new(),
+                        in_flight: in_flight.clone(),
                     },
                 );
             }
-            UserWrite::SetData { path, data, stat } => {
+            UserWrite::SetData {
+                path,
+                data,
+                stat,
+                in_flight,
+            } => {
                 let record = nodes.entry(path.clone()).or_insert_with(|| UserRecord {
                     data: Default::default(),
                     stat: *stat,
                     children: HashSet::new(),
+                    in_flight: InFlight::default(),
                 });
                 record.data = data.clone();
                 record.stat = *stat;
+                record.in_flight = in_flight.clone();
             }
-            UserWrite::Children { path, stat, change } => {
+            UserWrite::Children {
+                path,
+                stat,
+                change,
+                in_flight,
+            } => {
                 let record = nodes.entry(path.clone()).or_insert_with(|| UserRecord {
                     data: Default::default(),
                     stat: *stat,
                     children: HashSet::new(),
+                    in_flight: InFlight::default(),
                 });
                 record.stat = *stat;
+                record.in_flight = in_flight.clone();
                 match change {
                     ChildChange::Added(name) => record.children.insert(name.clone()),
                     ChildChange::Removed(name) => record.children.remove(name),

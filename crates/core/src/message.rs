@@ -87,6 +87,10 @@ pub struct Reply {
     /// The zxid of the commit, or 0 for a request that failed before one.
     pub zxid: i64,
     pub outcome: Outcome,
+    /// The zxid of the session's latest watch notification in flight: the
+    /// client shows the reply only after it (ordered notifications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_event: Option<i64>,
 }
 
 /// `Result<OpResult, Error>` in a form that crosses queues.
@@ -260,6 +264,7 @@ mod tests {
             seq: 9,
             zxid: 0,
             outcome: Outcome::Err(Error::BadVersion),
+            after_event: None,
         };
         let env = reply.encode();
         assert!(env.body.contains("\"BadVersion\""));

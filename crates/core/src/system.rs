@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::watch::{NodeWatches, PersistentWatch, WatchKind, Watcher};
+use crate::watch::{InFlightEntry, NodeWatches, PersistentWatch, WatchKind, Watcher};
 use crate::{SessionId, Stat, StoreError};
 
 /// A request for a node's timed lock.
@@ -135,6 +135,8 @@ pub struct SystemCommit {
     pub close_session: bool,
     /// Persistent watches added or removed.
     pub persistent: PersistentChanges,
+    /// The notifications in flight after this commit, if they changed.
+    pub in_flight: Option<Vec<InFlightEntry>>,
 }
 
 /// Changes to the set of ephemeral nodes a session owns.
@@ -190,6 +192,8 @@ pub struct Counter {
     pub recent: Vec<(String, i64)>,
     /// Every persistent watch, as of `zxid`.
     pub persistent: Vec<PersistentWatch>,
+    /// The notifications in flight, as of `zxid`.
+    pub in_flight: Vec<InFlightEntry>,
 }
 
 /// How many recent commit tokens the counter remembers; more than a

@@ -291,11 +291,13 @@ impl Run {
                     path: name.clone(),
                     data: data.clone(),
                     stat,
+                    in_flight: Default::default(),
                 });
                 self.user.push(UserWrite::Children {
                     path: parent_path.to_string(),
                     stat: parent,
                     change: ChildChange::Added(path::name(&name).to_string()),
+                    in_flight: Default::default(),
                 });
                 if mode.is_ephemeral() {
                     self.ephemerals.add(&name);
@@ -323,6 +325,7 @@ impl Run {
                     path: path.clone(),
                     data: data.clone(),
                     stat,
+                    in_flight: Default::default(),
                 });
                 Ok((op.clone(), OpResult::SetData { stat }))
             }
@@ -347,6 +350,7 @@ impl Run {
                     path: parent_path.to_string(),
                     stat: parent,
                     change: ChildChange::Removed(path::name(path).to_string()),
+                    in_flight: Default::default(),
                 });
                 if node.ephemeral_owner == self.session.raw() {
                     self.ephemerals.remove(path);

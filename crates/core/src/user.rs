@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::watch::InFlight;
 use crate::{Stat, StoreError};
 
 /// A node as clients read it.
@@ -12,6 +13,10 @@ pub struct UserNode {
     pub stat: Stat,
     /// Child names, in no particular order (as ZooKeeper).
     pub children: Vec<String>,
+    /// Watch notifications not yet known to be delivered when the record
+    /// was written: a session listed here waits for its own before it
+    /// shows the record (ordered notifications).
+    pub in_flight: InFlight,
 }
 
 /// A change to user storage. Each is idempotent: applying it twice leaves
@@ -23,12 +28,14 @@ pub enum UserWrite {
         path: String,
         data: Bytes,
         stat: Stat,
+        in_flight: InFlight,
     },
     /// New data and `Stat`; the children stay.
     SetData {
         path: String,
         data: Bytes,
         stat: Stat,
+        in_flight: InFlight,
     },
     /// A child came or went; the `Stat` is the parent's new one. A parent
     /// that has no record yet (the root) gets one with empty data.
@@ -36,6 +43,7 @@ pub enum UserWrite {
         path: String,
         stat: Stat,
         change: ChildChange,
+        in_flight: InFlight,
     },
     Delete {
         path: String,
@@ -49,6 +57,16 @@ pub enum ChildChange {
 }
 
 impl UserWrite {
+    /// Sets the in-flight notifications the record will carry.
+    pub fn set_in_flight(&mut self, value: &InFlight) {
+        match self {
+            UserWrite::Create { in_flight, .. }
+            | UserWrite::SetData { in_flight, .. }
+            | UserWrite::Children { in_flight, .. } => *in_flight = value.clone(),
+            UserWrite::Delete { .. } => {}
+        }
+    }
+
     pub fn path(&self) -> &str {
         match self {
             UserWrite::Create { path, .. }

@@ -183,6 +183,65 @@ impl PersistentWatch {
     }
 }
 
+/// Notifications pushed and perhaps not yet delivered: per session, the
+/// zxid of its latest one. User-store records carry it, and the commit
+/// counter keeps it with each entry's time (see [`InFlightEntry`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InFlight(pub BTreeMap<SessionId, i64>);
+
+impl InFlight {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The zxid of `session`'s latest notification in flight.
+    pub fn of(&self, session: SessionId) -> Option<i64> {
+        self.0.get(&session).copied()
+    }
+}
+
+/// How long a pushed notification counts as in flight. Far longer than
+/// the watch function takes (tens of milliseconds); a notification later
+/// than this may be overtaken by the state that follows it.
+pub const IN_FLIGHT_MS: i64 = 5_000;
+
+/// One session's latest notification, and when it was pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlightEntry {
+    pub session: SessionId,
+    pub zxid: i64,
+    pub at_ms: i64,
+}
+
+/// The in-flight list after a commit at `now_ms` that pushed `fired`:
+/// older entries expire, each session keeps its latest.
+pub fn in_flight_after(
+    before: &[InFlightEntry],
+    fired: &Fired,
+    zxid: i64,
+    now_ms: i64,
+) -> Vec<InFlightEntry> {
+    let mut after: Vec<InFlightEntry> = before
+        .iter()
+        .filter(|e| e.at_ms >= now_ms - IN_FLIGHT_MS)
+        .filter(|e| !fired.deliveries.iter().any(|d| d.session == e.session))
+        .copied()
+        .collect();
+    after.extend(fired.deliveries.iter().map(|d| InFlightEntry {
+        session: d.session,
+        zxid,
+        at_ms: now_ms,
+    }));
+    after.sort_by_key(|e| e.session);
+    after
+}
+
+/// What records carry of the in-flight list.
+pub fn in_flight_map(entries: &[InFlightEntry]) -> InFlight {
+    InFlight(entries.iter().map(|e| (e.session, e.zxid)).collect())
+}
+
 /// The events of one commit for one session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
@@ -404,6 +463,7 @@ mod tests {
                 path: parent.into(),
                 stat: Stat::default(),
                 change: ChildChange::Removed(name.into()),
+                in_flight: Default::default(),
             },
         ]
     }
@@ -442,6 +502,7 @@ mod tests {
             path: "/a".into(),
             data: Bytes::new(),
             stat: Stat::default(),
+            in_flight: Default::default(),
         }];
         let fired = fire(&writes, &pre, &[]);
         let sessions: Vec<_> = fired.deliveries.iter().map(|d| d.session).collect();
@@ -492,6 +553,28 @@ mod tests {
             ..watch
         };
         assert!(!prefix.fires_on(&ev(EventType::NodeCreated, "/ab")));
+    }
+
+    #[test]
+    fn in_flight_entries_expire_and_keep_each_sessions_latest() {
+        let entry = |n, zxid, at_ms| InFlightEntry {
+            session: session(n),
+            zxid,
+            at_ms,
+        };
+        let before = [entry(1, 3, 0), entry(2, 4, 9_000)];
+        let fired = Fired {
+            deliveries: vec![Delivery {
+                session: session(2),
+                reply_to: "q2".into(),
+                events: vec![ev(EventType::NodeDataChanged, "/a")],
+            }],
+            ..Fired::default()
+        };
+        let after = in_flight_after(&before, &fired, 8, 10_000);
+        assert_eq!(after, vec![entry(2, 8, 10_000)], "session 1's expired");
+        assert_eq!(in_flight_map(&after).of(session(2)), Some(8));
+        assert_eq!(in_flight_map(&after).of(session(1)), None);
     }
 
     #[test]

@@ -174,6 +174,7 @@ impl Writer {
             seq: req.seq,
             zxid: 0,
             outcome,
+            after_event: None,
         };
         send_reply(self.replies.as_ref(), &req.reply_to, &reply).await?;
         Ok(Handled::Refused(error))

@@ -51,7 +51,7 @@ impl TerraformStack {
             deployment,
             function_environments,
         };
-        for function in ["writer", "distributor"] {
+        for function in ["writer", "distributor", "watch", "heartbeat"] {
             stack.environment(function)?;
         }
         stack.distributor_queue_url()?;

@@ -5,17 +5,20 @@
 //!
 //! # Layout
 //!
-//! - [`zk`]: the [`Zk`] trait over the operations both sides support, and
-//!   the normalised [`Reply`], [`Stat`] and error [`Code`].
+//! - [`zk`]: the [`Zk`] trait over the operations both sides support, with
+//!   their normalised results ([`Stat`], [`Event`], error [`Code`], …).
 //! - [`zookeeper`] and [`ours`]: its two implementations.
-//! - [`scenario`]: the [`Scenario`] DSL and the transcript.
+//! - [`call`]: one operation as data ([`Call`]) and its [`Reply`].
+//! - [`scenario`]: the [`Scenario`] DSL and the transcript, written as
+//!   [`transcript`] says.
 //! - [`scenarios!`]: declares scenarios; [`main`] runs them as tests (a
 //!   libtest-like harness that runs [`DEFAULT_PARALLEL`] at once); [`run`]
 //!   is what each test runs.
 //!
 //! # Adding a scenario
 //!
-//! In `tests/scenarios.rs` (or a new file under `tests/`):
+//! In a module of `tests/scenarios/` (a new module is listed in its
+//! `main.rs`):
 //!
 //! ```ignore
 //! fk_conformance::scenarios! {
@@ -33,8 +36,10 @@
 //! made on purpose is written with [`Scenario::deliberate`], with its
 //! reason. `FK_CONFORMANCE_SHOW=1` prints every transcript.
 
+pub mod call;
 pub mod ours;
 pub mod scenario;
+pub mod transcript;
 pub mod zk;
 pub mod zookeeper;
 
@@ -43,9 +48,13 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
 
+pub use call::{Call, Reply};
 pub use futures::future::BoxFuture;
 pub use scenario::{Expect, Scenario, Side, S};
-pub use zk::{Call, Code, Mode, Reply, Stat, Zk};
+pub use zk::{
+    AddWatchMode, Code, Event, EventType, Mode, MultiError, MultiOp, MultiResult, SessionOptions,
+    Stat, WatcherType, Zk,
+};
 
 use scenario::Backend;
 
@@ -134,8 +143,10 @@ struct ZooKeeperBackend;
 
 #[async_trait::async_trait]
 impl Backend for ZooKeeperBackend {
-    async fn session(&self) -> Result<Box<dyn Zk>, Code> {
-        Ok(Box::new(zookeeper::ZooKeeperSession::connect().await?))
+    async fn session(&self, options: SessionOptions) -> Result<Box<dyn Zk>, Code> {
+        Ok(Box::new(
+            zookeeper::ZooKeeperSession::connect(options).await?,
+        ))
     }
 }
 
@@ -143,8 +154,8 @@ struct OurBackend;
 
 #[async_trait::async_trait]
 impl Backend for OurBackend {
-    async fn session(&self) -> Result<Box<dyn Zk>, Code> {
-        Ok(Box::new(ours::OurSession::connect().await?))
+    async fn session(&self, options: SessionOptions) -> Result<Box<dyn Zk>, Code> {
+        Ok(Box::new(ours::OurSession::connect(options).await?))
     }
 }
 
@@ -205,7 +216,7 @@ async fn run_side(side: Side, name: String, body: Body) -> Outcome {
         Side::Ours => Box::new(OurBackend),
     };
     let ns = format!("/{}", fk_testkit::unique_name(&format!("c-{name}")));
-    let s0 = match backend.session().await {
+    let s0 = match backend.session(SessionOptions::default()).await {
         Ok(s0) => s0,
         Err(e) => return setup_failure(format!("cannot open a session: {e}")),
     };

@@ -4,11 +4,17 @@
 use std::sync::OnceLock;
 
 use async_trait::async_trait;
-use fk_client::{Client, CreateMode, Error};
+use bytes::Bytes;
+use fk_client::{Client, ConnectOptions, CreateMode, Error, SessionState};
+use fk_core::op::MultiFailure;
+use fk_core::{Op, OpResult};
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
 
-use crate::zk::{Code, Mode, Stat, Zk};
+use crate::zk::{
+    AddWatchMode, Code, Event, Mode, MultiError, MultiOp, MultiResult, SessionOptions, Stat,
+    WatcherType, Zk,
+};
 
 /// Environment variable: the user store of the stack the suite runs
 /// against (`s3`, the default, `dynamodb` or `redis`).
@@ -52,14 +58,25 @@ pub fn deployment() -> &'static fk_aws::deployment::Deployment {
     })
 }
 
+/// The message of every watch operation until `fk_client` has watches.
+const NO_WATCHES: &str = "CLIENT(fk-client has no watches yet)";
+
 /// A session with the shared local stack.
 pub struct OurSession {
     client: Client,
 }
 
 impl OurSession {
-    pub async fn connect() -> Result<OurSession, Code> {
-        let client = Client::connect(deployment()).await.map_err(code)?;
+    pub async fn connect(options: SessionOptions) -> Result<OurSession, Code> {
+        let mut connect = ConnectOptions::default();
+        if let Some(timeout) = options.timeout {
+            connect.session_timeout = timeout;
+        }
+        // Any session may crash: dropping a client without closing it
+        // leaves its session to expire.
+        let client = Client::connect_with(deployment(), connect)
+            .await
+            .map_err(code)?;
         Ok(OurSession { client })
     }
 }
@@ -70,15 +87,20 @@ impl Zk for OurSession {
         self.client.session_id().map(|s| s.raw()).unwrap_or(0)
     }
 
+    fn state(&self) -> String {
+        match self.client.state() {
+            SessionState::Connected => "SyncConnected".into(),
+            SessionState::Expired => "Expired".into(),
+            SessionState::ReadOnly => "ConnectedReadOnly".into(),
+        }
+    }
+
     async fn create(&self, path: &str, data: &[u8], mode: Mode) -> Result<(String, Stat), Code> {
-        let mode = match mode {
-            Mode::Persistent => CreateMode::Persistent,
-            Mode::PersistentSequential => CreateMode::PersistentSequential,
-            Mode::Ephemeral => CreateMode::Ephemeral,
-            Mode::EphemeralSequential => CreateMode::EphemeralSequential,
-            Mode::Container => CreateMode::Container,
-        };
-        let (path, stat) = self.client.create(path, data, mode).await.map_err(code)?;
+        let (path, stat) = self
+            .client
+            .create(path, data, create_mode(mode))
+            .await
+            .map_err(code)?;
         Ok((path, stat_of(&stat)))
     }
 
@@ -118,8 +140,151 @@ impl Zk for OurSession {
         Ok((children, stat_of(&stat)))
     }
 
-    async fn close(self: Box<Self>) -> Result<(), Code> {
-        self.client.close().await.map_err(code)
+    async fn multi(&self, ops: &[MultiOp]) -> Result<Vec<MultiResult>, MultiError> {
+        let ops = ops.iter().map(op_of).collect();
+        match self.client.multi(ops).await {
+            Ok(results) => results.into_iter().map(multi_result).collect(),
+            Err(failure) => Err(multi_error(failure)),
+        }
+    }
+
+    async fn sync(&self, path: &str) -> Result<(), Code> {
+        self.client.sync(path).await.map_err(code)
+    }
+
+    async fn get_ephemerals(&self, prefix: &str) -> Result<Vec<String>, Code> {
+        self.client.get_ephemerals(prefix).await.map_err(code)
+    }
+
+    async fn get_all_children_number(&self, path: &str) -> Result<i32, Code> {
+        self.client
+            .get_all_children_number(path)
+            .await
+            .map_err(code)
+    }
+
+    async fn get_data_and_watch(&self, _path: &str) -> Result<(Vec<u8>, Stat), Code> {
+        Err(Code::new(NO_WATCHES))
+    }
+
+    async fn exists_and_watch(&self, _path: &str) -> Result<Option<Stat>, Code> {
+        Err(Code::new(NO_WATCHES))
+    }
+
+    async fn get_children_and_watch(&self, _path: &str) -> Result<Vec<String>, Code> {
+        Err(Code::new(NO_WATCHES))
+    }
+
+    async fn add_watch(&self, _path: &str, _mode: AddWatchMode) -> Result<(), Code> {
+        Err(Code::new(NO_WATCHES))
+    }
+
+    async fn remove_watches(&self, _path: &str, _kind: WatcherType) -> Result<(), Code> {
+        Err(Code::new(NO_WATCHES))
+    }
+
+    async fn take_events(&self) -> Vec<Event> {
+        Vec::new()
+    }
+
+    async fn close(&self) -> Result<(), Code> {
+        // A clone closes the session; this handle stays, closed.
+        self.client.clone().close().await.map_err(code)
+    }
+
+    fn crash(self: Box<Self>) {
+        // The client's keep-alive stops with its last handle.
+        drop(self);
+    }
+}
+
+fn create_mode(mode: Mode) -> CreateMode {
+    match mode {
+        Mode::Persistent => CreateMode::Persistent,
+        Mode::PersistentSequential => CreateMode::PersistentSequential,
+        Mode::Ephemeral => CreateMode::Ephemeral,
+        Mode::EphemeralSequential => CreateMode::EphemeralSequential,
+        Mode::Container => CreateMode::Container,
+        // fk-client's TTL modes carry no TTL: it does not support them.
+        Mode::PersistentWithTtl(_) => CreateMode::PersistentWithTtl,
+        Mode::PersistentSequentialWithTtl(_) => CreateMode::PersistentSequentialWithTtl,
+    }
+}
+
+fn op_of(op: &MultiOp) -> Op {
+    match op {
+        MultiOp::Check { path, version } => Op::Check {
+            path: path.clone(),
+            version: *version,
+        },
+        MultiOp::Create { path, data, mode } => Op::Create {
+            path: path.clone(),
+            data: Bytes::copy_from_slice(data),
+            mode: create_mode(*mode),
+        },
+        MultiOp::SetData {
+            path,
+            data,
+            version,
+        } => Op::SetData {
+            path: path.clone(),
+            data: Bytes::copy_from_slice(data),
+            version: *version,
+        },
+        MultiOp::Delete { path, version } => Op::Delete {
+            path: path.clone(),
+            version: *version,
+        },
+    }
+}
+
+fn multi_result(result: OpResult) -> Result<MultiResult, MultiError> {
+    Ok(match result {
+        OpResult::Checked => MultiResult::Checked,
+        OpResult::Created { path, stat } => MultiResult::Created {
+            path,
+            stat: stat_of(&stat),
+        },
+        OpResult::SetData { stat } => MultiResult::SetData(stat_of(&stat)),
+        OpResult::Deleted => MultiResult::Deleted,
+        other => {
+            return Err(MultiError {
+                index: None,
+                code: Code(format!("CLIENT(a multi answered {other:?} for an op)")),
+            })
+        }
+    })
+}
+
+/// ZooKeeper's report, checked for its shape: `OK` before the failing op,
+/// its error, `RUNTIMEINCONSISTENCY` after.
+fn multi_error(failure: MultiFailure) -> MultiError {
+    if failure.results.is_empty() {
+        return MultiError {
+            index: None,
+            code: code(failure.error),
+        };
+    }
+    let index = failure.results.iter().position(Result::is_err);
+    let well_formed = index.is_some_and(|i| {
+        failure.results[i] == Err(failure.error)
+            && failure.results[i + 1..]
+                .iter()
+                .all(|r| *r == Err(Error::RuntimeInconsistency))
+    });
+    if !well_formed {
+        return MultiError {
+            index: None,
+            code: Code(format!(
+                "CLIENT(per-op results {:?} for error {})",
+                failure.results,
+                failure.error.code_name()
+            )),
+        };
+    }
+    MultiError {
+        index,
+        code: code(failure.error),
     }
 }
 

@@ -1,8 +1,10 @@
 //! What both sides support, as one trait: [`Zk`], with its arguments
-//! ([`Mode`], [`Call`]) and its normalised results ([`Reply`], [`Stat`],
-//! [`Code`]).
+//! ([`Mode`], [`MultiOp`], [`AddWatchMode`], [`WatcherType`]) and its
+//! normalised results ([`Stat`], [`MultiResult`], [`MultiError`],
+//! [`Event`], [`Code`]).
 
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -30,7 +32,7 @@ impl From<&str> for Code {
     }
 }
 
-/// ZooKeeper's `CreateMode`, as far as both sides are asked for it.
+/// ZooKeeper's `CreateMode`; the TTL modes carry their TTL in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     Persistent,
@@ -38,23 +40,34 @@ pub enum Mode {
     Ephemeral,
     EphemeralSequential,
     Container,
+    PersistentWithTtl(u32),
+    PersistentSequentialWithTtl(u32),
 }
 
 impl Mode {
     pub fn is_sequential(self) -> bool {
-        matches!(self, Mode::PersistentSequential | Mode::EphemeralSequential)
+        matches!(
+            self,
+            Mode::PersistentSequential
+                | Mode::EphemeralSequential
+                | Mode::PersistentSequentialWithTtl(_)
+        )
     }
 }
 
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Mode::Persistent => "persistent",
-            Mode::PersistentSequential => "persistent-sequential",
-            Mode::Ephemeral => "ephemeral",
-            Mode::EphemeralSequential => "ephemeral-sequential",
-            Mode::Container => "container",
-        })
+        match self {
+            Mode::Persistent => f.write_str("persistent"),
+            Mode::PersistentSequential => f.write_str("persistent-sequential"),
+            Mode::Ephemeral => f.write_str("ephemeral"),
+            Mode::EphemeralSequential => f.write_str("ephemeral-sequential"),
+            Mode::Container => f.write_str("container"),
+            Mode::PersistentWithTtl(ms) => write!(f, "persistent-ttl({ms}ms)"),
+            Mode::PersistentSequentialWithTtl(ms) => {
+                write!(f, "persistent-sequential-ttl({ms}ms)")
+            }
+        }
     }
 }
 
@@ -75,6 +88,147 @@ pub struct Stat {
     pub num_children: i32,
 }
 
+/// One operation of a `multi`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultiOp {
+    /// The node must be at `version` (`None`: ZooKeeper's `-1`, any).
+    Check {
+        path: String,
+        version: Option<i32>,
+    },
+    Create {
+        path: String,
+        data: Vec<u8>,
+        mode: Mode,
+    },
+    SetData {
+        path: String,
+        data: Vec<u8>,
+        version: Option<i32>,
+    },
+    Delete {
+        path: String,
+        version: Option<i32>,
+    },
+}
+
+impl MultiOp {
+    pub fn check(path: &str, version: Option<i32>) -> MultiOp {
+        MultiOp::Check {
+            path: path.into(),
+            version,
+        }
+    }
+    pub fn create(path: &str, data: impl AsRef<[u8]>, mode: Mode) -> MultiOp {
+        MultiOp::Create {
+            path: path.into(),
+            data: data.as_ref().to_vec(),
+            mode,
+        }
+    }
+    pub fn set_data(path: &str, data: impl AsRef<[u8]>, version: Option<i32>) -> MultiOp {
+        MultiOp::SetData {
+            path: path.into(),
+            data: data.as_ref().to_vec(),
+            version,
+        }
+    }
+    pub fn delete(path: &str, version: Option<i32>) -> MultiOp {
+        MultiOp::Delete {
+            path: path.into(),
+            version,
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        match self {
+            MultiOp::Check { path, .. }
+            | MultiOp::Create { path, .. }
+            | MultiOp::SetData { path, .. }
+            | MultiOp::Delete { path, .. } => path,
+        }
+    }
+
+    pub fn path_mut(&mut self) -> &mut String {
+        match self {
+            MultiOp::Check { path, .. }
+            | MultiOp::Create { path, .. }
+            | MultiOp::SetData { path, .. }
+            | MultiOp::Delete { path, .. } => path,
+        }
+    }
+
+    pub fn is_sequential(&self) -> bool {
+        matches!(self, MultiOp::Create { mode, .. } if mode.is_sequential())
+    }
+}
+
+/// What one op of a successful `multi` answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultiResult {
+    Checked,
+    Created { path: String, stat: Stat },
+    SetData(Stat),
+    Deleted,
+}
+
+/// Why a `multi` failed.
+///
+/// ZooKeeper answers a failed multi with one result per op: `OK` for the
+/// ops before the one that failed, its error, then `RUNTIMEINCONSISTENCY`
+/// for the rest. Both sides are normalised to the index and error of the
+/// failing op; a side whose per-op results have any other shape answers a
+/// `CLIENT(…)` code that names it, so the comparison fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultiError {
+    /// The failing op; `None` when the request failed as a whole (refused
+    /// before it was sent, or lost).
+    pub index: Option<usize>,
+    pub code: Code,
+}
+
+/// A watch event's type (`Watcher.Event.EventType`, node events only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventType {
+    NodeCreated,
+    NodeDeleted,
+    NodeDataChanged,
+    NodeChildrenChanged,
+}
+
+/// A watch event a session received. ZooKeeper 3.8 sends no zxid with an
+/// event (3.9 does, ZOOKEEPER-4655), so none is compared.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Event {
+    pub path: String,
+    pub event_type: EventType,
+}
+
+/// `addWatch`'s modes (ZooKeeper 3.6+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddWatchMode {
+    Persistent,
+    PersistentRecursive,
+}
+
+/// `removeWatches`' `Watcher.WatcherType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatcherType {
+    Children,
+    Data,
+    Any,
+}
+
+/// How a session is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionOptions {
+    /// The session timeout; `None`: the side's default.
+    pub timeout: Option<Duration>,
+    /// The session may be crashed ([`Zk::crash`]): left to expire instead
+    /// of closed.
+    pub crashable: bool,
+}
+
 /// A session of one side: ZooKeeper's operations, normalised.
 ///
 /// Paths are passed through unchanged (the scenario maps them into its
@@ -84,6 +238,10 @@ pub struct Stat {
 pub trait Zk: Send + Sync {
     /// The session id, as ZooKeeper's `ephemeralOwner` shows it.
     fn session_id(&self) -> i64;
+    /// The session's state by `Watcher.Event.KeeperState` name
+    /// (`SyncConnected`, `Expired`, `Closed`).
+    fn state(&self) -> String;
+
     /// Creates a node; returns its path (with the sequence suffix) and
     /// `Stat` (ZooKeeper's `create2`).
     async fn create(&self, path: &str, data: &[u8], mode: Mode) -> Result<(String, Stat), Code>;
@@ -95,188 +253,33 @@ pub trait Zk: Send + Sync {
     async fn get_children(&self, path: &str) -> Result<Vec<String>, Code>;
     /// Child names and the node's `Stat` (ZooKeeper's `getChildren2`).
     async fn get_children2(&self, path: &str) -> Result<(Vec<String>, Stat), Code>;
-    /// Ends the session and waits until it has ended.
-    async fn close(self: Box<Self>) -> Result<(), Code>;
-}
+    /// The ops as one transaction.
+    async fn multi(&self, ops: &[MultiOp]) -> Result<Vec<MultiResult>, MultiError>;
+    async fn sync(&self, path: &str) -> Result<(), Code>;
+    /// This session's ephemeral nodes whose paths start with `prefix`.
+    async fn get_ephemerals(&self, prefix: &str) -> Result<Vec<String>, Code>;
+    /// How many nodes lie below `path`, at any depth.
+    async fn get_all_children_number(&self, path: &str) -> Result<i32, Code>;
 
-/// One operation, as data: what concurrent steps and the transcript hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Call {
-    Create {
-        path: String,
-        data: Vec<u8>,
-        mode: Mode,
-    },
-    GetData {
-        path: String,
-    },
-    SetData {
-        path: String,
-        data: Vec<u8>,
-        version: Option<i32>,
-    },
-    Delete {
-        path: String,
-        version: Option<i32>,
-    },
-    Exists {
-        path: String,
-    },
-    GetChildren {
-        path: String,
-    },
-    GetChildren2 {
-        path: String,
-    },
-}
+    /// `getData` that leaves a one-shot data watch.
+    async fn get_data_and_watch(&self, path: &str) -> Result<(Vec<u8>, Stat), Code>;
+    /// `exists` that leaves a one-shot watch, also on a missing node.
+    async fn exists_and_watch(&self, path: &str) -> Result<Option<Stat>, Code>;
+    /// `getChildren` that leaves a one-shot child watch.
+    async fn get_children_and_watch(&self, path: &str) -> Result<Vec<String>, Code>;
+    /// `addWatch`: a persistent (or persistent recursive) watch.
+    async fn add_watch(&self, path: &str, mode: AddWatchMode) -> Result<(), Code>;
+    /// `removeWatches` of the session's watches of `kind` on `path`.
+    async fn remove_watches(&self, path: &str, kind: WatcherType) -> Result<(), Code>;
+    /// The watch events the session received since the last call, in the
+    /// order it received them.
+    async fn take_events(&self) -> Vec<Event>;
 
-impl Call {
-    pub fn create(path: &str, data: impl AsRef<[u8]>, mode: Mode) -> Call {
-        Call::Create {
-            path: path.into(),
-            data: data.as_ref().to_vec(),
-            mode,
-        }
-    }
-    pub fn get_data(path: &str) -> Call {
-        Call::GetData { path: path.into() }
-    }
-    pub fn set_data(path: &str, data: impl AsRef<[u8]>, version: Option<i32>) -> Call {
-        Call::SetData {
-            path: path.into(),
-            data: data.as_ref().to_vec(),
-            version,
-        }
-    }
-    pub fn delete(path: &str, version: Option<i32>) -> Call {
-        Call::Delete {
-            path: path.into(),
-            version,
-        }
-    }
-    pub fn exists(path: &str) -> Call {
-        Call::Exists { path: path.into() }
-    }
-    pub fn get_children(path: &str) -> Call {
-        Call::GetChildren { path: path.into() }
-    }
-    pub fn get_children2(path: &str) -> Call {
-        Call::GetChildren2 { path: path.into() }
-    }
-
-    /// The path the call names.
-    pub fn path(&self) -> &str {
-        match self {
-            Call::Create { path, .. }
-            | Call::GetData { path }
-            | Call::SetData { path, .. }
-            | Call::Delete { path, .. }
-            | Call::Exists { path }
-            | Call::GetChildren { path }
-            | Call::GetChildren2 { path } => path,
-        }
-    }
-
-    /// The same call on another path.
-    pub fn with_path(&self, new: String) -> Call {
-        let mut call = self.clone();
-        match &mut call {
-            Call::Create { path, .. }
-            | Call::GetData { path }
-            | Call::SetData { path, .. }
-            | Call::Delete { path, .. }
-            | Call::Exists { path }
-            | Call::GetChildren { path }
-            | Call::GetChildren2 { path } => *path = new,
-        }
-        call
-    }
-
-    /// Whether a sequential create: its path is a prefix.
-    pub fn is_sequential(&self) -> bool {
-        matches!(self, Call::Create { mode, .. } if mode.is_sequential())
-    }
-
-    /// Sends the call on a session.
-    pub async fn send(&self, zk: &dyn Zk) -> Reply {
-        let reply = match self {
-            Call::Create { path, data, mode } => zk
-                .create(path, data, *mode)
-                .await
-                .map(|(path, stat)| Reply::Created { path, stat }),
-            Call::GetData { path } => zk
-                .get_data(path)
-                .await
-                .map(|(data, stat)| Reply::Data { data, stat }),
-            Call::SetData {
-                path,
-                data,
-                version,
-            } => zk.set_data(path, data, *version).await.map(Reply::Stat),
-            Call::Delete { path, version } => zk.delete(path, *version).await.map(|()| Reply::Done),
-            Call::Exists { path } => zk.exists(path).await.map(Reply::Exists),
-            Call::GetChildren { path } => zk.get_children(path).await.map(Reply::Children),
-            Call::GetChildren2 { path } => zk
-                .get_children2(path)
-                .await
-                .map(|(children, stat)| Reply::Children2 { children, stat }),
-        };
-        reply.unwrap_or_else(Reply::Err)
-    }
-}
-
-/// What a call answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    Created { path: String, stat: Stat },
-    Data { data: Vec<u8>, stat: Stat },
-    Stat(Stat),
-    Done,
-    Exists(Option<Stat>),
-    Children(Vec<String>),
-    Children2 { children: Vec<String>, stat: Stat },
-    Err(Code),
-}
-
-impl Reply {
-    pub fn is_ok(&self) -> bool {
-        !matches!(self, Reply::Err(_))
-    }
-
-    /// The error code, if the call failed.
-    pub fn err(&self) -> Option<&Code> {
-        match self {
-            Reply::Err(code) => Some(code),
-            _ => None,
-        }
-    }
-
-    /// The created node's path. Panics (failing the scenario on this side)
-    /// if the call did not create one.
-    pub fn path(&self) -> String {
-        match self {
-            Reply::Created { path, .. } => path.clone(),
-            other => panic!("expected a created path, got {other:?}"),
-        }
-    }
-
-    /// The `Stat` the call answered, if any.
-    pub fn stat(&self) -> Option<Stat> {
-        match self {
-            Reply::Created { stat, .. }
-            | Reply::Data { stat, .. }
-            | Reply::Stat(stat)
-            | Reply::Children2 { stat, .. } => Some(*stat),
-            Reply::Exists(stat) => *stat,
-            Reply::Done | Reply::Children(_) | Reply::Err(_) => None,
-        }
-    }
-
-    /// The data of a `get_data`. Panics if the call did not read data.
-    pub fn data(&self) -> Vec<u8> {
-        match self {
-            Reply::Data { data, .. } => data.clone(),
-            other => panic!("expected data, got {other:?}"),
-        }
-    }
+    /// Ends the session and waits until it has ended. The handle stays:
+    /// operations on it show what a closed session answers.
+    async fn close(&self) -> Result<(), Code>;
+    /// Stops the session without closing it, like a process that dies: the
+    /// server expires it after its timeout. Only for sessions opened with
+    /// [`SessionOptions::crashable`].
+    fn crash(self: Box<Self>);
 }

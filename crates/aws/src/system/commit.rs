@@ -202,6 +202,10 @@ fn counter_update(
         e.name(&ring_attribute(commit.zxid)),
         e.value("entry", s(ring_entry(&commit.token, commit.zxid))),
     );
+    if let Some(in_flight) = &commit.in_flight {
+        let json = serde_json::to_string(in_flight).expect("a list serialises");
+        update += &format!(", {} = {}", e.name(IN_FLIGHT), e.value("inFlight", s(json)));
+    }
     // One action per attribute: a commit either adds (addWatch) or removes
     // (removeWatches, a session's close) persistent watches.
     let changes = &commit.persistent;
@@ -370,6 +374,7 @@ mod tests {
             },
             close_session: false,
             persistent: Default::default(),
+            in_flight: None,
         };
 
         // When it commits
@@ -425,6 +430,7 @@ mod tests {
             ephemerals: Default::default(),
             close_session: false,
             persistent: Default::default(),
+            in_flight: None,
         }
     }
 

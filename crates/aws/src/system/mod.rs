@@ -38,6 +38,8 @@ pub(crate) mod names {
     pub const WATCHED: &str = "watched";
     /// The counter item's persistent watches: a string set of JSON entries.
     pub const PERSISTENT: &str = "persistent";
+    /// The counter item's notifications in flight: a JSON list.
+    pub const IN_FLIGHT: &str = "inFlight";
 }
 use names::*;
 
@@ -179,10 +181,16 @@ fn counter_from(item: &Item) -> Result<Counter, StoreError> {
                 .map_err(|e| malformed(DYNAMODB, format!("persistent watch {entry:?}: {e}")))
         })
         .collect::<Result<Vec<PersistentWatch>, _>>()?;
+    let in_flight = match opt_s(item, IN_FLIGHT)? {
+        None => Vec::new(),
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| malformed(DYNAMODB, format!("inFlight {json:?}: {e}")))?,
+    };
     Ok(Counter {
         zxid,
         recent,
         persistent,
+        in_flight,
     })
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use fk_core::user::{ChildChange, UserNode, UserStore, UserWrite};
+use fk_core::watch::InFlight;
 use fk_core::{Stat, StoreError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -20,6 +21,8 @@ use crate::errors::{self, malformed, REDIS};
 
 const DATA: &str = "data";
 const STAT: &str = "stat";
+/// Notifications in flight (JSON), absent when none.
+const IN_FLIGHT: &str = "inFlight";
 const CALL: &str = "Redis.Pipeline";
 
 /// User storage in Redis. Clones share one connection, which reconnects
@@ -84,6 +87,16 @@ impl RedisUserStore {
     }
 }
 
+/// Sets the record's in-flight notifications, or removes them when none.
+fn set_in_flight(pipe: &mut redis::Pipeline, node: &str, in_flight: &InFlight) {
+    if in_flight.is_empty() {
+        pipe.hdel(node, IN_FLIGHT).ignore();
+    } else {
+        let json = serde_json::to_string(in_flight).expect("a map serialises");
+        pipe.hset(node, IN_FLIGHT, json).ignore();
+    }
+}
+
 fn stat_json(stat: &Stat) -> String {
     serde_json::to_string(stat).expect("a Stat serialises")
 }
@@ -103,10 +116,16 @@ impl UserStore for RedisUserStore {
         let stat: Stat =
             serde_json::from_slice(&stat).map_err(|e| malformed(REDIS, format!("stat: {e}")))?;
         children.sort();
+        let in_flight = match hash.remove(IN_FLIGHT) {
+            None => InFlight::default(),
+            Some(json) => serde_json::from_slice(&json)
+                .map_err(|e| malformed(REDIS, format!("inFlight: {e}")))?,
+        };
         Ok(Some(UserNode {
             data: hash.remove(DATA).map(Bytes::from).unwrap_or_default(),
             stat,
             children,
+            in_flight,
         }))
     }
 
@@ -114,23 +133,47 @@ impl UserStore for RedisUserStore {
         let mut pipe = redis::pipe();
         pipe.atomic();
         match write {
-            UserWrite::Create { path, data, stat } => {
-                pipe.del(self.children_key(path)).ignore().hset_multiple(
-                    self.node_key(path),
-                    &[(DATA, data.as_ref()), (STAT, stat_json(stat).as_bytes())],
-                );
+            UserWrite::Create {
+                path,
+                data,
+                stat,
+                in_flight,
+            } => {
+                let node = self.node_key(path);
+                pipe.del(&[self.children_key(path), node.clone()])
+                    .ignore()
+                    .hset_multiple(
+                        &node,
+                        &[(DATA, data.as_ref()), (STAT, stat_json(stat).as_bytes())],
+                    )
+                    .ignore();
+                set_in_flight(&mut pipe, &node, in_flight);
             }
-            UserWrite::SetData { path, data, stat } => {
+            UserWrite::SetData {
+                path,
+                data,
+                stat,
+                in_flight,
+            } => {
+                let node = self.node_key(path);
                 pipe.hset_multiple(
-                    self.node_key(path),
+                    &node,
                     &[(DATA, data.as_ref()), (STAT, stat_json(stat).as_bytes())],
-                );
+                )
+                .ignore();
+                set_in_flight(&mut pipe, &node, in_flight);
             }
-            UserWrite::Children { path, stat, change } => {
+            UserWrite::Children {
+                path,
+                stat,
+                change,
+                in_flight,
+            } => {
                 let node = self.node_key(path);
                 // The root's first child creates its record, with no data.
                 pipe.hset_nx(&node, DATA, b"" as &[u8]).ignore();
                 pipe.hset(&node, STAT, stat_json(stat)).ignore();
+                set_in_flight(&mut pipe, &node, in_flight);
                 match change {
                     ChildChange::Added(name) => pipe.sadd(self.children_key(path), name),
                     ChildChange::Removed(name) => pipe.srem(self.children_key(path), name),

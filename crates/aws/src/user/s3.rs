@@ -14,6 +14,7 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::{BufMut, Bytes, BytesMut};
 use fk_core::user::{ChildChange, UserNode, UserStore, UserWrite};
+use fk_core::watch::InFlight;
 use fk_core::{Stat, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,8 @@ pub struct S3UserStore {
 struct Header {
     stat: Stat,
     children: Vec<String>,
+    #[serde(default, skip_serializing_if = "InFlight::is_empty")]
+    in_flight: InFlight,
 }
 
 /// The object key of `path`.
@@ -47,6 +50,7 @@ pub fn encode(node: &UserNode) -> Bytes {
     let header = serde_json::to_vec(&Header {
         stat: node.stat,
         children,
+        in_flight: node.in_flight.clone(),
     })
     .expect("a header serialises");
     let mut body = BytesMut::with_capacity(5 + header.len() + node.data.len());
@@ -73,6 +77,7 @@ pub fn decode(body: Bytes) -> Result<UserNode, StoreError> {
         data: body.slice(end..),
         stat: header.stat,
         children: header.children,
+        in_flight: header.in_flight,
     })
 }
 
@@ -142,23 +147,41 @@ impl UserStore for S3UserStore {
 
     async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
         match write {
-            UserWrite::Create { path, data, stat } => {
+            UserWrite::Create {
+                path,
+                data,
+                stat,
+                in_flight,
+            } => {
                 let node = UserNode {
                     data: data.clone(),
                     stat: *stat,
                     children: Vec::new(),
+                    in_flight: in_flight.clone(),
                 };
                 self.put(path, &node).await
             }
-            UserWrite::SetData { path, data, stat } => {
+            UserWrite::SetData {
+                path,
+                data,
+                stat,
+                in_flight,
+            } => {
                 let mut node = self.get_or_empty(path, *stat).await?;
                 node.data = data.clone();
                 node.stat = *stat;
+                node.in_flight = in_flight.clone();
                 self.put(path, &node).await
             }
-            UserWrite::Children { path, stat, change } => {
+            UserWrite::Children {
+                path,
+                stat,
+                change,
+                in_flight,
+            } => {
                 let mut node = self.get_or_empty(path, *stat).await?;
                 node.stat = *stat;
+                node.in_flight = in_flight.clone();
                 match change {
                     ChildChange::Added(name) => {
                         if !node.children.contains(name) {
@@ -201,6 +224,7 @@ mod tests {
                 ..Stat::default()
             },
             children: vec!["b".into(), "a".into()],
+            in_flight: Default::default(),
         };
         let body = encode(&node);
         assert_eq!(body[0], 1);

@@ -29,6 +29,7 @@ pub fn create(path: &str, data: &'static [u8]) -> UserWrite {
         path: path.into(),
         data: Bytes::from_static(data),
         stat: stat(0),
+        in_flight: Default::default(),
     }
 }
 
@@ -40,6 +41,7 @@ pub fn child(path: &str, change: ChildChange, cversion: i32) -> UserWrite {
             ..stat(0)
         },
         change,
+        in_flight: Default::default(),
     }
 }
 
@@ -70,6 +72,7 @@ pub async fn set_data_replaces_data_and_stat_but_keeps_children(store: &dyn User
         path: p.clone(),
         data: Bytes::from_static(BINARY),
         stat: stat(1),
+        in_flight: Default::default(),
     };
     store.apply(&set).await.unwrap();
 
@@ -87,6 +90,7 @@ pub async fn data_can_be_set_to_empty(store: &dyn UserStore) {
         path: p.clone(),
         data: Bytes::new(),
         stat: stat(1),
+        in_flight: Default::default(),
     };
     store.apply(&set).await.unwrap();
 
@@ -171,6 +175,7 @@ pub async fn every_write_applied_twice_leaves_the_same_record(store: &dyn UserSt
             path: p.clone(),
             data: Bytes::from_static(b"v2"),
             stat: stat(1),
+            in_flight: Default::default(),
         },
         child(&p, ChildChange::Added("j".into()), 2),
         child(&p, ChildChange::Removed("k".into()), 3),
@@ -191,6 +196,44 @@ pub async fn every_write_applied_twice_leaves_the_same_record(store: &dyn UserSt
     assert_eq!(last.children, vec!["j".to_string()]);
 }
 
+pub async fn records_carry_the_notifications_in_flight_until_a_write_clears_them(
+    store: &dyn UserStore,
+) {
+    use fk_core::watch::InFlight;
+    use fk_core::SessionId;
+    let p = path("in-flight");
+    let listed = InFlight(
+        [
+            (SessionId::from_raw(7).unwrap(), 12),
+            (SessionId::from_raw(9).unwrap(), 14),
+        ]
+        .into(),
+    );
+    let mut first = create(&p, b"a");
+    first.set_in_flight(&listed);
+    store.apply(&first).await.unwrap();
+    assert_eq!(store.get(&p).await.unwrap().unwrap().in_flight, listed);
+
+    let mut added = child(&p, ChildChange::Added("c".into()), 1);
+    added.set_in_flight(&InFlight::default());
+    store.apply(&added).await.unwrap();
+    assert!(store.get(&p).await.unwrap().unwrap().in_flight.is_empty());
+
+    let mut set = UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::from_static(b"b"),
+        stat: stat(1),
+        in_flight: Default::default(),
+    };
+    set.set_in_flight(&listed);
+    store.apply(&set).await.unwrap();
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert_eq!(
+        (node.in_flight, node.children),
+        (listed, vec!["c".to_string()])
+    );
+}
+
 /// Generates the shared user-store tests; `$store` is an async expression
 /// that builds a fresh `Arc<dyn UserStore>`.
 #[macro_export]
@@ -205,6 +248,7 @@ macro_rules! user_store_contract {
             the_first_child_of_a_node_without_a_record_creates_it,
             a_deleted_node_reads_as_none_and_deleting_again_is_fine,
             every_write_applied_twice_leaves_the_same_record,
+            records_carry_the_notifications_in_flight_until_a_write_clears_them,
         );
     };
     (@tests $store:expr; $($name:ident,)*) => {
