@@ -5,16 +5,16 @@ STORE ?= s3#                      user store of `make run`: s3 | dynamodb | redi
 WRITERS ?= 2#                     writer instances of `make run`
 CARGO ?= cargo
 STACK ?= production#              root configuration of `make deploy`: production | hybrid | redis
-FUNCTIONS := fk-writer fk-distributor fk-heartbeat
+FUNCTIONS := fk-writer fk-distributor fk-watch fk-heartbeat
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test lint ci tf-check package package-local deploy bench clean
+.PHONY: help setup build run test lint ci tf-check tf-docs package package-local deploy bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "  variables: STORE=$(STORE) (s3|dynamodb|redis), WRITERS=$(WRITERS), STACK=$(STACK)"
 
-setup: ## install the tools the project needs into .tools/ (moto; redis-server via apt)
+setup: ## install the tools into .tools/ (moto, Terraform 1.0.3 + AWS provider 3.39 mirror, checkov) and apt packages (redis, ZooKeeper)
 	@scripts/setup.sh
 
 build: ## build every binary (functions, fk-local, the fk CLI)
@@ -29,8 +29,11 @@ test: setup build tf-check package-local ## every test, against moto and redis s
 	@dir=.fk/test-$$$$; scripts/backends.sh run $$dir -- \
 	  scripts/terraform.sh around $$dir/terraform -- $(CARGO) test --workspace && rm -rf $$dir
 
-tf-check: setup ## Terraform offline: fmt -check, validate every root configuration, checkov
+tf-check: setup ## Terraform offline: fmt -check, validate every root configuration, README tables, checkov
 	@scripts/terraform.sh check
+
+tf-docs: setup ## rewrite the input/output tables of terraform/*/*/README.md from the .tf files
+	@.tools/checkov/bin/python scripts/tf-docs.py terraform/modules/* terraform/stacks/*
 
 package-local: build ## zip the debug function binaries for the local stack (target/lambda-local)
 	@scripts/package-local.py target/debug target/lambda-local $(FUNCTIONS)
@@ -40,8 +43,8 @@ package: ## release zips of the functions for AWS (target/lambda/<fn>/bootstrap.
 	PATH="$(CURDIR)/.tools/cargo-lambda/bin:$$PATH" $(CARGO) lambda build --release --x86-64 \
 	  --output-format zip $(addprefix --bin ,$(FUNCTIONS))
 
-deploy: ## deploy to AWS: package, then plan and (after you confirm) apply terraform/stacks/$(STACK)
-	@scripts/deploy.sh $(STACK)
+deploy: ## deploy to AWS with your credentials: package, plan, and (once you confirm) apply terraform/stacks/$(STACK)
+	@scripts/deploy.sh $(STACK) apply
 
 lint: ## check formatting and clippy warnings
 	$(CARGO) fmt --all --check

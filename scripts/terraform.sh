@@ -3,7 +3,7 @@
 # scripts/setup.sh installs into .tools/ (no registry is reachable).
 #
 #   scripts/terraform.sh tf DIR ARGS...     run terraform in DIR (init first if needed)
-#   scripts/terraform.sh check              fmt -check, validate every root, checkov
+#   scripts/terraform.sh check              fmt -check, validate every root, README tables, checkov
 #   scripts/terraform.sh local-apply STATE  apply terraform/stacks/local into $FK_AWS_ENDPOINT;
 #                                           STATE/terraform.tfstate, STATE/outputs.json
 #   scripts/terraform.sh local-destroy STATE
@@ -32,8 +32,11 @@ tf() {
     local dir=$1
     shift
     export TF_DATA_DIR=$ROOT/.tools/tf-data/${dir//\//_}
-    if [[ ! -d $TF_DATA_DIR/providers ]]; then
+    # Again whenever a .tf file changed since: a new module call needs it.
+    if [[ ! -f $TF_DATA_DIR/modules/modules.json ||
+        -n $(find terraform -name '*.tf' -newer "$TF_DATA_DIR/modules/modules.json" -print -quit) ]]; then
         "$TF" -chdir="$dir" init -input=false -backend=false -plugin-dir="$MIRROR" >/dev/null
+        touch "$TF_DATA_DIR/modules/modules.json"
     fi
     "$TF" -chdir="$dir" "$@"
 }
@@ -50,11 +53,30 @@ check() {
     t=$(now)
     "$TF" fmt -check -recursive -diff terraform/
     echo "terraform: fmt ok ($(took "$t"))"
+    # The four validations at once: each mostly waits on the provider's
+    # start-up, and together they take little longer than one.
+    t=$(now)
+    local pids=() logs=() failed=0 i
     for stack in "${STACKS[@]}"; do
-        t=$(now)
-        tf "terraform/stacks/$stack" validate -no-color >/dev/null
-        echo "terraform: validate stacks/$stack ok ($(took "$t"))"
+        logs+=("$(mktemp)")
+        tf "terraform/stacks/$stack" validate -no-color >"${logs[-1]}" 2>&1 &
+        pids+=($!)
     done
+    for i in "${!STACKS[@]}"; do
+        if wait "${pids[$i]}"; then
+            echo "terraform: validate stacks/${STACKS[$i]} ok"
+        else
+            cat "${logs[$i]}" >&2
+            echo "terraform: validate stacks/${STACKS[$i]} FAILED" >&2
+            failed=1
+        fi
+        rm -f "${logs[$i]}"
+    done
+    ((failed == 0)) || return 1
+    echo "terraform: validate ok ($(took "$t"))"
+    t=$(now)
+    .tools/checkov/bin/python scripts/tf-docs.py --check terraform/modules/* terraform/stacks/*
+    echo "terraform: module READMEs' tables match the variables and outputs ($(took "$t"))"
     t=$(now)
     .tools/checkov/bin/checkov --quiet --compact --framework terraform -d terraform/ \
         --skip-download --output cli

@@ -1,17 +1,23 @@
 //! The local stack as Terraform creates it (`terraform/stacks/local`): the
-//! real writer and distributor, given the environments the configuration
-//! outputs, serve a client that knows only the configuration's
-//! `client_config`.
+//! real writer, distributor and watch functions, given the environments the
+//! configuration outputs, serve a client that knows only the configuration's
+//! `client_config`; and what the configuration created carries the settings
+//! it promises (FIFO queues without content-based deduplication, encrypted,
+//! each redriven to its dead-letter queue; encrypted tables with
+//! point-in-time recovery).
 //!
 //! `make test` applies the configuration into its emulator and runs this
 //! with `FK_TF_LOCAL_OUTPUTS` (the file `terraform output -json` wrote) and
 //! `FK_REQUIRE_TERRAFORM=1` (scripts/terraform.sh). Without the outputs the
 //! test says why it did nothing, and fails only when they are required.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fk_client::{Client, CreateMode, Error};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use fk_client::{Client, CreateMode, Error, EventType};
 use fk_e2e::binary;
 use fk_local::{FunctionSpec, RunnerConfig, TerraformStack};
 
@@ -38,7 +44,7 @@ fn applied_stack() -> Option<(TerraformStack, PathBuf)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_terraform_applied_stack_serves_create_get_set_delete() {
+async fn the_terraform_applied_stack_serves_writes_reads_and_watch_events() {
     let Some((stack, log_dir)) = applied_stack() else {
         return;
     };
@@ -72,6 +78,15 @@ async fn the_terraform_applied_stack_serves_create_get_set_delete() {
                 env: stack.environment("distributor").unwrap().clone(),
                 timeout,
             },
+            FunctionSpec {
+                name: "watch".into(),
+                binary: binary("fk-watch"),
+                queue_url: stack.environment("distributor").unwrap()["FK_WATCH_QUEUE_URL"].clone(),
+                batch_size: 10,
+                instances: 1,
+                env: stack.environment("watch").unwrap().clone(),
+                timeout,
+            },
         ],
         schedules: vec![],
     })
@@ -83,7 +98,9 @@ async fn the_terraform_applied_stack_serves_create_get_set_delete() {
     eprintln!("functions' logs: {}", log_dir.display());
     let path = format!("/terraform-{}", std::process::id());
 
-    // when it creates, reads, updates and deletes a node,
+    // when it watches for a node, then creates, reads, updates and deletes it,
+    let mut events = zk.subscribe().expect("a session's events");
+    assert_eq!(zk.exists_and_watch(&path).await.expect("exists"), None);
     let (created, stat) = zk
         .create(&path, b"applied", CreateMode::Persistent)
         .await
@@ -104,8 +121,147 @@ async fn the_terraform_applied_stack_serves_create_get_set_delete() {
 
     zk.delete(&path, Some(1)).await.expect("delete");
 
-    // then every step took effect, and the node is gone.
+    // then every step took effect, the node is gone, and the watch
+    // function delivered the creation.
     assert!(matches!(zk.get_data(&path).await, Err(Error::NoNode)));
+    let event = tokio::time::timeout(Duration::from_secs(20), events.recv())
+        .await
+        .expect("the watch event within 20 s")
+        .expect("the event stream is open");
+    assert_eq!(
+        (event.event_type, event.path),
+        (EventType::NodeCreated, path.clone())
+    );
     zk.close().await.expect("close");
     runner.stop().await;
+}
+
+/// A queue's attributes, by name.
+async fn queue_attributes(sqs: &aws_sdk_sqs::Client, url: &str) -> HashMap<String, String> {
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetQueueAttributes {url}: {e:?}"));
+    out.attributes()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_terraform_applied_queues_are_encrypted_fifo_queues_redriven_to_their_dead_letter_queues(
+) {
+    let Some((stack, _)) = applied_stack() else {
+        return;
+    };
+    let deployment = &stack.deployment;
+    let sdk = fk_aws::clients::sdk_config(deployment.endpoint.as_deref(), &deployment.region).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+
+    // Given each queue a function consumes, and the dead-letter queue its
+    // consumer names in FK_DEAD_LETTER_QUEUE_URL,
+    let dlq =
+        |function: &str| stack.environment(function).unwrap()["FK_DEAD_LETTER_QUEUE_URL"].clone();
+    let queues = [
+        ("writer", deployment.writer_queue_url.clone(), dlq("writer")),
+        (
+            "distributor",
+            stack.distributor_queue_url().unwrap().to_string(),
+            dlq("distributor"),
+        ),
+        (
+            "watch",
+            stack.environment("distributor").unwrap()["FK_WATCH_QUEUE_URL"].clone(),
+            dlq("watch"),
+        ),
+    ];
+    for (function, queue, dead_letters) in queues {
+        // when SQS describes them,
+        let attributes = queue_attributes(&sqs, &queue).await;
+        let dlq_attributes = queue_attributes(&sqs, &dead_letters).await;
+
+        // then both are FIFO, deduplicated by explicit ids only, encrypted,
+        for (url, a) in [(&queue, &attributes), (&dead_letters, &dlq_attributes)] {
+            assert_eq!(
+                a.get("FifoQueue").map(String::as_str),
+                Some("true"),
+                "{url}"
+            );
+            assert_eq!(
+                a.get("ContentBasedDeduplication").map(String::as_str),
+                Some("false"),
+                "{url}"
+            );
+            assert!(
+                a.get("KmsMasterKeyId").is_some_and(|k| !k.is_empty()),
+                "{url} is not encrypted: {a:?}"
+            );
+        }
+        // and the queue hands a message to that dead-letter queue after
+        // maxReceiveCount receives.
+        let redrive: serde_json::Value = serde_json::from_str(
+            attributes
+                .get("RedrivePolicy")
+                .unwrap_or_else(|| panic!("the {function} queue has no RedrivePolicy")),
+        )
+        .unwrap();
+        assert_eq!(
+            redrive["deadLetterTargetArn"].as_str(),
+            dlq_attributes.get("QueueArn").map(String::as_str),
+            "the {function} queue's dead letters go elsewhere than its function's FK_DEAD_LETTER_QUEUE_URL"
+        );
+        assert!(redrive["maxReceiveCount"].as_u64().unwrap_or(0) >= 1);
+    }
+}
+
+#[tokio::test]
+async fn the_terraform_applied_tables_are_encrypted_with_point_in_time_recovery() {
+    let Some((stack, _)) = applied_stack() else {
+        return;
+    };
+    let deployment = &stack.deployment;
+    let sdk = fk_aws::clients::sdk_config(deployment.endpoint.as_deref(), &deployment.region).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let mut tables = vec![
+        deployment.system_table.clone(),
+        deployment.sessions_table.clone(),
+    ];
+    if let fk_aws::deployment::UserStoreConfig::Dynamodb { table } = &deployment.user_store {
+        tables.push(table.clone());
+    }
+    for table in tables {
+        let described = dynamodb
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DescribeTable {table}: {e:?}"));
+        let sse = described
+            .table()
+            .and_then(|t| t.sse_description())
+            .and_then(|d| d.status())
+            .map(|s| s.as_str().to_string());
+        assert_eq!(sse.as_deref(), Some("ENABLED"), "{table} is not encrypted");
+
+        let backups = dynamodb
+            .describe_continuous_backups()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DescribeContinuousBackups {table}: {e:?}"));
+        let pitr = backups
+            .continuous_backups_description()
+            .and_then(|d| d.point_in_time_recovery_description())
+            .and_then(|p| p.point_in_time_recovery_status())
+            .map(|s| s.as_str().to_string());
+        assert_eq!(
+            pitr.as_deref(),
+            Some("ENABLED"),
+            "{table} has no point-in-time recovery"
+        );
+    }
 }

@@ -1,8 +1,8 @@
 # A whole FaaSKeeper deployment from the other modules: system storage, the
 # user store (S3 or DynamoDB created here; Redis passed in by URL, see
-# ../user-storage-redis), the FIFO queues, least-privilege IAM, the writer and
-# distributor functions fed by their queues, and (when enabled) the heartbeat
-# on its schedule. The root configurations in terraform/stacks call this.
+# ../user-storage-redis), the FIFO queues, least-privilege IAM, the writer,
+# distributor and watch functions fed by their queues, and the heartbeat on
+# its schedule. The root configurations in terraform/stacks call this.
 
 data "aws_region" "current" {}
 
@@ -13,9 +13,10 @@ locals {
     writer      = "${var.name}-writer"
     distributor = "${var.name}-distributor"
     heartbeat   = "${var.name}-heartbeat"
+    watch       = "${var.name}-watch"
   }
 
-  # Visibility timeout of both queues: longer than the function timeout
+  # Visibility timeout of the queues: longer than the function timeout
   # (AWS advises 6 times it for an event source mapping).
   visibility_timeout_seconds = var.queue_visibility_timeout_seconds != null ? var.queue_visibility_timeout_seconds : 6 * var.function_timeout
 
@@ -47,9 +48,22 @@ locals {
   )
 
   environments = {
-    writer      = merge(local.common_environment, { FK_DEAD_LETTER_QUEUE_URL = module.queues.writer_dlq_url })
-    distributor = merge(local.common_environment, { FK_DEAD_LETTER_QUEUE_URL = module.queues.distributor_dlq_url })
-    heartbeat   = merge(local.common_environment, { FK_WRITER_QUEUE_URL = module.queues.writer_queue_url })
+    writer = merge(local.common_environment, { FK_DEAD_LETTER_QUEUE_URL = module.queues.writer_dlq_url })
+    distributor = merge(local.common_environment, {
+      FK_DEAD_LETTER_QUEUE_URL = module.queues.distributor_dlq_url
+      FK_WATCH_QUEUE_URL       = module.queues.watch_queue_url
+    })
+    heartbeat = merge(local.common_environment, { FK_WRITER_QUEUE_URL = module.queues.writer_queue_url })
+    # The watch function needs no user store and no lock lifetime: it
+    # sends each fired event to the session's reply queue.
+    watch = merge(
+      {
+        FK_SYSTEM_TABLE          = module.system_storage.system_table_name
+        FK_SESSIONS_TABLE        = module.system_storage.sessions_table_name
+        FK_DEAD_LETTER_QUEUE_URL = module.queues.watch_dlq_url
+      },
+      var.endpoint == null ? {} : { FK_AWS_ENDPOINT = var.endpoint },
+    )
   }
 
   # crates/aws/src/deployment.rs's Deployment, field for field.
@@ -102,6 +116,7 @@ module "queues" {
   name                                   = var.name
   writer_visibility_timeout_seconds      = local.visibility_timeout_seconds
   distributor_visibility_timeout_seconds = local.visibility_timeout_seconds
+  watch_visibility_timeout_seconds       = local.visibility_timeout_seconds
   max_receive_count                      = var.max_receive_count
   alarms_enabled                         = var.alarms_enabled
   alarm_actions                          = var.alarm_actions
@@ -117,6 +132,8 @@ module "iam" {
   writer_dlq_arn        = module.queues.writer_dlq_arn
   distributor_queue_arn = module.queues.distributor_queue_arn
   distributor_dlq_arn   = module.queues.distributor_dlq_arn
+  watch_queue_arn       = module.queues.watch_queue_arn
+  watch_dlq_arn         = module.queues.watch_dlq_arn
   reply_queue_prefix    = module.queues.reply_queue_prefix
   user_store_kind       = var.user_store
   user_bucket_arn       = try(module.user_storage_s3[0].s3_bucket_arn, null)
@@ -169,6 +186,29 @@ module "distributor" {
 
   vpc_subnet_ids         = var.distributor_vpc_subnet_ids
   vpc_security_group_ids = var.distributor_vpc_security_group_ids
+
+  log_retention_in_days = var.log_retention_in_days
+  alarms_enabled        = var.alarms_enabled
+  alarm_actions         = var.alarm_actions
+  tags                  = var.tags
+}
+
+module "watch" {
+  source = "../function"
+
+  function_name = local.function_names.watch
+  description   = "FaaSKeeper ${var.name}: delivers watch events to the sessions that set them"
+  zip_path      = var.watch_zip_path
+  runtime       = var.runtime
+  memory_size   = var.function_memory_size
+  timeout       = var.function_timeout
+  environment   = local.environments.watch
+  policy_json   = module.iam.watch_policy_json
+
+  # Lambda delivers each message group of the FIFO queue in order.
+  event_source_mapping_enabled = var.event_source_mappings_enabled
+  event_source_arn             = module.queues.watch_queue_arn
+  batch_size                   = var.watch_batch_size
 
   log_retention_in_days = var.log_retention_in_days
   alarms_enabled        = var.alarms_enabled

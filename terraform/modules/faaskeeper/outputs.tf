@@ -4,7 +4,7 @@ output "client_config" {
 }
 
 output "function_environments" {
-  description = "Each function's environment (writer, distributor, heartbeat) plus AWS_REGION, which Lambda sets itself: what crates/local's runner gives the binaries."
+  description = "Each function's environment (writer, distributor, watch, heartbeat) plus AWS_REGION, which Lambda sets itself: what crates/local's runner gives the binaries."
   value       = { for f, env in local.environments : f => merge(env, { AWS_REGION = local.region }) }
 }
 
@@ -38,10 +38,24 @@ output "distributor_dlq_url" {
   value       = module.queues.distributor_dlq_url
 }
 
+output "watch_queue_url" {
+  description = "URL of the watch FIFO queue."
+  value       = module.queues.watch_queue_url
+}
+
+output "watch_dlq_url" {
+  description = "URL of the watch function's dead-letter queue."
+  value       = module.queues.watch_dlq_url
+}
+
 output "lambda_function_arns" {
   description = "ARNs of the functions, by role."
   value = merge(
-    { writer = module.writer.lambda_function_arn, distributor = module.distributor.lambda_function_arn },
+    {
+      writer      = module.writer.lambda_function_arn
+      distributor = module.distributor.lambda_function_arn
+      watch       = module.watch.lambda_function_arn
+    },
     var.heartbeat_enabled ? { heartbeat = module.heartbeat[0].lambda_function_arn } : {},
   )
 }
@@ -57,5 +71,11 @@ output "function_policies_json" {
     writer      = module.iam.writer_policy_json
     distributor = module.iam.distributor_policy_json
     heartbeat   = module.iam.heartbeat_policy_json
+    watch       = module.iam.watch_policy_json
   }
+}
+
+output "iam_actions" {
+  description = "The IAM actions each function and the client policy allow, by principal."
+  value       = module.iam.actions
 }

@@ -34,12 +34,22 @@ variable "redis_prefix" {
   description = "Key prefix of the Redis user store; null means the deployment name."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.redis_prefix == null || can(regex("^[^\\s]{1,64}$", var.redis_prefix))
+    error_message = "The redis_prefix must be 1 to 64 characters without spaces."
+  }
 }
 
 variable "user_bucket_name" {
   description = "Name of the user bucket (user_store = s3), when `<name>-user` is taken."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.user_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.user_bucket_name))
+    error_message = "The user_bucket_name must be a valid S3 bucket name."
+  }
 }
 
 variable "user_store_force_destroy" {
@@ -68,17 +78,42 @@ variable "endpoint" {
 variable "writer_zip_path" {
   description = "Deployment package of the writer (target/lambda/fk-writer/bootstrap.zip from `make package`)."
   type        = string
+
+  validation {
+    condition     = can(regex("\\.zip$", var.writer_zip_path))
+    error_message = "The writer_zip_path must name a .zip file."
+  }
 }
 
 variable "distributor_zip_path" {
   description = "Deployment package of the distributor (target/lambda/fk-distributor/bootstrap.zip)."
   type        = string
+
+  validation {
+    condition     = can(regex("\\.zip$", var.distributor_zip_path))
+    error_message = "The distributor_zip_path must name a .zip file."
+  }
 }
 
 variable "heartbeat_zip_path" {
   description = "Deployment package of the heartbeat (target/lambda/fk-heartbeat/bootstrap.zip), when heartbeat_enabled."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.heartbeat_zip_path == null || can(regex("\\.zip$", var.heartbeat_zip_path))
+    error_message = "The heartbeat_zip_path must name a .zip file."
+  }
+}
+
+variable "watch_zip_path" {
+  description = "Deployment package of the watch function (target/lambda/fk-watch/bootstrap.zip)."
+  type        = string
+
+  validation {
+    condition     = can(regex("\\.zip$", var.watch_zip_path))
+    error_message = "The watch_zip_path must name a .zip file."
+  }
 }
 
 variable "runtime" {
@@ -115,7 +150,7 @@ variable "function_timeout" {
 }
 
 variable "queue_visibility_timeout_seconds" {
-  description = "Visibility timeout of the writer and distributor queues; null means 6 × function_timeout. Must exceed function_timeout."
+  description = "Visibility timeout of the writer, distributor and watch queues; null means 6 × function_timeout. Must exceed function_timeout."
   type        = number
   default     = null
 
@@ -148,7 +183,7 @@ variable "lock_ttl_ms" {
 }
 
 variable "event_source_mappings_enabled" {
-  description = "Feed the writer and distributor from their queues. False in the local stack, whose runner (crates/local) plays the mappings."
+  description = "Feed the writer, distributor and watch functions from their queues. False in the local stack, whose runner (crates/local) plays the mappings."
   type        = bool
   default     = true
 }
@@ -175,6 +210,17 @@ variable "distributor_batch_size" {
   }
 }
 
+variable "watch_batch_size" {
+  description = "Watch events per watch function invocation (1 to 10)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.watch_batch_size >= 1 && var.watch_batch_size <= 10
+    error_message = "The watch_batch_size must be between 1 and 10."
+  }
+}
+
 variable "heartbeat_enabled" {
   description = "Deploy the heartbeat function (needs heartbeat_zip_path)."
   type        = bool
@@ -191,30 +237,55 @@ variable "heartbeat_schedule_expression" {
   description = "When the heartbeat runs."
   type        = string
   default     = "rate(1 minute)"
+
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.heartbeat_schedule_expression))
+    error_message = "The heartbeat_schedule_expression must be rate(N unit) or cron(...)."
+  }
 }
 
 variable "distributor_vpc_subnet_ids" {
   description = "Subnets of the distributor, to reach a Redis user store in a VPC (they need routes to SQS and DynamoDB)."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for s in var.distributor_vpc_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
+    error_message = "The distributor_vpc_subnet_ids must be subnet ids (subnet-…)."
+  }
 }
 
 variable "distributor_vpc_security_group_ids" {
   description = "Security groups of the distributor when distributor_vpc_subnet_ids is set."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for s in var.distributor_vpc_security_group_ids : can(regex("^sg-[0-9a-f]+$", s))])
+    error_message = "The distributor_vpc_security_group_ids must be security group ids (sg-…)."
+  }
 }
 
 variable "kms_key_arns" {
   description = "Customer managed KMS keys the functions and clients must be allowed to use; empty with AWS managed keys (the default)."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for k in var.kms_key_arns : can(regex("^arn:[a-z-]+:kms:", k))])
+    error_message = "The kms_key_arns must be KMS key ARNs."
+  }
 }
 
 variable "log_retention_in_days" {
   description = "Days CloudWatch Logs keeps the functions' logs."
   type        = number
   default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.log_retention_in_days)
+    error_message = "The log_retention_in_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, …, 3653)."
+  }
 }
 
 variable "alarms_enabled" {
@@ -227,10 +298,20 @@ variable "alarm_actions" {
   description = "ARNs (SNS topics, …) notified by every alarm."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
+    error_message = "The alarm_actions must be ARNs."
+  }
 }
 
 variable "tags" {
   description = "Tags of every resource."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256])
+    error_message = "Tag keys must be 1 to 128 characters and values at most 256."
+  }
 }

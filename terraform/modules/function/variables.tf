@@ -12,6 +12,11 @@ variable "description" {
   description = "Description of the function."
   type        = string
   default     = ""
+
+  validation {
+    condition     = length(var.description) <= 256
+    error_message = "The description must be at most 256 characters."
+  }
 }
 
 variable "zip_path" {
@@ -39,6 +44,11 @@ variable "handler" {
   description = "Handler; custom runtimes ignore it, by convention `bootstrap`."
   type        = string
   default     = "bootstrap"
+
+  validation {
+    condition     = length(var.handler) >= 1 && length(var.handler) <= 128
+    error_message = "The handler must be 1 to 128 characters."
+  }
 }
 
 variable "memory_size" {
@@ -67,6 +77,11 @@ variable "environment" {
   description = "Environment variables of the function (crates/aws/src/env.rs names them)."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.environment : can(regex("^[A-Za-z][A-Za-z0-9_]*$", k))])
+    error_message = "Environment variable names must be letters, digits and '_', starting with a letter."
+  }
 }
 
 variable "policy_json" {
@@ -83,6 +98,11 @@ variable "role_permissions_boundary" {
   description = "ARN of a permissions boundary for the role, if the account requires one."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:[a-z-]+:iam::[0-9]*:policy/", var.role_permissions_boundary))
+    error_message = "The role_permissions_boundary must be an IAM policy ARN."
+  }
 }
 
 variable "log_retention_in_days" {
@@ -100,12 +120,22 @@ variable "log_kms_key_id" {
   description = "KMS key ARN that encrypts the log group; null uses CloudWatch Logs' own encryption."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.log_kms_key_id == null || can(regex("^arn:[a-z-]+:kms:", var.log_kms_key_id))
+    error_message = "The log_kms_key_id must be a KMS key ARN."
+  }
 }
 
 variable "kms_key_arn" {
   description = "KMS key ARN that encrypts the environment variables; null uses the AWS managed key."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:", var.kms_key_arn))
+    error_message = "The kms_key_arn must be a KMS key ARN."
+  }
 }
 
 variable "reserved_concurrent_executions" {
@@ -134,12 +164,22 @@ variable "vpc_subnet_ids" {
   description = "Subnets to run in (to reach a Redis user store); empty runs outside any VPC. They need routes to SQS and DynamoDB (NAT or VPC endpoints)."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for s in var.vpc_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
+    error_message = "The vpc_subnet_ids must be subnet ids (subnet-…)."
+  }
 }
 
 variable "vpc_security_group_ids" {
   description = "Security groups of the function when vpc_subnet_ids is set."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for s in var.vpc_security_group_ids : can(regex("^sg-[0-9a-f]+$", s))])
+    error_message = "The vpc_security_group_ids must be security group ids (sg-…)."
+  }
 }
 
 variable "event_source_mapping_enabled" {
@@ -180,16 +220,31 @@ variable "errors_alarm_threshold" {
   description = "Errors in 5 minutes above which the alarm fires."
   type        = number
   default     = 0
+
+  validation {
+    condition     = var.errors_alarm_threshold >= 0
+    error_message = "The errors_alarm_threshold must be 0 or more."
+  }
 }
 
 variable "alarm_actions" {
   description = "ARNs (SNS topics, …) notified when the errors alarm changes state."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
+    error_message = "The alarm_actions must be ARNs."
+  }
 }
 
 variable "tags" {
   description = "Tags of every resource."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256])
+    error_message = "Tag keys must be 1 to 128 characters and values at most 256."
+  }
 }

@@ -7,6 +7,9 @@
 # DynamoDB's TransactWriteItems is authorised per item action (the
 # distributor's commit is Update and Delete items), so it has no action of
 # its own here. DeleteMessageBatch is authorised by sqs:DeleteMessage.
+#
+# Every statement is listed in `local.statements` and rendered by one data
+# source, so that each function's policy reads as a table.
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -17,240 +20,24 @@ locals {
   region    = data.aws_region.current.name
   account   = data.aws_caller_identity.current.account_id
 
-  # Clients create and delete their own reply queues at run time, so the
-  # only name known here is the prefix.
+  # Clients create and delete their own reply queues at run time
+  # (`<prefix><session>.fifo`), so the only name known here is the prefix:
+  # a trailing `*` is the narrowest ARN that covers them.
   reply_queues_arn = "arn:${local.partition}:sqs:${local.region}:${local.account}:${var.reply_queue_prefix}*"
 
+  # Lambda names a function's log streams at run time; `:*` after the log
+  # group (created by ../function) is the narrowest ARN that covers them.
   log_streams_arn = {
     for f, name in var.function_names :
     f => "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${name}:*"
   }
 
-  s3          = var.user_store_kind == "s3"
-  dynamodb    = var.user_store_kind == "dynamodb"
-  user_prefix = "${var.user_bucket_arn == null ? "" : var.user_bucket_arn}/n/*"
-}
+  s3       = var.user_store_kind == "s3"
+  dynamodb = var.user_store_kind == "dynamodb"
+  # Node objects are keyed `n<path>` (crates/aws/src/user/s3.rs): every node,
+  # and nothing else in the bucket, is under `n/*`.
+  user_objects_arn = "${var.user_bucket_arn == null ? "" : var.user_bucket_arn}/n/*"
 
-# ---- writer: lock, validate, push --------------------------------------------
-data "aws_iam_policy_document" "writer" {
-  statement {
-    sid       = "LockNodes"
-    actions   = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-    resources = [var.system_table_arn]
-  }
-
-  statement {
-    sid       = "ReadSessions"
-    actions   = ["dynamodb:GetItem"]
-    resources = [var.sessions_table_arn]
-  }
-
-  statement {
-    sid     = "PushCommitsReplyAndDeadLetter"
-    actions = ["sqs:SendMessage"]
-    resources = [
-      var.distributor_queue_arn,
-      var.writer_dlq_arn,
-      local.reply_queues_arn, # refusals are answered by the writer
-    ]
-  }
-
-  statement {
-    sid       = "EventSourceMapping"
-    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-    resources = [var.writer_queue_arn]
-  }
-
-  statement {
-    sid       = "Logs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [local.log_streams_arn["writer"]]
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [true] : []
-    content {
-      sid       = "CustomerManagedKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = var.kms_key_arns
-    }
-  }
-}
-
-# ---- distributor: commit, apply, reply ---------------------------------------
-data "aws_iam_policy_document" "distributor" {
-  statement {
-    sid       = "CommitNodesAndCounter"
-    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-    resources = [var.system_table_arn]
-  }
-
-  statement {
-    sid       = "CommitSessions"
-    actions   = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-    resources = [var.sessions_table_arn]
-  }
-
-  dynamic "statement" {
-    for_each = local.s3 ? [true] : []
-    content {
-      sid       = "ApplyToUserBucket"
-      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-      resources = [local.user_prefix]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.s3 ? [true] : []
-    content {
-      # Without it a GetObject of a missing node answers 403, not 404.
-      sid       = "TellMissingNodes"
-      actions   = ["s3:ListBucket"]
-      resources = [var.user_bucket_arn]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.dynamodb ? [true] : []
-    content {
-      sid       = "ApplyToUserTable"
-      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-      resources = [var.user_table_arn]
-    }
-  }
-
-  statement {
-    sid       = "ReplyAndDeadLetter"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.reply_queues_arn, var.distributor_dlq_arn]
-  }
-
-  statement {
-    sid       = "DiscardExpiredSessionsReplyQueues"
-    actions   = ["sqs:DeleteQueue"]
-    resources = [local.reply_queues_arn]
-  }
-
-  statement {
-    sid       = "EventSourceMapping"
-    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-    resources = [var.distributor_queue_arn]
-  }
-
-  statement {
-    sid       = "Logs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [local.log_streams_arn["distributor"]]
-  }
-
-  dynamic "statement" {
-    for_each = var.vpc_enabled ? [true] : []
-    content {
-      sid       = "VpcNetworkInterfaces"
-      actions   = local.eni_actions
-      resources = ["*"] # EC2 offers no resource-level permissions for these (AWSLambdaVPCAccessExecutionRole does the same)
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [true] : []
-    content {
-      sid       = "CustomerManagedKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = var.kms_key_arns
-    }
-  }
-}
-
-# ---- heartbeat: find expired sessions, close them through the writer ---------
-data "aws_iam_policy_document" "heartbeat" {
-  statement {
-    sid       = "ScanSessions"
-    actions   = ["dynamodb:Scan"]
-    resources = [var.sessions_table_arn]
-  }
-
-  statement {
-    sid       = "SendSessionCloses"
-    actions   = ["sqs:SendMessage"]
-    resources = [var.writer_queue_arn]
-  }
-
-  statement {
-    sid       = "Logs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [local.log_streams_arn["heartbeat"]]
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [true] : []
-    content {
-      sid       = "CustomerManagedKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = var.kms_key_arns
-    }
-  }
-}
-
-# ---- clients (crates/client): what an application's role needs ---------------
-data "aws_iam_policy_document" "client" {
-  statement {
-    sid       = "SendWrites"
-    actions   = ["sqs:SendMessage"]
-    resources = [var.writer_queue_arn]
-  }
-
-  statement {
-    sid       = "OwnReplyQueue"
-    actions   = ["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:ReceiveMessage", "sqs:DeleteMessage"]
-    resources = [local.reply_queues_arn]
-  }
-
-  statement {
-    sid       = "OpenAndTouchSession"
-    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
-    resources = [var.sessions_table_arn]
-  }
-
-  dynamic "statement" {
-    for_each = local.s3 ? [true] : []
-    content {
-      sid       = "ReadUserBucket"
-      actions   = ["s3:GetObject"]
-      resources = [local.user_prefix]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.s3 ? [true] : []
-    content {
-      # Without it a GetObject of a missing node answers 403, not 404.
-      sid       = "TellMissingNodes"
-      actions   = ["s3:ListBucket"]
-      resources = [var.user_bucket_arn]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.dynamodb ? [true] : []
-    content {
-      sid       = "ReadUserTable"
-      actions   = ["dynamodb:GetItem"]
-      resources = [var.user_table_arn]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [true] : []
-    content {
-      sid       = "CustomerManagedKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = var.kms_key_arns
-    }
-  }
-}
-
-locals {
   # What Lambda needs to attach a function to VPC subnets.
   eni_actions = [
     "ec2:CreateNetworkInterface",
@@ -259,4 +46,195 @@ locals {
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
   ]
+
+  consume = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+
+  logs = { for f, arn in local.log_streams_arn : f => [{
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [arn]
+  }] }
+
+  kms = length(var.kms_key_arns) == 0 ? [] : [{
+    sid       = "CustomerManagedKeys"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = var.kms_key_arns
+  }]
+
+  statements = {
+    # ---- writer: lock, validate, push ---------------------------------------
+    writer = concat([
+      {
+        sid       = "LockNodes"
+        actions   = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        resources = [var.system_table_arn]
+      },
+      {
+        sid       = "ReadSessions"
+        actions   = ["dynamodb:GetItem"]
+        resources = [var.sessions_table_arn]
+      },
+      {
+        sid     = "PushCommitsRefuseAndDeadLetter"
+        actions = ["sqs:SendMessage"]
+        # The writer answers refused writes on the session's reply queue.
+        resources = [var.distributor_queue_arn, var.writer_dlq_arn, local.reply_queues_arn]
+      },
+      {
+        sid       = "EventSourceMapping"
+        actions   = local.consume
+        resources = [var.writer_queue_arn]
+      },
+    ], local.logs["writer"], local.kms)
+
+    # ---- distributor: commit, apply, reply, hand watches on -------------------
+    distributor = concat([
+      {
+        sid       = "CommitNodesAndCounter"
+        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        resources = [var.system_table_arn]
+      },
+      {
+        sid       = "CommitSessions"
+        actions   = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        resources = [var.sessions_table_arn]
+      },
+      ], local.s3 ? [
+      {
+        sid       = "ApplyToUserBucket"
+        actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        resources = [local.user_objects_arn]
+      },
+      {
+        # Without it a GetObject of a missing node answers 403, not 404.
+        sid       = "TellMissingNodes"
+        actions   = ["s3:ListBucket"]
+        resources = [var.user_bucket_arn]
+      },
+      ] : [], local.dynamodb ? [
+      {
+        sid       = "ApplyToUserTable"
+        actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        resources = [var.user_table_arn]
+      },
+      ] : [], [
+      {
+        sid       = "ReplyWatchAndDeadLetter"
+        actions   = ["sqs:SendMessage"]
+        resources = [local.reply_queues_arn, var.watch_queue_arn, var.distributor_dlq_arn]
+      },
+      {
+        sid       = "DiscardExpiredSessionsReplyQueues"
+        actions   = ["sqs:DeleteQueue"]
+        resources = [local.reply_queues_arn]
+      },
+      {
+        sid       = "EventSourceMapping"
+        actions   = local.consume
+        resources = [var.distributor_queue_arn]
+      },
+      ], var.vpc_enabled ? [
+      {
+        sid     = "VpcNetworkInterfaces"
+        actions = local.eni_actions
+        # `*`: EC2 offers no resource-level permissions for these actions
+        # (AWS's AWSLambdaVPCAccessExecutionRole grants them on `*` too).
+        resources = ["*"]
+      },
+    ] : [], local.logs["distributor"], local.kms)
+
+    # ---- watch: deliver fired events to the sessions that set them ----------
+    # Each event names the session's reply queue URL (lambdas/watch,
+    # fk_core::watch::deliver), so sending is all it does.
+    watch = concat([
+      {
+        sid       = "NotifySessionsAndDeadLetter"
+        actions   = ["sqs:SendMessage"]
+        resources = [local.reply_queues_arn, var.watch_dlq_arn]
+      },
+      {
+        sid       = "EventSourceMapping"
+        actions   = local.consume
+        resources = [var.watch_queue_arn]
+      },
+    ], local.logs["watch"], local.kms)
+
+    # ---- heartbeat: find expired sessions, close them through the writer ----
+    heartbeat = concat([
+      {
+        sid       = "ScanSessions"
+        actions   = ["dynamodb:Scan"]
+        resources = [var.sessions_table_arn]
+      },
+      {
+        sid       = "SendSessionCloses"
+        actions   = ["sqs:SendMessage"]
+        resources = [var.writer_queue_arn]
+      },
+    ], local.logs["heartbeat"], local.kms)
+
+    # ---- clients (crates/client): what an application's role needs ----------
+    client = concat([
+      {
+        sid       = "SendWrites"
+        actions   = ["sqs:SendMessage"]
+        resources = [var.writer_queue_arn]
+      },
+      {
+        sid       = "OwnReplyQueue"
+        actions   = ["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:ReceiveMessage", "sqs:DeleteMessage"]
+        resources = [local.reply_queues_arn]
+      },
+      {
+        # Open (PutItem), keep alive (UpdateItem), getEphemerals (GetItem).
+        sid       = "OwnSession"
+        actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"]
+        resources = [var.sessions_table_arn]
+      },
+      {
+        # A watched read registers its one-shot watch on the node's system
+        # item, and removeWatches removes it (conditional UpdateItems,
+        # crates/aws/src/system/mod.rs). Not narrowed by the
+        # dynamodb:Attributes condition key: the request also reads and
+        # removes the lock attributes, and moto, where this is tested, does
+        # not enforce IAM. A client can update any attribute of a node's
+        # system item (README, "One grant is wider than its use").
+        sid       = "RegisterWatches"
+        actions   = ["dynamodb:UpdateItem"]
+        resources = [var.system_table_arn]
+      },
+      ], local.s3 ? [
+      {
+        sid       = "ReadUserBucket"
+        actions   = ["s3:GetObject"]
+        resources = [local.user_objects_arn]
+      },
+      {
+        # Without it a GetObject of a missing node answers 403, not 404.
+        sid       = "TellMissingNodes"
+        actions   = ["s3:ListBucket"]
+        resources = [var.user_bucket_arn]
+      },
+      ] : [], local.dynamodb ? [
+      {
+        sid       = "ReadUserTable"
+        actions   = ["dynamodb:GetItem"]
+        resources = [var.user_table_arn]
+      },
+    ] : [], local.kms)
+  }
+}
+
+data "aws_iam_policy_document" "this" {
+  for_each = local.statements
+
+  dynamic "statement" {
+    for_each = each.value
+    content {
+      sid       = statement.value.sid
+      effect    = "Allow"
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
 }

@@ -1,31 +1,81 @@
 variable "system_table_arn" {
   description = "ARN of the system table."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:dynamodb:", var.system_table_arn))
+    error_message = "The system_table_arn must be a DynamoDB table ARN."
+  }
 }
 
 variable "sessions_table_arn" {
   description = "ARN of the sessions table."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:dynamodb:", var.sessions_table_arn))
+    error_message = "The sessions_table_arn must be a DynamoDB table ARN."
+  }
 }
 
 variable "writer_queue_arn" {
   description = "ARN of the writer FIFO queue."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sqs:", var.writer_queue_arn))
+    error_message = "The writer_queue_arn must be an SQS queue ARN."
+  }
 }
 
 variable "writer_dlq_arn" {
   description = "ARN of the writer's dead-letter queue."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sqs:", var.writer_dlq_arn))
+    error_message = "The writer_dlq_arn must be an SQS queue ARN."
+  }
 }
 
 variable "distributor_queue_arn" {
   description = "ARN of the distributor FIFO queue."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sqs:", var.distributor_queue_arn))
+    error_message = "The distributor_queue_arn must be an SQS queue ARN."
+  }
 }
 
 variable "distributor_dlq_arn" {
   description = "ARN of the distributor's dead-letter queue."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sqs:", var.distributor_dlq_arn))
+    error_message = "The distributor_dlq_arn must be an SQS queue ARN."
+  }
+}
+
+variable "watch_queue_arn" {
+  description = "ARN of the watch FIFO queue (the distributor sends to it, the watch function consumes it)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sqs:", var.watch_queue_arn))
+    error_message = "The watch_queue_arn must be an SQS queue ARN."
+  }
+}
+
+variable "watch_dlq_arn" {
+  description = "ARN of the watch function's dead-letter queue."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:sqs:", var.watch_dlq_arn))
+    error_message = "The watch_dlq_arn must be an SQS queue ARN."
+  }
 }
 
 variable "reply_queue_prefix" {
@@ -52,12 +102,22 @@ variable "user_bucket_arn" {
   description = "ARN of the user bucket (user_store_kind = s3)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.user_bucket_arn == null || can(regex("^arn:[a-z-]+:s3:", var.user_bucket_arn))
+    error_message = "The user_bucket_arn must be an S3 bucket ARN."
+  }
 }
 
 variable "user_table_arn" {
   description = "ARN of the user table (user_store_kind = dynamodb)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.user_table_arn == null || can(regex("^arn:[a-z-]+:dynamodb:", var.user_table_arn))
+    error_message = "The user_table_arn must be a DynamoDB table ARN."
+  }
 }
 
 variable "function_names" {
@@ -65,8 +125,14 @@ variable "function_names" {
   type = object({
     writer      = string
     distributor = string
+    watch       = string
     heartbeat   = string
   })
+
+  validation {
+    condition     = alltrue([for f, n in var.function_names : can(regex("^[A-Za-z0-9_-]{1,64}$", n))])
+    error_message = "Every function name must be 1 to 64 letters, digits, '-' or '_'."
+  }
 }
 
 variable "vpc_enabled" {
@@ -79,4 +145,9 @@ variable "kms_key_arns" {
   description = "Customer managed KMS keys of the tables, queues or bucket that every principal here must use; empty with AWS managed keys."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for k in var.kms_key_arns : can(regex("^arn:[a-z-]+:kms:", k))])
+    error_message = "The kms_key_arns must be KMS key ARNs."
+  }
 }

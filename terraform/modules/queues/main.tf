@@ -1,13 +1,15 @@
-# The writer and distributor FIFO queues, each with its dead-letter queue and
-# an alarm on the DLQ's depth. Senders always give explicit deduplication ids
-# (a write's token; crates/aws/src/sqs.rs), so content-based deduplication is
-# off. Reply queues (`<name>-reply-<session>.fifo`) are created and deleted
-# by clients at run time; this module only names their prefix.
+# The writer, distributor and watch FIFO queues, each with its dead-letter
+# queue and an alarm on the DLQ's depth. Senders always give explicit
+# deduplication ids (a write's token; crates/aws/src/sqs.rs), so
+# content-based deduplication is off. Reply queues
+# (`<name>-reply-<session>.fifo`) are created and deleted by clients at run
+# time; this module only names their prefix.
 
 locals {
   queues = {
     writer      = { visibility_timeout_seconds = var.writer_visibility_timeout_seconds }
     distributor = { visibility_timeout_seconds = var.distributor_visibility_timeout_seconds }
+    watch       = { visibility_timeout_seconds = var.watch_visibility_timeout_seconds }
   }
 }
 
@@ -48,7 +50,7 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   for_each = var.alarms_enabled ? local.queues : {}
 
   alarm_name          = "${var.name}-${each.key}-dlq-not-empty"
-  alarm_description   = "Messages in ${aws_sqs_queue.dlq[each.key].name}: writes that failed ${var.max_receive_count} times or could not be read (see the fk_error attribute)."
+  alarm_description   = "Messages in ${aws_sqs_queue.dlq[each.key].name} failed ${var.max_receive_count} times or could not be read (see their fk_error attribute)."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.dlq[each.key].name }

@@ -38,12 +38,32 @@ output "distributor_dlq_arn" {
   value       = aws_sqs_queue.dlq["distributor"].arn
 }
 
+output "watch_queue_url" {
+  description = "URL of the watch FIFO queue (the distributor's FK_WATCH_QUEUE_URL)."
+  value       = aws_sqs_queue.this["watch"].id
+}
+
+output "watch_queue_arn" {
+  description = "ARN of the watch FIFO queue."
+  value       = aws_sqs_queue.this["watch"].arn
+}
+
+output "watch_dlq_url" {
+  description = "URL of the watch function's dead-letter queue (its FK_DEAD_LETTER_QUEUE_URL)."
+  value       = aws_sqs_queue.dlq["watch"].id
+}
+
+output "watch_dlq_arn" {
+  description = "ARN of the watch function's dead-letter queue."
+  value       = aws_sqs_queue.dlq["watch"].arn
+}
+
 output "reply_queue_prefix" {
   description = "Clients name their reply queues `<prefix><session>.fifo`."
   value       = "${var.name}-reply-"
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "ARNs of the DLQ-depth alarms, by queue (writer, distributor)."
+  description = "ARNs of the DLQ-depth alarms, by queue (writer, distributor, watch)."
   value       = { for k, a in aws_cloudwatch_metric_alarm.dlq_depth : k => a.arn }
 }

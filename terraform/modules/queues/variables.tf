@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Deployment name: queues are `<name>-writer.fifo`, `<name>-distributor.fifo` and their `-dlq.fifo`."
+  description = "Deployment name: queues are `<name>-writer.fifo`, `<name>-distributor.fifo`, `<name>-watch.fifo` and their `-dlq.fifo`."
   type        = string
 
   validation {
@@ -30,6 +30,17 @@ variable "distributor_visibility_timeout_seconds" {
   }
 }
 
+variable "watch_visibility_timeout_seconds" {
+  description = "How long a received watch event stays invisible: more than the watch function's timeout (AWS advises 6 times it)."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.watch_visibility_timeout_seconds >= 1 && var.watch_visibility_timeout_seconds <= 43200
+    error_message = "The visibility timeout must be between 1 and 43200 seconds."
+  }
+}
+
 variable "max_receive_count" {
   description = "Receives without a delete before a message moves to its dead-letter queue."
   type        = number
@@ -42,7 +53,7 @@ variable "max_receive_count" {
 }
 
 variable "message_retention_seconds" {
-  description = "How long an unprocessed write waits in the writer and distributor queues."
+  description = "How long an unprocessed message waits in the writer, distributor and watch queues."
   type        = number
   default     = 345600
 
@@ -84,10 +95,20 @@ variable "alarm_actions" {
   description = "ARNs (SNS topics, …) notified when a DLQ alarm changes state."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
+    error_message = "The alarm_actions must be ARNs."
+  }
 }
 
 variable "tags" {
   description = "Tags of every queue and alarm."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256])
+    error_message = "Tag keys must be 1 to 128 characters and values at most 256."
+  }
 }

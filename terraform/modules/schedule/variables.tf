@@ -12,6 +12,11 @@ variable "description" {
   description = "Description of the rule."
   type        = string
   default     = ""
+
+  validation {
+    condition     = length(var.description) <= 512
+    error_message = "The description must be at most 512 characters."
+  }
 }
 
 variable "schedule_expression" {
@@ -38,10 +43,20 @@ variable "function_arn" {
 variable "function_name" {
   description = "Name of the function to run (for its invoke permission)."
   type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "The function_name must be a Lambda function name."
+  }
 }
 
 variable "tags" {
   description = "Tags of the rule."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256])
+    error_message = "Tag keys must be 1 to 128 characters and values at most 256."
+  }
 }

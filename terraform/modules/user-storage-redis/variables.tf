@@ -29,18 +29,33 @@ variable "prefix" {
   description = "Key prefix of the store (FK_REDIS_PREFIX); null means the deployment name."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.prefix == null || can(regex("^[^\\s]{1,64}$", var.prefix))
+    error_message = "The prefix must be 1 to 64 characters without spaces."
+  }
 }
 
 variable "subnet_ids" {
   description = "Private subnets of the replication group (create_replication_group only)."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for s in var.subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
+    error_message = "The subnet_ids must be subnet ids (subnet-…)."
+  }
 }
 
 variable "security_group_ids" {
   description = "Security groups of the replication group: they must admit the functions and the clients on `port`."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for s in var.security_group_ids : can(regex("^sg-[0-9a-f]+$", s))])
+    error_message = "The security_group_ids must be security group ids (sg-…)."
+  }
 }
 
 variable "node_type" {
@@ -58,6 +73,11 @@ variable "engine_version" {
   description = "Redis engine version (provider 3.x spells Redis 6 as \"6.x\")."
   type        = string
   default     = "6.x"
+
+  validation {
+    condition     = can(regex("^[0-9]+(\\.[0-9x]+)*$", var.engine_version))
+    error_message = "The engine_version must look like 6.x or 6.2."
+  }
 }
 
 variable "number_cache_clusters" {
@@ -75,12 +95,22 @@ variable "port" {
   description = "Redis port."
   type        = number
   default     = 6379
+
+  validation {
+    condition     = var.port >= 1 && var.port <= 65535
+    error_message = "The port must be between 1 and 65535."
+  }
 }
 
 variable "kms_key_id" {
   description = "Customer managed KMS key for encryption at rest; null uses the AWS managed key."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.kms_key_id == null || can(regex("^arn:[a-z-]+:kms:", var.kms_key_id))
+    error_message = "The kms_key_id must be a KMS key ARN."
+  }
 }
 
 variable "transit_encryption_enabled" {
@@ -104,4 +134,9 @@ variable "tags" {
   description = "Tags of the replication group."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256])
+    error_message = "Tag keys must be 1 to 128 characters and values at most 256."
+  }
 }

@@ -18,6 +18,7 @@ module "faaskeeper" {
   writer_zip_path      = "${var.package_dir}/fk-writer/bootstrap.zip"
   distributor_zip_path = "${var.package_dir}/fk-distributor/bootstrap.zip"
   heartbeat_zip_path   = "${var.package_dir}/fk-heartbeat/bootstrap.zip"
+  watch_zip_path       = "${var.package_dir}/fk-watch/bootstrap.zip"
   runtime              = var.runtime
 
   function_memory_size = var.function_memory_size

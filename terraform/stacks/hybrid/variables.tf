@@ -2,42 +2,77 @@ variable "region" {
   description = "AWS region of the deployment."
   type        = string
   default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$", var.region))
+    error_message = "The region must be an AWS region name, e.g. us-east-1."
+  }
 }
 
 variable "name" {
   description = "Deployment name: every resource name starts with it."
   type        = string
   default     = "faaskeeper"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{2,39}$", var.name))
+    error_message = "The name must be 3 to 40 lowercase letters, digits and '-', starting with a letter or digit."
+  }
 }
 
 variable "package_dir" {
   description = "Where `make package` put <binary>/bootstrap.zip."
   type        = string
   default     = "../../../target/lambda"
+
+  validation {
+    condition     = fileexists("${var.package_dir}/fk-writer/bootstrap.zip")
+    error_message = "The package_dir must hold fk-writer/bootstrap.zip (and the other functions' zips): run `make package` first."
+  }
 }
 
 variable "runtime" {
   description = "Lambda runtime (provided.al2023; provided.al2 with AWS provider < 5.27)."
   type        = string
   default     = "provided.al2023"
+
+  validation {
+    condition     = contains(["provided.al2023", "provided.al2"], var.runtime)
+    error_message = "The runtime must be provided.al2023 or provided.al2."
+  }
 }
 
 variable "function_memory_size" {
   description = "Memory of every function, in MB."
   type        = number
   default     = 256
+
+  validation {
+    condition     = var.function_memory_size >= 128 && var.function_memory_size <= 10240
+    error_message = "The function_memory_size must be between 128 and 10240 MB."
+  }
 }
 
 variable "function_timeout" {
   description = "Timeout of every function, in seconds (the queues' visibility timeout is 6 times it)."
   type        = number
   default     = 30
+
+  validation {
+    condition     = var.function_timeout >= 1 && var.function_timeout <= 900
+    error_message = "The function_timeout must be between 1 and 900 seconds."
+  }
 }
 
 variable "lock_ttl_ms" {
   description = "Lifetime of a node lock in milliseconds."
   type        = number
   default     = 5000
+
+  validation {
+    condition     = var.lock_ttl_ms >= 100
+    error_message = "The lock_ttl_ms must be at least 100."
+  }
 }
 
 variable "heartbeat_enabled" {
@@ -50,16 +85,31 @@ variable "log_retention_in_days" {
   description = "Days CloudWatch Logs keeps the functions' logs."
   type        = number
   default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.log_retention_in_days)
+    error_message = "The log_retention_in_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, …, 3653)."
+  }
 }
 
 variable "alarm_actions" {
   description = "ARNs (e.g. an SNS topic) notified by the DLQ and function-error alarms."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
+    error_message = "The alarm_actions must be ARNs."
+  }
 }
 
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256])
+    error_message = "Tag keys must be 1 to 128 characters and values at most 256."
+  }
 }

@@ -45,6 +45,7 @@ module "faaskeeper" {
   writer_zip_path      = "${var.package_dir}/fk-writer/bootstrap.zip"
   distributor_zip_path = "${var.package_dir}/fk-distributor/bootstrap.zip"
   heartbeat_zip_path   = "${var.package_dir}/fk-heartbeat/bootstrap.zip"
+  watch_zip_path       = "${var.package_dir}/fk-watch/bootstrap.zip"
 
   function_timeout                 = var.function_timeout
   queue_visibility_timeout_seconds = var.function_timeout + 2

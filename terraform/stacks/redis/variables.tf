@@ -2,12 +2,22 @@ variable "region" {
   description = "AWS region of the deployment."
   type        = string
   default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$", var.region))
+    error_message = "The region must be an AWS region name, e.g. us-east-1."
+  }
 }
 
 variable "name" {
   description = "Deployment name: every resource name starts with it."
   type        = string
   default     = "faaskeeper"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{2,39}$", var.name))
+    error_message = "The name must be 3 to 40 lowercase letters, digits and '-', starting with a letter or digit."
+  }
 }
 
 variable "vpc_id" {
@@ -34,54 +44,99 @@ variable "client_security_group_ids" {
   description = "Security groups of the client applications, admitted to Redis."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for s in var.client_security_group_ids : can(regex("^sg-[0-9a-f]+$", s))])
+    error_message = "The client_security_group_ids must be security group ids (sg-…)."
+  }
 }
 
 variable "redis_url" {
   description = "An existing Redis server (redis://host:port/) instead of a new ElastiCache replication group."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.redis_url == null || can(regex("^rediss?://", var.redis_url))
+    error_message = "The redis_url must start with redis:// or rediss://."
+  }
 }
 
 variable "redis_node_type" {
   description = "ElastiCache node type."
   type        = string
   default     = "cache.t3.micro"
+
+  validation {
+    condition     = can(regex("^cache\\.", var.redis_node_type))
+    error_message = "The redis_node_type must be an ElastiCache node type (cache.*)."
+  }
 }
 
 variable "redis_nodes" {
   description = "Nodes of the replication group (2 or more: automatic failover)."
   type        = number
   default     = 2
+
+  validation {
+    condition     = var.redis_nodes >= 1 && var.redis_nodes <= 6
+    error_message = "The redis_nodes must be between 1 and 6."
+  }
 }
 
 variable "package_dir" {
   description = "Where `make package` put <binary>/bootstrap.zip."
   type        = string
   default     = "../../../target/lambda"
+
+  validation {
+    condition     = fileexists("${var.package_dir}/fk-writer/bootstrap.zip")
+    error_message = "The package_dir must hold fk-writer/bootstrap.zip (and the other functions' zips): run `make package` first."
+  }
 }
 
 variable "runtime" {
-  description = "Lambda runtime (provided.al2023; provided.al2 with AWS provider < 5.27)."
+  description = "Lambda runtime. provided.al2 here: this configuration needs AWS provider < 5.0 (the replication group's 3.x/4.x argument names), which does not know provided.al2023; see ../../modules/user-storage-redis/README.md to move to 5.x."
   type        = string
-  default     = "provided.al2023"
+  default     = "provided.al2"
+
+  validation {
+    condition     = contains(["provided.al2023", "provided.al2"], var.runtime)
+    error_message = "The runtime must be provided.al2023 or provided.al2."
+  }
 }
 
 variable "function_memory_size" {
   description = "Memory of every function, in MB."
   type        = number
   default     = 256
+
+  validation {
+    condition     = var.function_memory_size >= 128 && var.function_memory_size <= 10240
+    error_message = "The function_memory_size must be between 128 and 10240 MB."
+  }
 }
 
 variable "function_timeout" {
   description = "Timeout of every function, in seconds (the queues' visibility timeout is 6 times it)."
   type        = number
   default     = 30
+
+  validation {
+    condition     = var.function_timeout >= 1 && var.function_timeout <= 900
+    error_message = "The function_timeout must be between 1 and 900 seconds."
+  }
 }
 
 variable "lock_ttl_ms" {
   description = "Lifetime of a node lock in milliseconds."
   type        = number
   default     = 5000
+
+  validation {
+    condition     = var.lock_ttl_ms >= 100
+    error_message = "The lock_ttl_ms must be at least 100."
+  }
 }
 
 variable "heartbeat_enabled" {
@@ -94,22 +149,31 @@ variable "log_retention_in_days" {
   description = "Days CloudWatch Logs keeps the functions' logs."
   type        = number
   default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.log_retention_in_days)
+    error_message = "The log_retention_in_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, …, 3653)."
+  }
 }
 
 variable "alarm_actions" {
   description = "ARNs (e.g. an SNS topic) notified by the DLQ and function-error alarms."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
+    error_message = "The alarm_actions must be ARNs."
+  }
 }
 
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
-}
 
-variable "user_bucket_name" {
-  description = "Name of the user bucket when `<name>-user` is taken (S3 bucket names are global)."
-  type        = string
-  default     = null
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256])
+    error_message = "Tag keys must be 1 to 128 characters and values at most 256."
+  }
 }
