@@ -112,8 +112,10 @@ pub struct Def {
 /// Environment variable: how many scenarios run at once (default
 /// [`DEFAULT_PARALLEL`]; `--test-threads` and `RUST_TEST_THREADS` win).
 pub const PARALLEL_ENV: &str = "FK_CONFORMANCE_PARALLEL";
-/// Scenarios mostly wait for servers, so more run at once than cores.
-pub const DEFAULT_PARALLEL: usize = 8;
+/// Scenarios wait on servers, but our side's servers (the functions and the
+/// emulator) share the machine: on 2 cores, 4 at once ran the suite in
+/// 108 s and 8 at once in 129 s, with more lock expiries.
+pub const DEFAULT_PARALLEL: usize = 4;
 /// Environment variable: print every transcript, not only failing ones.
 pub const SHOW_ENV: &str = "FK_CONFORMANCE_SHOW";
 

@@ -1,19 +1,20 @@
 //! Our side: the local stack (the real function binaries under the local
 //! runner) through `fk_client`.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use fk_client::{Client, ConnectOptions, CreateMode, Error, SessionState};
+use fk_client::{Client, ConnectOptions, CreateMode, Error, WatchedEvent};
 use fk_core::op::MultiFailure;
 use fk_core::{Op, OpResult};
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
+use tokio::sync::broadcast::{self, error::TryRecvError};
 
 use crate::zk::{
-    AddWatchMode, Code, Event, Mode, MultiError, MultiOp, MultiResult, SessionOptions, Stat,
-    WatcherType, Zk,
+    AddWatchMode, Code, Event, EventType, Mode, MultiError, MultiOp, MultiResult, SessionOptions,
+    Stat, WatcherType, Zk,
 };
 
 /// Environment variable: the user store of the stack the suite runs
@@ -58,12 +59,17 @@ pub fn deployment() -> &'static fk_aws::deployment::Deployment {
     })
 }
 
-/// The message of every watch operation until `fk_client` has watches.
-const NO_WATCHES: &str = "CLIENT(fk-client has no watches yet)";
-
 /// A session with the shared local stack.
 pub struct OurSession {
     client: Client,
+    /// Every watch event of the session, subscribed before anything else.
+    events: Mutex<Events>,
+}
+
+struct Events {
+    receiver: broadcast::Receiver<WatchedEvent>,
+    /// The zxid of the last event taken: events come in commit order.
+    last_zxid: i64,
 }
 
 impl OurSession {
@@ -77,7 +83,14 @@ impl OurSession {
         let client = Client::connect_with(deployment(), connect)
             .await
             .map_err(code)?;
-        Ok(OurSession { client })
+        let receiver = client.subscribe().map_err(code)?;
+        Ok(OurSession {
+            client,
+            events: Mutex::new(Events {
+                receiver,
+                last_zxid: 0,
+            }),
+        })
     }
 }
 
@@ -88,10 +101,11 @@ impl Zk for OurSession {
     }
 
     fn state(&self) -> String {
-        match self.client.state() {
-            SessionState::Connected => "SyncConnected".into(),
-            SessionState::Expired => "Expired".into(),
-            SessionState::ReadOnly => "ConnectedReadOnly".into(),
+        // By name, so that a state fk_client adds shows as itself.
+        match format!("{:?}", self.client.state()).as_str() {
+            "Connected" => "SyncConnected".into(),
+            "ReadOnly" => "ConnectedReadOnly".into(),
+            other => other.into(),
         }
     }
 
@@ -163,28 +177,66 @@ impl Zk for OurSession {
             .map_err(code)
     }
 
-    async fn get_data_and_watch(&self, _path: &str) -> Result<(Vec<u8>, Stat), Code> {
-        Err(Code::new(NO_WATCHES))
+    async fn get_data_and_watch(&self, path: &str) -> Result<(Vec<u8>, Stat), Code> {
+        let (data, stat) = self.client.get_data_and_watch(path).await.map_err(code)?;
+        Ok((data, stat_of(&stat)))
     }
 
-    async fn exists_and_watch(&self, _path: &str) -> Result<Option<Stat>, Code> {
-        Err(Code::new(NO_WATCHES))
+    async fn exists_and_watch(&self, path: &str) -> Result<Option<Stat>, Code> {
+        let stat = self.client.exists_and_watch(path).await.map_err(code)?;
+        Ok(stat.as_ref().map(stat_of))
     }
 
-    async fn get_children_and_watch(&self, _path: &str) -> Result<Vec<String>, Code> {
-        Err(Code::new(NO_WATCHES))
+    async fn get_children_and_watch(&self, path: &str) -> Result<Vec<String>, Code> {
+        let (children, _stat) = self
+            .client
+            .get_children_and_watch(path)
+            .await
+            .map_err(code)?;
+        Ok(children)
     }
 
-    async fn add_watch(&self, _path: &str, _mode: AddWatchMode) -> Result<(), Code> {
-        Err(Code::new(NO_WATCHES))
+    async fn add_watch(&self, path: &str, mode: AddWatchMode) -> Result<(), Code> {
+        let mode = match mode {
+            AddWatchMode::Persistent => fk_client::AddWatchMode::Persistent,
+            AddWatchMode::PersistentRecursive => fk_client::AddWatchMode::PersistentRecursive,
+        };
+        self.client.add_watch(path, mode).await.map_err(code)
     }
 
-    async fn remove_watches(&self, _path: &str, _kind: WatcherType) -> Result<(), Code> {
-        Err(Code::new(NO_WATCHES))
+    async fn remove_watches(&self, path: &str, kind: WatcherType) -> Result<(), Code> {
+        let kind = match kind {
+            WatcherType::Children => fk_client::WatcherType::Children,
+            WatcherType::Data => fk_client::WatcherType::Data,
+            WatcherType::Any => fk_client::WatcherType::Any,
+        };
+        self.client.remove_watches(path, kind).await.map_err(code)
     }
 
     async fn take_events(&self) -> Vec<Event> {
-        Vec::new()
+        let mut events = self.events.lock().unwrap();
+        let mut taken = Vec::new();
+        loop {
+            match events.receiver.try_recv() {
+                Ok(event) => {
+                    // ZooKeeper sends no zxid to compare; an event older
+                    // than one already taken breaks the commit order, and
+                    // shows as an event of its own kind.
+                    let mut path = event.path;
+                    if event.zxid < events.last_zxid {
+                        path = format!("{path} (zxid {} after {})", event.zxid, events.last_zxid);
+                    }
+                    events.last_zxid = events.last_zxid.max(event.zxid);
+                    taken.push(Event {
+                        path,
+                        event_type: event_type(event.event_type),
+                    });
+                }
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                Err(TryRecvError::Lagged(n)) => panic!("the session lost {n} watch events"),
+            }
+        }
+        taken
     }
 
     async fn close(&self) -> Result<(), Code> {
@@ -195,6 +247,15 @@ impl Zk for OurSession {
     fn crash(self: Box<Self>) {
         // The client's keep-alive stops with its last handle.
         drop(self);
+    }
+}
+
+fn event_type(t: fk_client::EventType) -> EventType {
+    match t {
+        fk_client::EventType::NodeCreated => EventType::NodeCreated,
+        fk_client::EventType::NodeDeleted => EventType::NodeDeleted,
+        fk_client::EventType::NodeDataChanged => EventType::NodeDataChanged,
+        fk_client::EventType::NodeChildrenChanged => EventType::NodeChildrenChanged,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Entry, Scenario, S};
+use super::{Entry, Scenario, Side, S};
 use crate::zk::Event;
 
 /// How long [`Scenario::events`] waits for the events it expects.
@@ -59,7 +59,32 @@ impl Scenario {
             events,
             expected,
             sorted,
+            deliberate: None,
         });
+    }
+
+    /// The events session `s` receives next differ from ZooKeeper's on
+    /// purpose: each side must receive as many as said (waiting as
+    /// [`Scenario::events`] does, or [`QUIET_PERIOD`] for none), and the
+    /// transcript then shows the reason instead of the events.
+    pub async fn events_differ(&mut self, s: S, reason: &str, zookeeper: usize, ours: usize) {
+        let n = match self.side {
+            Side::ZooKeeper => zookeeper,
+            Side::Ours => ours,
+        };
+        if n == 0 {
+            tokio::time::sleep(QUIET_PERIOD).await;
+        }
+        self.wait_for_events(s, n, true).await;
+        if let Some(Entry::Events {
+            deliberate,
+            expected,
+            ..
+        }) = self.log.last_mut()
+        {
+            *deliberate = Some((reason.to_string(), n));
+            *expected = None;
+        }
     }
 
     /// Records the events session `s` has received so far, without
@@ -73,6 +98,7 @@ impl Scenario {
             events,
             expected: None,
             sorted: true,
+            deliberate: None,
         });
     }
 
@@ -87,6 +113,7 @@ impl Scenario {
             events,
             expected: None,
             sorted: true,
+            deliberate: None,
         });
     }
 }

@@ -114,6 +114,9 @@ enum Entry {
         events: Vec<Event>,
         expected: Option<usize>,
         sorted: bool,
+        /// A deliberate difference: why, and how many events this side
+        /// must receive.
+        deliberate: Option<(String, usize)>,
     },
     Note(String),
 }
@@ -382,8 +385,22 @@ impl Scenario {
                     events,
                     expected,
                     sorted,
+                    deliberate,
                 } => {
-                    let mut line = format!("s{session} events => {}", show_events(events, *sorted));
+                    let shown = show_events(events, *sorted);
+                    let mut line = format!("s{session} events => ");
+                    match deliberate {
+                        Some((reason, n)) if events.len() == *n => {
+                            let _ = write!(line, "(deliberate difference: {reason})");
+                        }
+                        Some((reason, n)) => {
+                            let _ = write!(
+                                line,
+                                "UNEXPECTED {shown} (this side should receive {n}: {reason})"
+                            );
+                        }
+                        None => line += &shown,
+                    }
                     if let Some(n) = expected {
                         let _ = write!(line, " (expected {n} within {EVENT_TIMEOUT:?})");
                     }

@@ -24,9 +24,6 @@ fn crashable() -> SessionOptions {
 
 scenarios! {
     /// Every operation on a closed session: SESSIONEXPIRED.
-    #[ignore = "divergence: on a closed session, get_data, exists, get_children, get_children2 \
-                and get_all_children_number answer as on an open one on our side (a closed \
-                fk_client::Client still reads user storage); ZooKeeper answers SESSIONEXPIRED"]
     async fn operations_on_a_closed_session(t) {
         let s1 = t.session().await;
         t.on(s1).create("/a", "", Persistent).await;

@@ -13,7 +13,6 @@ const EXPIRY_WAIT: Duration = Duration::from_secs(30);
 
 scenarios! {
     /// exists on a missing node leaves a watch: NodeCreated.
-    #[ignore = "watches not built yet"]
     async fn exists_watch_on_a_missing_node_fires_created(t) {
         let s1 = t.session().await;
         t.on(s1).exists_and_watch("/a").await;
@@ -24,7 +23,6 @@ scenarios! {
     }
 
     /// exists on a node: NodeDataChanged, or NodeDeleted.
-    #[ignore = "watches not built yet"]
     async fn exists_watch_on_a_node(t) {
         let s1 = t.session().await;
         t.create("/a", "", Persistent).await;
@@ -38,7 +36,6 @@ scenarios! {
 
     /// A data watch: NodeDataChanged on set_data (also with the same
     /// data), NodeDeleted on delete.
-    #[ignore = "watches not built yet"]
     async fn data_watch(t) {
         let s1 = t.session().await;
         t.create("/a", "x", Persistent).await;
@@ -51,7 +48,6 @@ scenarios! {
     }
 
     /// get_data on a missing node fails and leaves no watch.
-    #[ignore = "watches not built yet"]
     async fn data_watch_on_a_missing_node_is_not_set(t) {
         let s1 = t.session().await;
         t.on(s1).get_data_and_watch("/a").await;
@@ -61,7 +57,6 @@ scenarios! {
     }
 
     /// A one-shot watch fires once, whatever follows.
-    #[ignore = "watches not built yet"]
     async fn one_shot_watch_fires_once(t) {
         let s1 = t.session().await;
         t.create("/a", "", Persistent).await;
@@ -76,7 +71,6 @@ scenarios! {
     /// A child watch: NodeChildrenChanged when a child comes or goes; not
     /// when a child's data changes or a grandchild comes; NodeDeleted when
     /// the node goes.
-    #[ignore = "watches not built yet"]
     async fn child_watch(t) {
         let s1 = t.session().await;
         t.create("/p", "", Persistent).await;
@@ -97,7 +91,6 @@ scenarios! {
     }
 
     /// A session's own writes fire its own watches.
-    #[ignore = "watches not built yet"]
     async fn own_writes_fire_own_watches(t) {
         t.create("/p", "", Persistent).await;
         t.on(S(0)).get_children_and_watch("/p").await;
@@ -108,7 +101,6 @@ scenarios! {
 
     /// Every watch of a session on one node, one write: one event per
     /// type, however many watches asked for it; each session gets its own.
-    #[ignore = "watches not built yet"]
     async fn several_watches_one_event(t) {
         let s1 = t.session().await;
         let s2 = t.session().await;
@@ -127,7 +119,6 @@ scenarios! {
 
     /// After a read that sees a change, the session has its event
     /// (ZooKeeper's ordered notifications).
-    #[ignore = "watches not built yet"]
     async fn event_before_the_read_that_sees_the_change(t) {
         let s1 = t.session().await;
         t.create("/a", "", Persistent).await;
@@ -139,7 +130,6 @@ scenarios! {
 
     /// A persistent watch: every change of the node and of its child
     /// list, in order, until the node goes — and after it comes back.
-    #[ignore = "watches not built yet"]
     async fn persistent_watch(t) {
         let s1 = t.session().await;
         t.create("/a", "", Persistent).await;
@@ -158,7 +148,6 @@ scenarios! {
 
     /// A persistent recursive watch: created, changed and deleted for the
     /// node and everything below it; never NodeChildrenChanged.
-    #[ignore = "watches not built yet"]
     async fn persistent_recursive_watch(t) {
         let s1 = t.session().await;
         t.on(s1).add_watch("/a", AddWatchMode::PersistentRecursive).await;
@@ -173,7 +162,6 @@ scenarios! {
     }
 
     /// A persistent watch set on a missing node fires when it is created.
-    #[ignore = "watches not built yet"]
     async fn persistent_watch_on_a_missing_node(t) {
         let s1 = t.session().await;
         t.on(s1).add_watch("/a", AddWatchMode::Persistent).await;
@@ -184,7 +172,6 @@ scenarios! {
 
     /// A persistent watch sees each of several writes the session did not
     /// wait for, in the order they were made.
-    #[ignore = "watches not built yet"]
     async fn persistent_watch_keeps_the_order_of_writes(t) {
         let s1 = t.session().await;
         t.create("/a", "", Persistent).await;
@@ -200,7 +187,6 @@ scenarios! {
 
     /// removeWatches of a data, a child and any watch: no events after;
     /// NOWATCHER where the session has no such watch.
-    #[ignore = "watches not built yet"]
     async fn remove_watches(t) {
         let s1 = t.session().await;
         t.create("/a", "", Persistent).await;
@@ -224,7 +210,6 @@ scenarios! {
 
     /// NOWATCHER: no watch on the path, a watch of the other type, a watch
     /// that has fired, another session's watch, a missing node.
-    #[ignore = "watches not built yet"]
     async fn remove_watches_without_a_watch(t) {
         let s1 = t.session().await;
         t.create("/a", "", Persistent).await;
@@ -239,7 +224,6 @@ scenarios! {
     }
 
     /// removeWatches of a persistent watch (type Any).
-    #[ignore = "watches not built yet"]
     async fn remove_a_persistent_watch(t) {
         let s1 = t.session().await;
         t.create("/a", "", Persistent).await;
@@ -252,7 +236,6 @@ scenarios! {
     }
 
     /// Watches on invalid paths: BADARGUMENTS, and no watch.
-    #[ignore = "watches not built yet"]
     async fn watches_on_invalid_paths(t) {
         for path in ["a", "/a/", "/a//b", "/./a", "/a\0"] {
             t.on(S(0)).get_data_and_watch(path).await;
@@ -268,7 +251,6 @@ scenarios! {
 
     /// A multi fires the watches of each op it applies, and none when it
     /// fails.
-    #[ignore = "watches not built yet"]
     async fn multi_fires_watches(t) {
         let s1 = t.session().await;
         t.create("/a", "", Persistent).await;
@@ -294,7 +276,6 @@ scenarios! {
 
     /// Closing a session deletes its ephemerals, which fires the watches of
     /// another session.
-    #[ignore = "watches not built yet"]
     async fn close_fires_watches_of_another_session(t) {
         let s1 = t.session().await;
         t.create("/p", "", Persistent).await;
@@ -308,7 +289,6 @@ scenarios! {
     }
 
     /// An expired session's ephemerals go as if deleted: watches fire.
-    #[ignore = "watches not built yet"]
     async fn expiry_fires_watches_of_another_session(t) {
         let s1 = t
             .session_with(SessionOptions {
@@ -324,5 +304,85 @@ scenarios! {
         let gone = |r: &Reply| matches!(r, Reply::Exists(None));
         t.eventually(S(0), Call::exists("/p/e"), gone, EXPIRY_WAIT).await;
         t.events_received(S(0)).await;
+    }
+
+    /// After a read of another node that a later write changed, the
+    /// session has the event of the earlier write (ZooKeeper's ordered
+    /// notifications hold across nodes).
+    async fn event_before_reading_a_later_change_of_another_node(t) {
+        let s1 = t.session().await;
+        t.create("/a", "", Persistent).await;
+        t.create("/b", "", Persistent).await;
+        t.on(s1).get_data_and_watch("/a").await;
+        t.set_data("/a", "first", None).await;
+        t.set_data("/b", "after /a", None).await;
+        t.on(s1).get_data("/b").await;
+        t.events_received(s1).await;
+    }
+
+    /// A persistent and a one-shot watch on one node: one event for a
+    /// change both watch; the one-shot is gone after it.
+    async fn persistent_and_one_shot_watch_on_one_node(t) {
+        let s1 = t.session().await;
+        t.create("/a", "", Persistent).await;
+        t.on(s1).add_watch("/a", AddWatchMode::Persistent).await;
+        t.on(s1).get_data_and_watch("/a").await;
+        t.set_data("/a", "1", None).await;
+        t.events(s1, 1).await;
+        t.set_data("/a", "2", None).await;
+        t.events_differ(
+            s1,
+            "ZooKeeper 3.8 keeps one watch mode per session and path, so the one-shot \
+             watch replaces the persistent one, which is gone once it fires (ZOOKEEPER-4466, \
+             fixed in 3.9); ours keeps both, as ZooKeeper 3.9 does",
+            0,
+            1,
+        )
+        .await;
+    }
+
+    /// A recursive watch and a child watch on one node: the child watch
+    /// gives NodeChildrenChanged, the recursive one NodeCreated.
+    async fn recursive_and_child_watch_on_one_node(t) {
+        let s1 = t.session().await;
+        t.create("/a", "", Persistent).await;
+        t.on(s1).add_watch("/a", AddWatchMode::PersistentRecursive).await;
+        t.on(s1).get_children_and_watch("/a").await;
+        t.create("/a/b", "", Persistent).await;
+        t.events(s1, 2).await;
+        t.create("/a/c", "", Persistent).await;
+        t.events(s1, 1).await;
+    }
+
+    /// Sequential and ephemeral children fire child watches like any;
+    /// their session's close fires them again.
+    async fn child_watch_on_sequential_and_ephemeral_children(t) {
+        let s1 = t.session().await;
+        t.create("/q", "", Persistent).await;
+        t.on(S(0)).get_children_and_watch("/q").await;
+        t.on(s1).create("/q/n-", "", EphemeralSequential).await;
+        t.events(S(0), 1).await;
+        t.on(S(0)).get_children_and_watch("/q").await;
+        t.on(s1).create("/q/m-", "", PersistentSequential).await;
+        t.events(S(0), 1).await;
+        t.on(S(0)).get_children_and_watch("/q").await;
+        t.close(s1).await;
+        t.events(S(0), 1).await;
+        t.get_children("/q").await;
+    }
+
+    /// The same persistent watch added twice is one watch: one event per
+    /// change, and one removeWatches removes it.
+    async fn persistent_watch_added_twice(t) {
+        let s1 = t.session().await;
+        t.create("/a", "", Persistent).await;
+        t.on(s1).add_watch("/a", AddWatchMode::Persistent).await;
+        t.on(s1).add_watch("/a", AddWatchMode::Persistent).await;
+        t.set_data("/a", "1", None).await;
+        t.events(s1, 1).await;
+        t.on(s1).remove_watches("/a", WatcherType::Any).await;
+        t.set_data("/a", "2", None).await;
+        t.no_events(s1).await;
+        t.on(s1).remove_watches("/a", WatcherType::Any).await;
     }
 }
