@@ -5,6 +5,8 @@
 //! The binaries come from the workspace's target directory: `make test`
 //! builds them first (`cargo build --workspace --bins`).
 
+pub mod otlp;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -14,6 +16,7 @@ use fk_aws::deployment::Deployment;
 use fk_local::{
     FunctionSpec, Provisioned, RunnerConfig, RunnerHandle, ScheduleSpec, StackConfig, StoreKind,
 };
+use fk_telemetry::ENDPOINT_VAR;
 
 /// How a test wants its stack.
 #[derive(Debug, Clone)]
@@ -25,6 +28,9 @@ pub struct StackOptions {
     pub writers: usize,
     /// Extra environment for the writer (fault injection).
     pub writer_env: BTreeMap<String, String>,
+    /// The OTLP/HTTP base URL every function exports its spans to
+    /// (`OTEL_EXPORTER_OTLP_ENDPOINT`); `None`: tracing off.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl StackOptions {
@@ -36,6 +42,7 @@ impl StackOptions {
             max_receive_count: 3,
             writers: 2,
             writer_env: BTreeMap::new(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -70,7 +77,14 @@ impl Stack {
         let dir = tempfile::tempdir().unwrap();
         let log_dir = dir.path().join("logs");
         std::fs::create_dir_all(&log_dir).unwrap();
-        let mut writer_env = provisioned.writer_env.clone();
+        let traced = |env: &BTreeMap<String, String>| {
+            let mut env = env.clone();
+            if let Some(endpoint) = &options.otlp_endpoint {
+                env.insert(ENDPOINT_VAR.to_string(), endpoint.clone());
+            }
+            env
+        };
+        let mut writer_env = traced(&provisioned.writer_env);
         writer_env.extend(options.writer_env.clone());
         let timeout = Duration::from_secs((options.visibility_timeout_s.max(2) - 1) as u64);
         let runner = fk_local::start(RunnerConfig {
@@ -93,7 +107,7 @@ impl Stack {
                     queue_url: provisioned.distributor_queue_url.clone(),
                     batch_size: 10,
                     instances: 1,
-                    env: provisioned.distributor_env.clone(),
+                    env: traced(&provisioned.distributor_env),
                     timeout,
                 },
                 FunctionSpec {
@@ -102,7 +116,7 @@ impl Stack {
                     queue_url: provisioned.watch_queue_url.clone(),
                     batch_size: 10,
                     instances: 1,
-                    env: provisioned.watch_env.clone(),
+                    env: traced(&provisioned.watch_env),
                     timeout,
                 },
             ],
@@ -110,7 +124,7 @@ impl Stack {
                 name: "heartbeat".into(),
                 binary: binary("fk-heartbeat"),
                 every: Duration::from_secs(1),
-                env: provisioned.heartbeat_env.clone(),
+                env: traced(&provisioned.heartbeat_env),
             }],
         })
         .await

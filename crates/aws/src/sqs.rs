@@ -20,6 +20,7 @@ use fk_core::watch::{Notification, NotificationSink, WatchBatch, WatchQueue};
 use fk_core::{
     CommitQueue, CommitRequest, Envelope, Reply, ReplySink, StoreError, WriteQueue, WriteRequest,
 };
+use tracing::Instrument as _;
 
 use crate::errors::{self, SQS};
 
@@ -66,11 +67,42 @@ pub async fn send(
     if let Some(payload) = envelope.payload.as_ref().filter(|p| !p.is_empty()) {
         request = request.message_attributes(PAYLOAD_ATTRIBUTE, binary_attribute(payload)?);
     }
-    request
-        .send()
-        .await
-        .map_err(|e| errors::sdk(SQS, "SendMessage", e))?;
-    Ok(())
+    let queue = queue_name(queue_url);
+    let span = tracing::info_span!(
+        "send",
+        otel.name = format!("send {queue}"),
+        otel.kind = "producer",
+        messaging.system = "aws_sqs",
+        messaging.operation.type = "send",
+        messaging.operation.name = "SendMessage",
+        messaging.destination.name = queue,
+        messaging.message.conversation_id = group,
+    );
+    async {
+        // The consumer's span becomes a child of this one.
+        for (name, value) in fk_telemetry::inject() {
+            request = request.message_attributes(name, string_attribute(&value)?);
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| errors::sdk(SQS, "SendMessage", e))?;
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+/// A queue's name: the last segment of its URL.
+pub fn queue_name(queue_url: &str) -> &str {
+    queue_url.rsplit('/').next().unwrap_or(queue_url)
+}
+
+/// The trace context a received record carries in its message attributes.
+pub fn trace_attribute<'a>(msg: &'a SqsMessage, name: &str) -> Option<&'a str> {
+    msg.message_attributes
+        .get(name)
+        .and_then(|a| a.string_value.as_deref())
 }
 
 /// The distributor queue.
@@ -295,6 +327,14 @@ pub async fn bury(
     Ok(())
 }
 
+/// A message received on a session's queue.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub envelope: Envelope,
+    /// The trace context it carries (`traceparent`, `tracestate`).
+    pub trace: HashMap<String, String>,
+}
+
 /// A session's reply queue (FIFO), created by the client at session start.
 #[derive(Debug, Clone)]
 pub struct ReplyQueue {
@@ -329,13 +369,24 @@ impl ReplyQueue {
     /// deletes what it received: one ReceiveMessage, plus one
     /// DeleteMessageBatch when something came.
     pub async fn receive(&self, wait_seconds: i32) -> Result<Vec<Envelope>, StoreError> {
-        let out = self
+        let received = self.receive_traced(wait_seconds).await?;
+        Ok(received.into_iter().map(|r| r.envelope).collect())
+    }
+
+    /// [`receive`](Self::receive), with the trace context each message
+    /// carries.
+    pub async fn receive_traced(&self, wait_seconds: i32) -> Result<Vec<Received>, StoreError> {
+        let mut request = self
             .client
             .receive_message()
             .queue_url(&self.url)
             .max_number_of_messages(10)
             .wait_time_seconds(wait_seconds)
-            .message_attribute_names(PAYLOAD_ATTRIBUTE)
+            .message_attribute_names(PAYLOAD_ATTRIBUTE);
+        for name in fk_telemetry::TRACE_ATTRIBUTES {
+            request = request.message_attribute_names(name);
+        }
+        let out = request
             .send()
             .await
             .map_err(|e| errors::sdk(SQS, "ReceiveMessage", e))?;
@@ -351,9 +402,19 @@ impl ReplyQueue {
                 .and_then(|a| a.get(PAYLOAD_ATTRIBUTE))
                 .and_then(|a| a.binary_value())
                 .map(|b| Bytes::copy_from_slice(b.as_ref()));
-            envelopes.push(Envelope {
-                body: m.body().unwrap_or_default().to_string(),
-                payload,
+            let trace = fk_telemetry::TRACE_ATTRIBUTES
+                .iter()
+                .filter_map(|name| {
+                    let value = m.message_attributes()?.get(*name)?.string_value()?;
+                    Some((name.to_string(), value.to_string()))
+                })
+                .collect();
+            envelopes.push(Received {
+                envelope: Envelope {
+                    body: m.body().unwrap_or_default().to_string(),
+                    payload,
+                },
+                trace,
             });
             if let Some(handle) = m.receipt_handle() {
                 deletes.push(

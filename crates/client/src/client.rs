@@ -19,6 +19,7 @@ use fk_core::{
 };
 use tokio::sync::{broadcast, Mutex};
 use tokio::task::JoinHandle;
+use tracing::Instrument as _;
 
 use crate::session::{spawn_listener, Pending};
 use crate::watches::{OneShot, Registry, WatchedEvent};
@@ -69,6 +70,8 @@ struct Session {
     keepalive: JoinHandle<()>,
     /// Set once the deployment says the session is gone.
     expired: Arc<AtomicBool>,
+    /// Set by `close`.
+    closed: AtomicBool,
     /// Where one-shot watches are registered.
     system: DynamoSystemStore,
     watches: Arc<Registry>,
@@ -79,9 +82,12 @@ struct Session {
 pub enum SessionState {
     /// The session is alive (ZooKeeper's `SyncConnected`).
     Connected,
-    /// The deployment expired or closed the session: every further
-    /// operation answers `SessionExpired`.
+    /// The deployment expired the session: every further operation
+    /// answers `SessionExpired`.
     Expired,
+    /// The client closed the session: every further operation answers
+    /// `SessionExpired`.
+    Closed,
     /// A read-only client: it has no session.
     ReadOnly,
 }
@@ -161,6 +167,7 @@ impl Client {
                     listener,
                     keepalive,
                     expired,
+                    closed: AtomicBool::new(false),
                     system,
                     watches,
                 }),
@@ -187,6 +194,7 @@ impl Client {
     pub fn state(&self) -> SessionState {
         match &self.inner.session {
             None => SessionState::ReadOnly,
+            Some(s) if s.closed.load(Ordering::SeqCst) => SessionState::Closed,
             Some(s) if s.expired.load(Ordering::SeqCst) => SessionState::Expired,
             Some(_) => SessionState::Connected,
         }
@@ -283,7 +291,8 @@ impl Client {
     /// This session's ephemeral nodes whose paths start with `prefix`
     /// (ZooKeeper's `getEphemerals`), sorted.
     pub async fn get_ephemerals(&self, prefix: &str) -> Result<Vec<String>, Error> {
-        let session = self.inner.session.as_ref().ok_or(Error::NotReadOnly)?;
+        path::validate(prefix)?;
+        let session = self.session()?;
         let system = DynamoSystemStore::new(
             session.clients.dynamodb.clone(),
             self.inner.deployment.system_table.clone(),
@@ -536,6 +545,7 @@ impl Client {
             Err(e) => Err(e),
         };
         session.expired.store(true, Ordering::SeqCst);
+        session.closed.store(true, Ordering::SeqCst);
         session.keepalive.abort();
         session.listener.abort();
         session
@@ -547,6 +557,23 @@ impl Client {
     }
 
     async fn read(&self, path: &str) -> Result<Option<UserNode>, Error> {
+        let span = tracing::info_span!(
+            "zk.read",
+            otel.kind = "client",
+            zk.op = "read",
+            zk.path = path,
+            zk.session = self
+                .inner
+                .session
+                .as_ref()
+                .map(|s| s.id.to_string())
+                .as_deref()
+                .unwrap_or("-"),
+        );
+        self.read_in_order(path).instrument(span).await
+    }
+
+    async fn read_in_order(&self, path: &str) -> Result<Option<UserNode>, Error> {
         path::validate(path)?;
         if let Some(session) = &self.inner.session {
             if session.expired.load(Ordering::SeqCst) {
@@ -579,8 +606,39 @@ impl Client {
         self.send(op).await?.into()
     }
 
-    /// Sends a write in the session's order and waits for its outcome.
+    /// Sends a write in the session's order and waits for its outcome,
+    /// in a client span that the write's whole trace descends from.
     async fn send(&self, op: Op) -> Result<Outcome, Error> {
+        let session = self.inner.session.as_ref().map(|s| s.id.to_string());
+        let span = tracing::info_span!(
+            "zk.op",
+            otel.name = format!("zk.{}", op.name()),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "faaskeeper",
+            rpc.service = "ZooKeeper",
+            rpc.method = op.name(),
+            zk.op = op.name(),
+            zk.path = op.path(),
+            zk.session = session.as_deref().unwrap_or("-"),
+            zk.zxid = tracing::field::Empty,
+            zk.error = tracing::field::Empty,
+        );
+        let outcome = self.send_in_order(op).instrument(span.clone()).await;
+        let error = match &outcome {
+            Ok(Outcome::Err(e)) => Some(*e),
+            Ok(Outcome::MultiErr(f)) => Some(f.error),
+            Ok(Outcome::Ok(_)) => None,
+            Err(e) => Some(*e),
+        };
+        if let Some(e) = error {
+            span.record("zk.error", e.code_name());
+            span.record("otel.status_code", "ERROR");
+        }
+        outcome
+    }
+
+    async fn send_in_order(&self, op: Op) -> Result<Outcome, Error> {
         let session = self.inner.session.as_ref().ok_or(Error::NotReadOnly)?;
         if session.expired.load(Ordering::SeqCst) {
             return Err(Error::SessionExpired);
@@ -614,6 +672,8 @@ impl Client {
         session.pending.finish(seq);
         match reply {
             Ok(Ok(reply)) => {
+                tracing::Span::current().record("zk.zxid", reply.zxid);
+                tracing::info!(zk.zxid = reply.zxid, "reply received");
                 if reply.outcome == Outcome::Err(Error::SessionExpired) {
                     session.expired.store(true, Ordering::SeqCst);
                 }

@@ -102,15 +102,35 @@ pub(crate) fn spawn_listener(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match queue.receive(20).await {
-                Ok(envelopes) => {
-                    for envelope in envelopes {
-                        match decode(envelope) {
+            match queue.receive_traced(20).await {
+                Ok(received) => {
+                    for message in received {
+                        match decode(message.envelope) {
                             Ok(Incoming::Reply(reply)) if reply.session == session => {
                                 pending.deliver(reply)
                             }
                             Ok(Incoming::Notification(n)) if n.session == session => {
-                                watches.dispatch(&n)
+                                // Under the trace of the write that fired it.
+                                let span = tracing::info_span!(
+                                    "zk.watch_event",
+                                    otel.kind = "consumer",
+                                    messaging.system = "aws_sqs",
+                                    messaging.operation.type = "process",
+                                    messaging.destination.name =
+                                        fk_aws::sqs::queue_name(&queue.url),
+                                    zk.session = %n.session,
+                                    zk.zxid = n.zxid,
+                                    zk.path = n
+                                        .events
+                                        .first()
+                                        .map(|e| e.path.as_str())
+                                        .unwrap_or("-"),
+                                    zk.events = n.events.len(),
+                                );
+                                fk_telemetry::continue_trace(&span, |name| {
+                                    message.trace.get(name).map(String::as_str)
+                                });
+                                span.in_scope(|| watches.dispatch(&n))
                             }
                             Ok(_) => tracing::warn!("a message for another session"),
                             Err(e) => tracing::warn!(error = %e, "unreadable reply"),

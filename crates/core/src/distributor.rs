@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
+use tracing::Instrument as _;
 
 use crate::heartbeat::EXPIRY_SEQ;
 use crate::queue::send_reply;
@@ -87,6 +88,18 @@ impl Distributor {
     /// An `Err` means a backend failed; the caller lets the queue deliver
     /// the message (and every later one) again.
     pub async fn handle(&self, req: &CommitRequest) -> Result<Distributed, StoreError> {
+        let span = tracing::info_span!(
+            "distribute",
+            zk.op = req.op.name(),
+            zk.path = req.op.path(),
+            zk.session = %req.session,
+            zk.seq = req.seq,
+            zk.zxid = tracing::field::Empty,
+        );
+        self.distribute(req).instrument(span).await
+    }
+
+    async fn distribute(&self, req: &CommitRequest) -> Result<Distributed, StoreError> {
         let mut known = self.known.lock().await;
         if let Op::Sync { path } = &req.op {
             // Everything before it in the queue is applied: answer.
@@ -145,7 +158,9 @@ impl Distributor {
                 persistent: persistent.clone(),
                 in_flight: (in_flight != current.in_flight).then(|| in_flight.clone()),
             };
-            match self.system.commit(&commit).await? {
+            let span =
+                tracing::info_span!("commit", zk.zxid = zxid, db.system = tracing::field::Empty);
+            match self.system.commit(&commit).instrument(span).await? {
                 CommitOutcome::Committed => {
                     let mut watches = current.persistent.clone();
                     persistent.apply_to(&mut watches);
@@ -207,6 +222,7 @@ impl Distributor {
         replayed: bool,
         known: &Known,
     ) -> Result<Distributed, StoreError> {
+        tracing::Span::current().record("zk.zxid", zxid);
         let Some(mut change) = self.change(req, zxid) else {
             return self.refuse(req, Error::SystemError).await;
         };
@@ -221,10 +237,21 @@ impl Distributor {
                 zxid,
                 deliveries: fired.deliveries,
             };
-            self.watches.push(&batch).await?;
+            let span = tracing::info_span!(
+                "watch.push",
+                zk.zxid = zxid,
+                zk.sessions = batch.deliveries.len()
+            );
+            self.watches.push(&batch).instrument(span).await?;
         }
         for write in &change.user {
-            self.user.apply(write).await?;
+            let span = tracing::info_span!(
+                "user_store.write",
+                zk.path = write.path(),
+                zk.zxid = zxid,
+                db.system = tracing::field::Empty,
+            );
+            self.user.apply(write).instrument(span).await?;
         }
         let result = if req.close_session {
             OpResult::SessionClosed

@@ -1,6 +1,7 @@
 //! The queue ports: the distributor queue and the client channel.
 
 use async_trait::async_trait;
+use tracing::Instrument as _;
 
 use crate::{CommitRequest, Reply, StoreError, WriteRequest};
 
@@ -37,7 +38,13 @@ pub async fn send_reply(
     reply_to: &str,
     reply: &Reply,
 ) -> Result<(), StoreError> {
-    match sink.reply(reply_to, reply).await {
+    let span = tracing::info_span!(
+        "reply",
+        zk.session = %reply.session,
+        zk.seq = reply.seq,
+        zk.zxid = reply.zxid,
+    );
+    match sink.reply(reply_to, reply).instrument(span).await {
         Err(e) if !e.retryable => {
             tracing::warn!(error = %e, reply_to, seq = reply.seq, "reply dropped: undeliverable");
             Ok(())

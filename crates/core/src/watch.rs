@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 use crate::message::{Envelope, Message};
 use crate::user::UserWrite;
@@ -414,7 +415,17 @@ pub async fn deliver(sink: &dyn NotificationSink, batch: &WatchBatch) -> Result<
             zxid: batch.zxid,
             events: delivery.events.clone(),
         };
-        match sink.notify(&delivery.reply_to, &notification).await {
+        let span = tracing::info_span!(
+            "deliver",
+            zk.session = %delivery.session,
+            zk.zxid = batch.zxid,
+            zk.events = delivery.events.len(),
+        );
+        match sink
+            .notify(&delivery.reply_to, &notification)
+            .instrument(span)
+            .await
+        {
             Ok(()) => delivered += 1,
             Err(e) if !e.retryable => {
                 tracing::info!(error = %e, session = %delivery.session, zxid = batch.zxid,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
+use tracing::Instrument as _;
 
 use crate::queue::send_reply;
 use crate::system::{LockOutcome, LockRequest, NodeRecord, SystemStore};
@@ -75,6 +76,21 @@ impl Writer {
     /// of the same request would not finish, so the caller lets the queue
     /// deliver it again.
     pub async fn handle(&self, req: &WriteRequest, delivery: u32) -> Result<Handled, StoreError> {
+        let span = tracing::info_span!(
+            "write",
+            zk.op = req.op.name(),
+            zk.path = req.op.path(),
+            zk.session = %req.session,
+            zk.seq = req.seq,
+        );
+        self.handle_request(req, delivery).instrument(span).await
+    }
+
+    async fn handle_request(
+        &self,
+        req: &WriteRequest,
+        delivery: u32,
+    ) -> Result<Handled, StoreError> {
         if let Err(refusal) = check_request(&req.op, self.config.max_data_len) {
             return self.refuse(req, refusal).await;
         }
@@ -107,7 +123,8 @@ impl Writer {
         let mut locked: Vec<(PreState, NodeRecord)> = Vec::new();
         let mut wanted = paths_to_lock(&op);
         loop {
-            match self.lock_all(&wanted, &token).await? {
+            let lock = tracing::info_span!("lock", zk.paths = %wanted.join(","));
+            match self.lock_all(&wanted, &token).instrument(lock).await? {
                 Some(records) => locked.extend(records),
                 None => {
                     self.unlock_all(&locked, &token).await?;
@@ -132,7 +149,9 @@ impl Writer {
                 op.clone()
             };
             let now = self.clock.now_ms();
-            match apply(&op, &pre, req.session, 0, now, true) {
+            let validated = tracing::info_span!("validate")
+                .in_scope(|| apply(&op, &pre, req.session, 0, now, true));
+            match validated {
                 Ok(applied) => {
                     let commit = CommitRequest {
                         token,
@@ -144,7 +163,8 @@ impl Writer {
                         pre,
                         close_session,
                     };
-                    self.commits.push(&commit).await?;
+                    let push = tracing::info_span!("push", zk.token = %commit.token);
+                    self.commits.push(&commit).instrument(push).await?;
                     return Ok(Handled::Forwarded);
                 }
                 Err(Halt::NeedLock(path)) => wanted = vec![path],

@@ -9,6 +9,9 @@
 use std::future::Future;
 use std::time::Instant;
 
+use aws_lambda_events::event::sqs::SqsMessage;
+use tracing::Instrument as _;
+
 use aws_lambda_events::event::sqs::SqsEvent;
 use fk_aws::calls::CallCounter;
 use fk_core::{Message, StoreError};
@@ -46,6 +49,7 @@ where
         let started = Instant::now();
         let id = record.message_id.as_deref().unwrap_or("-");
         let deliveries = fk_aws::sqs::receive_count(record);
+        let span = record_span(record, deliveries);
         let message = match M::decode(fk_aws::sqs::envelope_from_event(record)) {
             Ok(message) => message,
             Err(e) => {
@@ -56,7 +60,7 @@ where
                 continue;
             }
         };
-        match handle(message, deliveries).await {
+        match handle(message, deliveries).instrument(span.clone()).await {
             Ok(outcome) => {
                 let calls = ctx.calls.take();
                 tracing::info!(
@@ -78,4 +82,26 @@ where
         }
     }
     Ok(summary)
+}
+
+/// The span of one record: a consumer span that continues the trace the
+/// producer put in the message's attributes.
+fn record_span(record: &SqsMessage, deliveries: u32) -> tracing::Span {
+    let queue = record
+        .event_source_arn
+        .as_deref()
+        .and_then(|arn| arn.rsplit(':').next())
+        .unwrap_or("sqs");
+    let span = tracing::info_span!(
+        "process",
+        otel.name = format!("process {queue}"),
+        otel.kind = "consumer",
+        messaging.system = "aws_sqs",
+        messaging.operation.type = "process",
+        messaging.destination.name = queue,
+        messaging.message.id = record.message_id.as_deref().unwrap_or("-"),
+        messaging.aws_sqs.receive_count = deliveries,
+    );
+    fk_telemetry::continue_trace(&span, |name| fk_aws::sqs::trace_attribute(record, name));
+    span
 }

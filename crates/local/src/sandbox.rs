@@ -30,6 +30,9 @@ const INHERITED_ENV: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    // Where the functions send their spans (see observability/README.md).
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 ];
 
 /// The memory size functions are told they have (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).

@@ -4,15 +4,22 @@ mod config;
 mod handler;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::layers::OpenTelemetryFaasTrigger;
+use lambda_runtime::{service_fn, LambdaEvent, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    fk_lambda::init_logging();
+    let telemetry = fk_lambda::init("fk-distributor")?;
     let config = config::Config::from_source(&fk_lambda::config::ProcessEnv)?;
     let distributor = handler::DistributorFunction::build(&config).await?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+    let distributor = &distributor;
+    Runtime::new(service_fn(|event: LambdaEvent<SqsEvent>| {
         distributor.handle(event.payload)
     }))
+    .layer(fk_lambda::otel_layer(
+        &telemetry,
+        OpenTelemetryFaasTrigger::PubSub,
+    ))
+    .run()
     .await
 }

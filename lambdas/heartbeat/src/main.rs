@@ -10,11 +10,12 @@ use fk_aws::sqs::SqsWriteQueue;
 use fk_aws::system::DynamoSystemStore;
 use fk_core::heartbeat::Heartbeat;
 use fk_core::SystemClock;
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::layers::OpenTelemetryFaasTrigger;
+use lambda_runtime::{service_fn, LambdaEvent, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    fk_lambda::init_logging();
+    let telemetry = fk_lambda::init("fk-heartbeat")?;
     let config = config::Config::from_source(&fk_lambda::config::ProcessEnv)?;
     let calls = CallCounter::new();
     let sdk = sdk_config(config.aws.endpoint.as_deref(), &config.aws.region).await;
@@ -33,7 +34,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     );
     let heartbeat = &heartbeat;
     let calls = &calls;
-    lambda_runtime::run(service_fn(
+    Runtime::new(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move {
             let report = heartbeat.run().await?;
             let used = calls.take();
@@ -47,5 +48,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             Ok::<_, lambda_runtime::Error>(())
         },
     ))
+    .layer(fk_lambda::otel_layer(
+        &telemetry,
+        OpenTelemetryFaasTrigger::Timer,
+    ))
+    .run()
     .await
 }

@@ -10,7 +10,8 @@ use fk_aws::sqs::SqsReplySink;
 use fk_core::watch::{self, WatchBatch};
 use fk_lambda::batch::{for_each_in_order, BatchContext};
 use fk_lambda::config::{self, AwsConfig, ConfigError, Source};
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::layers::OpenTelemetryFaasTrigger;
+use lambda_runtime::{service_fn, LambdaEvent, Runtime};
 
 /// The watch function's configuration, read once at start-up.
 struct Config {
@@ -63,11 +64,17 @@ impl WatchFunction {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    fk_lambda::init_logging();
+    let telemetry = fk_lambda::init("fk-watch")?;
     let config = Config::from_source(&fk_lambda::config::ProcessEnv)?;
     let function = WatchFunction::build(&config).await;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+    let function = &function;
+    Runtime::new(service_fn(|event: LambdaEvent<SqsEvent>| {
         function.handle(event.payload)
     }))
+    .layer(fk_lambda::otel_layer(
+        &telemetry,
+        OpenTelemetryFaasTrigger::PubSub,
+    ))
+    .run()
     .await
 }

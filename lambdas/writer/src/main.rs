@@ -4,15 +4,22 @@ mod config;
 mod handler;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::layers::OpenTelemetryFaasTrigger;
+use lambda_runtime::{service_fn, LambdaEvent, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    fk_lambda::init_logging();
+    let telemetry = fk_lambda::init("fk-writer")?;
     let config = config::Config::from_source(&fk_lambda::config::ProcessEnv)?;
     let writer = handler::WriterFunction::build(&config).await;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+    let writer = &writer;
+    Runtime::new(service_fn(|event: LambdaEvent<SqsEvent>| {
         writer.handle(event.payload)
     }))
+    .layer(fk_lambda::otel_layer(
+        &telemetry,
+        OpenTelemetryFaasTrigger::PubSub,
+    ))
+    .run()
     .await
 }

@@ -288,6 +288,7 @@ impl SystemStore for DynamoSystemStore {
     }
 
     async fn commit(&self, commit: &SystemCommit) -> Result<CommitOutcome, StoreError> {
+        tracing::Span::current().record("db.system", "dynamodb");
         commit::commit(self, commit).await
     }
 

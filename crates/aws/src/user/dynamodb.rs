@@ -136,6 +136,7 @@ impl UserStore for DynamoUserStore {
     }
 
     async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
+        tracing::Span::current().record("db.system", "dynamodb");
         match write {
             UserWrite::Create {
                 path,

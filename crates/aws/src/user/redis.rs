@@ -130,6 +130,7 @@ impl UserStore for RedisUserStore {
     }
 
     async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
+        tracing::Span::current().record("db.system", "redis");
         let mut pipe = redis::pipe();
         pipe.atomic();
         match write {

@@ -146,6 +146,7 @@ impl UserStore for S3UserStore {
     }
 
     async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
+        tracing::Span::current().record("db.system", "s3");
         match write {
             UserWrite::Create {
                 path,
