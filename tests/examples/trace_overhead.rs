@@ -2,13 +2,15 @@
 //! local stack.
 //!
 //! ```text
-//! cargo run -p fk-e2e --example trace_overhead -- [writes]
+//! cargo run -p fk-e2e --example trace_overhead -- [writes] [off|on|both]
 //! ```
 //!
 //! Runs `writes` (default 200) `set_data` calls on a node another session
-//! watches, first with tracing off, then with every function and the client
-//! exporting to an OTLP/HTTP receiver in this process; prints p50/p90 of
-//! both, then the waterfall of the last traced write.
+//! watches, with tracing off, then (`both`, the default) with every
+//! function and the client exporting to an OTLP/HTTP receiver in this
+//! process; prints p50/p90 of each, and the waterfall of the last traced
+//! write. The emulator's state grows with every stack, so for a fair
+//! comparison alternate single modes in separate runs (off, on, off, on).
 
 use std::time::{Duration, Instant};
 
@@ -55,10 +57,28 @@ async fn main() {
         .map(|n| n.parse().unwrap())
         .unwrap_or(200);
 
-    let stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
-    let off = run(&stack, writes).await;
-    stack.stop().await;
+    let mode = std::env::args().nth(2).unwrap_or_else(|| "both".into());
+    let mut results = Vec::new();
+    if mode != "on" {
+        let stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
+        results.push(("tracing off", run(&stack, writes).await));
+        stack.stop().await;
+    }
+    if mode != "off" {
+        traced(writes, &mut results).await;
+    }
+    println!("{writes} set_data on a watched node, S3 user store, local stack");
+    for (name, l) in &results {
+        println!(
+            "{name:<12} p50 {:>7.1} ms   p90 {:>7.1} ms",
+            percentile(l, 0.5),
+            percentile(l, 0.9)
+        );
+    }
+}
 
+/// The traced run; prints the waterfall of its last write.
+async fn traced(writes: usize, results: &mut Vec<(&'static str, Vec<f64>)>) {
     let receiver = OtlpReceiver::start().await.unwrap();
     let telemetry = fk_telemetry::init_with_endpoint(
         "fk-client",
@@ -83,14 +103,7 @@ async fn main() {
         .await;
     stack.stop().await;
 
-    println!("{writes} set_data on a watched node, S3 user store, local stack");
-    for (name, l) in [("tracing off", &off), ("tracing on", &on)] {
-        println!(
-            "{name:<12} p50 {:>7.1} ms   p90 {:>7.1} ms",
-            percentile(l, 0.5),
-            percentile(l, 0.9)
-        );
-    }
+    results.push(("tracing on", on));
     let last = spans
         .iter()
         .filter(|s| s.name == "zk.set_data")
@@ -101,7 +114,7 @@ async fn main() {
         .filter(|s| s.trace_id == last.trace_id)
         .cloned()
         .collect();
-    println!("\nthe last traced write (trace {}):", last.trace_id);
+    println!("the last traced write (trace {}):", last.trace_id);
     print!("{}", waterfall(&trace));
     telemetry.shutdown();
 }
