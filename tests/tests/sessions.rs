@@ -87,7 +87,7 @@ async fn a_closed_session_answers_session_expired() {
     let handle = zk.clone();
     zk.close().await.unwrap();
 
-    assert_eq!(handle.state(), SessionState::Expired);
+    assert_eq!(handle.state(), SessionState::Closed);
     assert_eq!(
         handle.create("/late", b"", CreateMode::Persistent).await,
         Err(Error::SessionExpired)

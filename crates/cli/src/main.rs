@@ -127,7 +127,7 @@ async fn main() -> ExitCode {
             _ = tokio::signal::ctrl_c() => {}
         }
     }
-    if client.state() == SessionState::Expired {
+    if matches!(client.state(), SessionState::Expired | SessionState::Closed) {
         // Closed by the script (or expired): nothing left to close.
     } else if let Err(e) = client.close().await {
         render::failure(

@@ -9,7 +9,9 @@ pub const ROOT: &str = "/";
 ///
 /// A path is absolute, has no trailing `/` (except the root itself), no empty,
 /// `.` or `..` segment, and none of the characters ZooKeeper rejects (NUL,
-/// control characters, surrogates and private-use code points).
+/// control characters, surrogates and private-use code points). Java sees a
+/// character outside the Basic Multilingual Plane as two surrogates, so
+/// ZooKeeper rejects those too.
 pub fn validate(path: &str) -> Result<(), Error> {
     validate_with(path, false)
 }
@@ -58,7 +60,7 @@ fn is_forbidden(c: char) -> bool {
         '\u{0000}'..='\u{001f}'
         | '\u{007f}'..='\u{009f}'
         | '\u{e000}'..='\u{f8ff}'
-        | '\u{fff0}'..='\u{ffff}')
+        | '\u{fff0}'..='\u{10ffff}')
 }
 
 /// The parent of a valid path other than the root.
@@ -94,10 +96,15 @@ pub fn join(parent: &str, name: &str) -> String {
     }
 }
 
-/// The name ZooKeeper gives a sequential node: the prefix and the parent's
-/// `cversion`, as `%010d`.
-pub fn sequential(prefix: &str, parent_cversion: i32) -> String {
-    format!("{prefix}{parent_cversion:010}")
+/// The name ZooKeeper gives a sequential node: the prefix and the number
+/// of children ever created under the parent, as `%010d`.
+///
+/// The parent's `cversion` counts creates and deletes alike, so the creates
+/// are `(cversion + numChildren) / 2`; on a parent that never lost a child
+/// that is the `cversion` itself.
+pub fn sequential(prefix: &str, parent: &crate::Stat) -> String {
+    let creates = (parent.cversion + parent.num_children) / 2;
+    format!("{prefix}{creates:010}")
 }
 
 #[cfg(test)]
@@ -153,9 +160,22 @@ mod tests {
     }
 
     #[test]
-    fn sequential_suffix_is_ten_digits() {
-        assert_eq!(sequential("/q/job-", 7), "/q/job-0000000007");
-        assert_eq!(sequential("/q/", 12345), "/q/0000012345");
+    fn sequential_suffix_is_ten_digits_counting_creates_only() {
+        let parent = |cversion, num_children| crate::Stat {
+            cversion,
+            num_children,
+            ..crate::Stat::default()
+        };
+        assert_eq!(sequential("/q/job-", &parent(7, 7)), "/q/job-0000000007");
+        assert_eq!(sequential("/q/", &parent(12345, 12345)), "/q/0000012345");
+        // Three creates and two deletes: the next is the fourth create.
+        assert_eq!(sequential("/q/n-", &parent(5, 1)), "/q/n-0000000003");
+    }
+
+    #[test]
+    fn characters_outside_the_bmp_are_refused_as_java_sees_surrogates() {
+        assert_eq!(validate("/🦀"), Err(Error::BadArguments));
+        assert_eq!(validate("/a🦀b"), Err(Error::BadArguments));
     }
 
     proptest! {

@@ -256,7 +256,7 @@ impl Run {
                 };
                 let mut parent = self.existing(parent_path)?;
                 let name = if resolve && mode.is_sequential() {
-                    let name = path::sequential(path, parent.cversion);
+                    let name = path::sequential(path, &parent);
                     path::validate(&name).map_err(refuse)?;
                     name
                 } else {
@@ -383,9 +383,10 @@ fn refuse(e: Error) -> Halt {
     Halt::Refused(Refusal::Single(e))
 }
 
+/// `None` and ZooKeeper's `-1` both mean any version.
 fn check_version(expected: Option<i32>, actual: i32) -> Result<(), Halt> {
     match expected {
-        Some(v) if v != actual => Err(refuse(Error::BadVersion)),
+        Some(v) if v != -1 && v != actual => Err(refuse(Error::BadVersion)),
         _ => Ok(()),
     }
 }

@@ -17,6 +17,8 @@ struct ModelNode {
     cversion: i32,
     num_children: i32,
     owner: i64,
+    /// Children ever created: the next sequence number.
+    creates: i32,
 }
 
 /// ZooKeeper's rules, written as plainly as possible.
@@ -44,6 +46,7 @@ impl Model {
                 cversion: 0,
                 num_children: 0,
                 owner: 0,
+                creates: 0,
             },
         );
         m
@@ -55,7 +58,7 @@ impl Model {
                 let parent = parent_of(path);
                 let p = self.nodes.get(&parent).ok_or(Error::NoNode)?.clone();
                 let path = if mode.is_sequential() {
-                    format!("{path}{:010}", p.cversion)
+                    format!("{path}{:010}", p.creates)
                 } else {
                     path.clone()
                 };
@@ -68,6 +71,7 @@ impl Model {
                 let parent_node = self.nodes.get_mut(&parent).unwrap();
                 parent_node.cversion += 1;
                 parent_node.num_children += 1;
+                parent_node.creates += 1;
                 self.nodes.insert(
                     path.clone(),
                     ModelNode {
@@ -75,6 +79,7 @@ impl Model {
                         version: 0,
                         cversion: 0,
                         num_children: 0,
+                        creates: 0,
                         owner: if mode.is_ephemeral() {
                             session.raw()
                         } else {

@@ -84,8 +84,6 @@ scenarios! {
     /// getEphemerals' prefix must be a valid path (Java's client checks it
     /// with `PathUtils.validatePath`, so does zookeeper-client): a prefix
     /// ending in `/` is refused, although it would make sense as a prefix.
-    #[ignore = "divergence: get_ephemerals with an invalid path as prefix (\"a\", \"/p/\", \"/a//b\", \
-                \"/./a\", \"/a\\u{1}\") answers a list on our side; ZooKeeper answers BADARGUMENTS"]
     async fn invalid_paths_in_get_ephemerals(t) {
         t.create("/p", "", Persistent).await;
         t.create("/p/e", "", Ephemeral).await;

@@ -53,8 +53,6 @@ scenarios! {
     /// sequence number: ZooKeeper stores the number of children *created*
     /// and reports cversion as 2 × created − numChildren (`DataNode.copyStat`),
     /// so the next number is (cversion + numChildren) / 2.
-    #[ignore = "divergence: after a delete, our sequence number is the reported cversion; \
-                ZooKeeper's is the count of creates, (cversion + numChildren) / 2"]
     async fn sequence_after_deletes(t) {
         t.create("/q", "", Persistent).await;
         let first = t.create("/q/n-", "", PersistentSequential).await;
