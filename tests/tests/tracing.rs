@@ -90,7 +90,15 @@ async fn a_watched_set_is_one_trace_from_the_client_to_the_watch_delivery() {
                     .iter()
                     .any(|s| s.trace_id == trace_id && s.service == service && s.name == name)
             };
-            has("fk-writer", "push")
+            let invoked = |service: &str| {
+                spans
+                    .iter()
+                    .any(|s| s.service == service && s.attribute("faas.trigger") == Some("pubsub"))
+            };
+            invoked("fk-writer")
+                && invoked("fk-distributor")
+                && invoked("fk-watch")
+                && has("fk-writer", "push")
                 && has("fk-distributor", "user_store.write")
                 && has("fk-watch", "deliver")
                 && has("fk-client", "zk.watch_event")
@@ -98,8 +106,9 @@ async fn a_watched_set_is_one_trace_from_the_client_to_the_watch_delivery() {
         .await;
     let trace_id = root_of_set(&spans).expect("the client's set_data span arrived");
     let trace: Vec<SpanRecord> = spans
-        .into_iter()
+        .iter()
         .filter(|s| s.trace_id == trace_id)
+        .cloned()
         .collect();
     println!("{}", waterfall(&trace));
     assert!(
@@ -107,6 +116,16 @@ async fn a_watched_set_is_one_trace_from_the_client_to_the_watch_delivery() {
         "the trace stayed incomplete:\n{}",
         waterfall(&trace)
     );
+
+    // every function invocation has its own span, from lambda_runtime's layer
+    for service in ["fk-writer", "fk-distributor", "fk-watch"] {
+        let invocation = spans
+            .iter()
+            .find(|s| s.service == service && s.attribute("faas.trigger") == Some("pubsub"))
+            .unwrap_or_else(|| panic!("no invocation span from {service}"));
+        assert!(invocation.attribute("faas.invocation_id").is_some());
+        assert!(invocation.attribute("faas.coldstart").is_some());
+    }
 
     // the client's operation span is the root, with its ZooKeeper attributes
     let root = one(&trace, "client operation", by("fk-client", "zk.set_data"));
