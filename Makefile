@@ -38,10 +38,11 @@ tf-docs: setup ## rewrite the input/output tables of terraform/*/*/README.md fro
 package-local: build ## zip the debug function binaries for the local stack (target/lambda-local)
 	@scripts/package-local.py target/debug target/lambda-local $(FUNCTIONS)
 
-package: ## release zips of the functions for AWS (target/lambda/<fn>/bootstrap.zip; ~7 min)
+# glibc 2.26 (Amazon Linux 2's): the same zips run on provided.al2 and provided.al2023.
+package: ## release zips of the functions for AWS (target/lambda/<fn>/bootstrap.zip; ~7 min on an idle machine)
 	@scripts/setup.sh --package
-	PATH="$(CURDIR)/.tools/cargo-lambda/bin:$$PATH" $(CARGO) lambda build --release --x86-64 \
-	  --output-format zip $(addprefix --bin ,$(FUNCTIONS))
+	PATH="$(CURDIR)/.tools/cargo-lambda/bin:$$PATH" $(CARGO) lambda build --release \
+	  --target x86_64-unknown-linux-gnu.2.26 --output-format zip $(addprefix --bin ,$(FUNCTIONS))
 
 deploy: ## deploy to AWS with your credentials: package, plan, and (once you confirm) apply terraform/stacks/$(STACK)
 	@scripts/deploy.sh $(STACK) apply

@@ -84,8 +84,13 @@ if $PACKAGE_ONLY; then
     echo "setup: ok ($("$TOOLS/cargo-lambda/bin/cargo-lambda" lambda --version))"
     exit 0
 fi
-venv_sync "$VENV" "${PIP_REQS[@]}"
-venv_sync "$TOOLS/checkov" "${CHECKOV_REQS[@]}"
+# Both at once: a cold install is mostly downloading (minutes on a slow link).
+venv_sync "$VENV" "${PIP_REQS[@]}" &
+main_venv=$!
+venv_sync "$TOOLS/checkov" "${CHECKOV_REQS[@]}" &
+checkov_venv=$!
+wait "$main_venv" || { echo "setup: pip install into $VENV failed" >&2; exit 1; }
+wait "$checkov_venv" || { echo "setup: pip install into $TOOLS/checkov failed" >&2; exit 1; }
 
 # Terraform offline: the binary on a fixed path, and the provider zip laid
 # out as a mirror for `terraform init -plugin-dir` (scripts/terraform.sh).

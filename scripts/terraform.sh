@@ -25,20 +25,33 @@ STACKS=(production hybrid redis local)
 
 [[ -x $TF ]] || { echo "terraform: $TF not found; run scripts/setup.sh" >&2; exit 1; }
 
-# tf DIR ARGS...: terraform in DIR, initialised from the mirror (no backend:
-# the offline checks never touch a remote state). Its .terraform lives in
-# .tools/tf-data, apart from the one `make deploy` initialises online.
+# Terraform runs on a copy of terraform/ in .tools/tf-work: its lock files
+# (provider 3.39, from the mirror) and .terraform directories stay apart
+# from the ones `make deploy` makes online with a newer provider, and
+# override files (backend_override.tf) there play no part here.
+WORK=$ROOT/.tools/tf-work
+stage() {
+    mkdir -p "$WORK/terraform"
+    find "$WORK/terraform" -type f ! -name .terraform.lock.hcl -delete
+    tar -C "$ROOT" --exclude=.terraform --exclude=.terraform.lock.hcl --exclude='*.tfstate*' \
+        --exclude=terraform.tfvars --exclude='*_override.tf' --exclude=deploy.tfplan -cf - terraform |
+        tar -C "$WORK" -xf -
+}
+
+# tf DIR ARGS...: terraform in (the copy of) DIR, initialised from the
+# mirror (no backend: the offline checks never touch a remote state), its
+# .terraform in .tools/tf-data.
 tf() {
     local dir=$1
     shift
     export TF_DATA_DIR=$ROOT/.tools/tf-data/${dir//\//_}
     # Again whenever a .tf file changed since: a new module call needs it.
-    if [[ ! -f $TF_DATA_DIR/modules/modules.json ||
+    if [[ ! -f $TF_DATA_DIR/modules/modules.json || ! -f $WORK/$dir/.terraform.lock.hcl ||
         -n $(find terraform -name '*.tf' -newer "$TF_DATA_DIR/modules/modules.json" -print -quit) ]]; then
-        "$TF" -chdir="$dir" init -input=false -backend=false -plugin-dir="$MIRROR" >/dev/null
+        "$TF" -chdir="$WORK/$dir" init -input=false -backend=false -plugin-dir="$MIRROR" >/dev/null
         touch "$TF_DATA_DIR/modules/modules.json"
     fi
-    "$TF" -chdir="$dir" "$@"
+    "$TF" -chdir="$WORK/$dir" "$@"
 }
 
 now() { date +%s%N; }
@@ -144,6 +157,7 @@ around() {
 
 verb=${1:-}
 shift || true
+stage
 case $verb in
 tf) tf "$@" ;;
 check) check ;;

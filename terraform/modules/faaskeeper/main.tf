@@ -44,7 +44,13 @@ locals {
       FK_LOCK_TTL_MS           = tostring(var.lock_ttl_ms)
     },
     local.user_store_environment,
+    local.aws_and_tracing_environment,
+  )
+
+  # Every function: the emulator's endpoint (local stack) and where traces go.
+  aws_and_tracing_environment = merge(
     var.endpoint == null ? {} : { FK_AWS_ENDPOINT = var.endpoint },
+    var.otlp_endpoint == null ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT = var.otlp_endpoint },
   )
 
   environments = {
@@ -62,7 +68,7 @@ locals {
         FK_SESSIONS_TABLE        = module.system_storage.sessions_table_name
         FK_DEAD_LETTER_QUEUE_URL = module.queues.watch_dlq_url
       },
-      var.endpoint == null ? {} : { FK_AWS_ENDPOINT = var.endpoint },
+      local.aws_and_tracing_environment,
     )
   }
 

@@ -75,6 +75,17 @@ variable "endpoint" {
   }
 }
 
+variable "otlp_endpoint" {
+  description = "OpenTelemetry collector (OTLP/HTTP) base URL the functions export their traces to (OTEL_EXPORTER_OTLP_ENDPOINT); null turns tracing off."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.otlp_endpoint == null || can(regex("^https?://", var.otlp_endpoint))
+    error_message = "The otlp_endpoint must be an http(s) URL."
+  }
+}
+
 variable "writer_zip_path" {
   description = "Deployment package of the writer (target/lambda/fk-writer/bootstrap.zip from `make package`)."
   type        = string

@@ -30,4 +30,5 @@ module "faaskeeper" {
 
   log_retention_in_days = var.log_retention_in_days
   alarm_actions         = var.alarm_actions
+  otlp_endpoint         = var.otlp_endpoint
 }

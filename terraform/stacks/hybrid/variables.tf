@@ -113,3 +113,14 @@ variable "tags" {
     error_message = "Tag keys must be 1 to 128 characters and values at most 256."
   }
 }
+
+variable "otlp_endpoint" {
+  description = "OpenTelemetry collector (OTLP/HTTP) the functions send traces to; null: no tracing."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.otlp_endpoint == null || can(regex("^https?://", var.otlp_endpoint))
+    error_message = "The otlp_endpoint must be an http(s) URL."
+  }
+}

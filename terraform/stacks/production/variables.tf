@@ -124,3 +124,14 @@ variable "user_bucket_name" {
     error_message = "The user_bucket_name must be a valid S3 bucket name."
   }
 }
+
+variable "otlp_endpoint" {
+  description = "OpenTelemetry collector (OTLP/HTTP) the functions send traces to; null: no tracing."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.otlp_endpoint == null || can(regex("^https?://", var.otlp_endpoint))
+    error_message = "The otlp_endpoint must be an http(s) URL."
+  }
+}
