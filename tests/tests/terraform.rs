@@ -4,7 +4,8 @@
 //! `client_config`; and what the configuration created carries the settings
 //! it promises (FIFO queues without content-based deduplication, encrypted,
 //! each redriven to its dead-letter queue; encrypted tables with
-//! point-in-time recovery).
+//! point-in-time recovery; IAM policies that name every action and grant
+//! each principal the calls its code makes, no more).
 //!
 //! `make test` applies the configuration into its emulator and runs this
 //! with `FK_TF_LOCAL_OUTPUTS` (the file `terraform output -json` wrote) and
@@ -264,4 +265,112 @@ async fn the_terraform_applied_tables_are_encrypted_with_point_in_time_recovery(
             "{table} has no point-in-time recovery"
         );
     }
+}
+
+#[test]
+fn the_terraform_applied_policies_grant_named_actions_only_what_each_principal_calls() {
+    let Some((stack, _)) = applied_stack() else {
+        return;
+    };
+    let path = std::env::var_os("FK_TF_LOCAL_OUTPUTS").unwrap();
+    let outputs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let granted: HashMap<String, Vec<String>> =
+        serde_json::from_value(outputs["iam_actions"]["value"].clone())
+            .expect("the iam_actions output: actions by principal");
+
+    // What crates/aws, lambdas/* and crates/client call, per principal.
+    let logs = ["logs:CreateLogStream", "logs:PutLogEvents"];
+    let consume = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ];
+    let user_store: &[&str] = match &stack.deployment.user_store {
+        fk_aws::deployment::UserStoreConfig::S3 { .. } => &[
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "s3:ListBucket",
+        ],
+        fk_aws::deployment::UserStoreConfig::Dynamodb { .. } => &["dynamodb:PutItem"],
+        _ => &[],
+    };
+    let client_reads: &[&str] = match &stack.deployment.user_store {
+        fk_aws::deployment::UserStoreConfig::S3 { .. } => &["s3:GetObject", "s3:ListBucket"],
+        _ => &[],
+    };
+    let expected: HashMap<&str, Vec<&str>> = HashMap::from([
+        (
+            "writer",
+            [
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                ][..],
+                &["sqs:SendMessage"],
+                &consume,
+                &logs,
+            ]
+            .concat(),
+        ),
+        (
+            "distributor",
+            [
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                ][..],
+                user_store,
+                &["sqs:SendMessage", "sqs:DeleteQueue"],
+                &consume,
+                &logs,
+            ]
+            .concat(),
+        ),
+        (
+            "watch",
+            [&["sqs:SendMessage"][..], &consume, &logs].concat(),
+        ),
+        (
+            "heartbeat",
+            [&["dynamodb:Scan", "sqs:SendMessage"][..], &logs].concat(),
+        ),
+        (
+            "client",
+            [
+                &[
+                    "sqs:SendMessage",
+                    "sqs:CreateQueue",
+                    "sqs:DeleteQueue",
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:GetItem",
+                ][..],
+                client_reads,
+            ]
+            .concat(),
+        ),
+    ]);
+
+    for (principal, actions) in &granted {
+        assert!(
+            actions.iter().all(|a| !a.contains('*')),
+            "{principal} is granted a wildcard action: {actions:?}"
+        );
+        let mut want: Vec<String> = expected
+            .get(principal.as_str())
+            .unwrap_or_else(|| panic!("a policy for an unknown principal {principal}"))
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        want.sort();
+        want.dedup();
+        assert_eq!(actions, &want, "the {principal}'s actions");
+    }
+    assert_eq!(granted.len(), expected.len(), "{granted:?}");
 }

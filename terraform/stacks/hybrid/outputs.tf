@@ -12,3 +12,8 @@ output "lambda_function_arns" {
   description = "ARNs of the functions."
   value       = module.faaskeeper.lambda_function_arns
 }
+
+output "iam_actions" {
+  description = "The IAM actions each function's role and the client policy allow, by principal (for review)."
+  value       = module.faaskeeper.iam_actions
+}

@@ -17,3 +17,8 @@ output "client_policy_json" {
   description = "IAM policy a client application attaches."
   value       = module.faaskeeper.client_policy_json
 }
+
+output "iam_actions" {
+  description = "The IAM actions each function's role and the client policy allow, by principal (for review)."
+  value       = module.faaskeeper.iam_actions
+}

@@ -17,3 +17,8 @@ output "redis_security_group_id" {
   description = "Security group of Redis (add clients with client_security_group_ids)."
   value       = aws_security_group.redis.id
 }
+
+output "iam_actions" {
+  description = "The IAM actions each function's role and the client policy allow, by principal (for review)."
+  value       = module.faaskeeper.iam_actions
+}
