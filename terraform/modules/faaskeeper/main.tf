@@ -50,8 +50,31 @@ locals {
   # Every function: the emulator's endpoint (local stack) and where traces go.
   aws_and_tracing_environment = merge(
     var.endpoint == null ? {} : { FK_AWS_ENDPOINT = var.endpoint },
-    var.otlp_endpoint == null ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT = var.otlp_endpoint },
+    local.collector ? local.collector_environment : (
+      var.otlp_endpoint == null ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT = var.otlp_endpoint }
+    ),
   )
+
+  # With a collector layer the functions export to it on localhost, and it
+  # forwards to X-Ray or to otlp_endpoint. The configuration comes from our
+  # own layer (observability/collector/, unpacked under /opt). No
+  # AWS_LAMBDA_EXEC_WRAPPER: wrappers exist for the managed runtimes'
+  # auto-instrumentation; these Rust functions trace themselves (and a
+  # provided.* runtime does not run one).
+  collector = var.collector_layer_arn != null
+  collector_environment = merge(
+    {
+      OPENTELEMETRY_COLLECTOR_CONFIG_URI = "/opt/faaskeeper/collector-${var.collector_exporter}.yaml"
+      OTEL_EXPORTER_OTLP_ENDPOINT        = "http://localhost:4318"
+    },
+    var.collector_exporter == "otlp" && var.otlp_endpoint != null ? { FK_OTLP_BACKEND_ENDPOINT = var.otlp_endpoint } : {},
+  )
+  layers = local.collector ? [var.collector_layer_arn, aws_lambda_layer_version.collector_config[0].arn] : []
+
+  # Segments reach X-Ray from Lambda itself (active tracing) or from the
+  # collector's X-Ray exporter; both need the role's X-Ray actions.
+  xray_enabled = var.xray_tracing || (local.collector && var.collector_exporter == "xray")
+  tracing_mode = var.xray_tracing ? "Active" : "PassThrough"
 
   environments = {
     writer = merge(local.common_environment, { FK_DEAD_LETTER_QUEUE_URL = module.queues.writer_dlq_url })
@@ -85,6 +108,16 @@ locals {
     },
     { for k, v in { endpoint = var.endpoint } : k => v if v != null },
   )
+}
+
+# The collector's configuration, read by the collector layer at start-up.
+resource "aws_lambda_layer_version" "collector_config" {
+  count = local.collector ? 1 : 0
+
+  layer_name       = "${var.name}-collector-config"
+  description      = "OpenTelemetry collector configuration of FaaSKeeper ${var.name} (observability/collector)"
+  filename         = var.collector_config_zip_path
+  source_code_hash = filebase64sha256(var.collector_config_zip_path)
 }
 
 module "system_storage" {
@@ -146,6 +179,7 @@ module "iam" {
   user_table_arn        = try(module.user_storage_dynamodb[0].dynamodb_table_arn, null)
   function_names        = local.function_names
   vpc_enabled           = length(var.distributor_vpc_subnet_ids) > 0
+  xray_enabled          = local.xray_enabled
   kms_key_arns          = var.kms_key_arns
 }
 
@@ -160,6 +194,8 @@ module "writer" {
   timeout       = var.function_timeout
   environment   = local.environments.writer
   policy_json   = module.iam.writer_policy_json
+  layers        = local.layers
+  tracing_mode  = local.tracing_mode
 
   # One message group per session: Lambda runs sessions in parallel and
   # each session's writes in order.
@@ -184,6 +220,8 @@ module "distributor" {
   timeout       = var.function_timeout
   environment   = local.environments.distributor
   policy_json   = module.iam.distributor_policy_json
+  layers        = local.layers
+  tracing_mode  = local.tracing_mode
 
   # One message group (the commit order): one invocation at a time.
   event_source_mapping_enabled = var.event_source_mappings_enabled
@@ -210,6 +248,8 @@ module "watch" {
   timeout       = var.function_timeout
   environment   = local.environments.watch
   policy_json   = module.iam.watch_policy_json
+  layers        = local.layers
+  tracing_mode  = local.tracing_mode
 
   # Lambda delivers each message group of the FIFO queue in order.
   event_source_mapping_enabled = var.event_source_mappings_enabled
@@ -234,6 +274,8 @@ module "heartbeat" {
   timeout       = var.function_timeout
   environment   = local.environments.heartbeat
   policy_json   = module.iam.heartbeat_policy_json
+  layers        = local.layers
+  tracing_mode  = local.tracing_mode
 
   log_retention_in_days = var.log_retention_in_days
   alarms_enabled        = var.alarms_enabled

@@ -79,3 +79,8 @@ output "iam_actions" {
   description = "The IAM actions each function and the client policy allow, by principal."
   value       = module.iam.actions
 }
+
+output "cloudwatch_dashboard_name" {
+  description = "Name of the CloudWatch dashboard (durations, errors, queue age and depth, DLQ depth, DynamoDB throttles); null when dashboard_enabled is false."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
+}

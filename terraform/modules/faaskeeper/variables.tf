@@ -86,6 +86,51 @@ variable "otlp_endpoint" {
   }
 }
 
+variable "collector_layer_arn" {
+  description = "An OpenTelemetry collector Lambda layer (ADOT's aws-otel-collector, or opentelemetry-lambda's collector) version ARN: the functions export to it on localhost:4318 and it forwards to collector_exporter. Null: no collector layer."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.collector_layer_arn == null || can(regex("^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.collector_layer_arn))
+    error_message = "The collector_layer_arn must be a layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)."
+  }
+}
+
+variable "collector_config_zip_path" {
+  description = "The collector's configuration as a layer (target/lambda/collector-config.zip from `make package`, observability/collector/*.yaml); required with collector_layer_arn."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.collector_config_zip_path == null || can(regex("\\.zip$", var.collector_config_zip_path))
+    error_message = "The collector_config_zip_path must name a .zip file."
+  }
+}
+
+variable "collector_exporter" {
+  description = "Where the collector layer sends traces: xray (AWS X-Ray, in the function's region) or otlp (the OTLP/HTTP backend at otlp_endpoint, e.g. Grafana Tempo)."
+  type        = string
+  default     = "xray"
+
+  validation {
+    condition     = contains(["xray", "otlp"], var.collector_exporter)
+    error_message = "The collector_exporter must be xray or otlp."
+  }
+}
+
+variable "xray_tracing" {
+  description = "X-Ray active tracing of every function (Lambda's own segments: invocation, init, overhead), with the X-Ray actions added to their roles."
+  type        = bool
+  default     = false
+}
+
+variable "dashboard_enabled" {
+  description = "Create a CloudWatch dashboard: function durations and errors, queue age and depth, dead-letter queue depth, DynamoDB throttles."
+  type        = bool
+  default     = true
+}
+
 variable "writer_zip_path" {
   description = "Deployment package of the writer (target/lambda/fk-writer/bootstrap.zip from `make package`)."
   type        = string

@@ -58,6 +58,7 @@ resource "aws_lambda_function" "this" {
 
   reserved_concurrent_executions = var.reserved_concurrent_executions
   kms_key_arn                    = var.kms_key_arn
+  layers                         = var.layers
 
   dynamic "environment" {
     for_each = length(var.environment) > 0 ? [var.environment] : []

@@ -160,6 +160,17 @@ variable "tracing_mode" {
   }
 }
 
+variable "layers" {
+  description = "Lambda layer version ARNs (at most 5), e.g. an OpenTelemetry collector and its configuration."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.layers) <= 5 && alltrue([for l in var.layers : can(regex("^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", l))])
+    error_message = "The layers must be at most 5 layer version ARNs (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)."
+  }
+}
+
 variable "vpc_subnet_ids" {
   description = "Subnets to run in (to reach a Redis user store); empty runs outside any VPC. They need routes to SQS and DynamoDB (NAT or VPC endpoints)."
   type        = list(string)

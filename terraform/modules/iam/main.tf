@@ -61,6 +61,16 @@ locals {
     resources = var.kms_key_arns
   }]
 
+  # Lambda's active tracing and a collector layer's X-Ray exporter send
+  # segments as the function's role.
+  xray = var.xray_enabled ? [{
+    sid     = "XRaySegments"
+    actions = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    # `*`: X-Ray offers no resource-level permissions for these actions
+    # (AWS's AWSXRayDaemonWriteAccess grants them on `*` too).
+    resources = ["*"]
+  }] : []
+
   statements = {
     # ---- writer: lock, validate, push ---------------------------------------
     writer = concat([
@@ -85,7 +95,7 @@ locals {
         actions   = local.consume
         resources = [var.writer_queue_arn]
       },
-    ], local.logs["writer"], local.kms)
+    ], local.logs["writer"], local.kms, local.xray)
 
     # ---- distributor: commit, apply, reply, hand watches on -------------------
     distributor = concat([
@@ -141,7 +151,7 @@ locals {
         # (AWS's AWSLambdaVPCAccessExecutionRole grants them on `*` too).
         resources = ["*"]
       },
-    ] : [], local.logs["distributor"], local.kms)
+    ] : [], local.logs["distributor"], local.kms, local.xray)
 
     # ---- watch: deliver fired events to the sessions that set them ----------
     # Each event names the session's reply queue URL (lambdas/watch,
@@ -157,7 +167,7 @@ locals {
         actions   = local.consume
         resources = [var.watch_queue_arn]
       },
-    ], local.logs["watch"], local.kms)
+    ], local.logs["watch"], local.kms, local.xray)
 
     # ---- heartbeat: find expired sessions, close them through the writer ----
     heartbeat = concat([
@@ -171,7 +181,7 @@ locals {
         actions   = ["sqs:SendMessage"]
         resources = [var.writer_queue_arn]
       },
-    ], local.logs["heartbeat"], local.kms)
+    ], local.logs["heartbeat"], local.kms, local.xray)
 
     # ---- clients (crates/client): what an application's role needs ----------
     client = concat([

@@ -141,6 +141,12 @@ variable "vpc_enabled" {
   default     = false
 }
 
+variable "xray_enabled" {
+  description = "Let every function send trace segments to X-Ray (active tracing, or a collector layer exporting to X-Ray)."
+  type        = bool
+  default     = false
+}
+
 variable "kms_key_arns" {
   description = "Customer managed KMS keys of the tables, queues or bucket that every principal here must use; empty with AWS managed keys."
   type        = list(string)

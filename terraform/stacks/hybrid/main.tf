@@ -31,4 +31,11 @@ module "faaskeeper" {
   log_retention_in_days = var.log_retention_in_days
   alarm_actions         = var.alarm_actions
   otlp_endpoint         = var.otlp_endpoint
+
+  # Traces through a collector layer (X-Ray or otlp_endpoint) and X-Ray's
+  # own segments; the configuration layer comes from `make package`.
+  collector_layer_arn       = var.collector_layer_arn
+  collector_config_zip_path = "${var.package_dir}/collector-config.zip"
+  collector_exporter        = var.collector_exporter
+  xray_tracing              = var.xray_tracing
 }

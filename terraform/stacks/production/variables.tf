@@ -135,3 +135,31 @@ variable "otlp_endpoint" {
     error_message = "The otlp_endpoint must be an http(s) URL."
   }
 }
+
+variable "collector_layer_arn" {
+  description = "An OpenTelemetry collector Lambda layer version ARN (ADOT or opentelemetry-lambda, for your region); the functions export to it and it forwards to collector_exporter. Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.collector_layer_arn == null || can(regex("^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.collector_layer_arn))
+    error_message = "The collector_layer_arn must be a layer version ARN."
+  }
+}
+
+variable "collector_exporter" {
+  description = "Where the collector layer sends traces: xray, or otlp (the backend at otlp_endpoint)."
+  type        = string
+  default     = "xray"
+
+  validation {
+    condition     = contains(["xray", "otlp"], var.collector_exporter)
+    error_message = "The collector_exporter must be xray or otlp."
+  }
+}
+
+variable "xray_tracing" {
+  description = "X-Ray active tracing of every function."
+  type        = bool
+  default     = false
+}
