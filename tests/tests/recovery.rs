@@ -87,7 +87,9 @@ async fn the_same_write_delivered_twice_applies_once() {
 async fn a_writer_crash_between_lock_and_commit_loses_and_doubles_nothing() {
     let mut options = StackOptions::new(StoreKind::S3);
     options.lock_ttl_ms = 2_000;
-    options.visibility_timeout_s = 4;
+    // A writer waits for a lock until a second before its function
+    // timeout (visibility - 1 s): long enough to outwait the dead lock.
+    options.visibility_timeout_s = 6;
     options.writer_env = BTreeMap::from([(
         "FK_FAULT_CRASH_AFTER_LOCK".to_string(),
         "/crash".to_string(),

@@ -76,6 +76,22 @@ impl Writer {
     /// of the same request would not finish, so the caller lets the queue
     /// deliver it again.
     pub async fn handle(&self, req: &WriteRequest, delivery: u32) -> Result<Handled, StoreError> {
+        self.handle_within(req, delivery, None).await
+    }
+
+    /// As [`Writer::handle`], but stops waiting for locks at `deadline_ms`
+    /// (the caller's clock) and refuses the write with `OperationTimeout`.
+    ///
+    /// A function passes its invocation's deadline, less the time a refusal
+    /// needs: a writer killed at its timeout while waiting would fail its
+    /// whole batch, which the queue then delivers again, while the client
+    /// learns nothing.
+    pub async fn handle_within(
+        &self,
+        req: &WriteRequest,
+        delivery: u32,
+        deadline_ms: Option<i64>,
+    ) -> Result<Handled, StoreError> {
         let span = tracing::info_span!(
             "write",
             zk.op = req.op.name(),
@@ -83,13 +99,16 @@ impl Writer {
             zk.session = %req.session,
             zk.seq = req.seq,
         );
-        self.handle_request(req, delivery).instrument(span).await
+        self.handle_request(req, delivery, deadline_ms)
+            .instrument(span)
+            .await
     }
 
     async fn handle_request(
         &self,
         req: &WriteRequest,
         delivery: u32,
+        deadline_ms: Option<i64>,
     ) -> Result<Handled, StoreError> {
         if let Err(refusal) = check_request(&req.op, self.config.max_data_len) {
             return self.refuse(req, refusal).await;
@@ -124,7 +143,11 @@ impl Writer {
         let mut wanted = paths_to_lock(&op);
         loop {
             let lock = tracing::info_span!("lock", zk.paths = %wanted.join(","));
-            match self.lock_all(&wanted, &token).instrument(lock).await? {
+            match self
+                .lock_all(&wanted, &token, deadline_ms)
+                .instrument(lock)
+                .await?
+            {
                 Some(records) => locked.extend(records),
                 None => {
                     self.unlock_all(&locked, &token).await?;
@@ -205,13 +228,15 @@ impl Writer {
     /// Never waits while holding a lock it just asked for: on contention it
     /// releases this round's locks and backs off, so two writers cannot
     /// deadlock on them. Gives up (`None`) after twice the lock lifetime, by
-    /// when every holder's lock expired.
+    /// when every holder's lock expired, or at `deadline_ms` if earlier.
     async fn lock_all(
         &self,
         paths: &[String],
         token: &str,
+        deadline_ms: Option<i64>,
     ) -> Result<Option<Vec<(PreState, NodeRecord)>>, StoreError> {
-        let give_up_at = self.clock.now_ms() + 2 * self.config.lock_ttl_ms;
+        let give_up_at = (self.clock.now_ms() + 2 * self.config.lock_ttl_ms)
+            .min(deadline_ms.unwrap_or(i64::MAX));
         let mut backoff = Duration::from_millis(5);
         loop {
             let now = self.clock.now_ms();

@@ -301,6 +301,45 @@ async fn a_crashed_writers_lock_expires_and_the_node_is_writable_again() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_writer_waiting_for_a_lock_gives_up_at_its_deadline_and_says_so() {
+    let mut sim = Sim::new();
+    let s = sim.open_session().await;
+    let t = sim.open_session().await;
+    sim.write(s, create("/a", "")).await.unwrap();
+    // The first set is forwarded and waits in the distributor queue.
+    let queued = sim.request(s, set("/a", "queued", Some(0)));
+    handled_forwarded(sim.writer.handle(&queued, 1).await.unwrap());
+    let queued_commit = sim.commits.pop().unwrap();
+
+    let started = tokio::time::Instant::now();
+    let deadline = 1_700_000_000_000 + 1_000;
+    let waiting = sim.request(t, set("/a", "waiting", None));
+    let handled = sim
+        .writer
+        .handle_within(&waiting, 1, Some(deadline))
+        .await
+        .unwrap();
+
+    let waited = started.elapsed().as_millis() as i64;
+    assert_eq!(handled, Handled::Refused(Error::OperationTimeout));
+    assert!(
+        (1_000..LOCK_TTL_MS).contains(&waited),
+        "gave up after {waited} ms"
+    );
+    let replies = sim.replies.take();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(
+        replies[0].1.outcome,
+        fk_core::Outcome::Err(Error::OperationTimeout)
+    );
+    // The queued write kept its lock and commits.
+    let first = sim.distributor.handle(&queued_commit).await.unwrap();
+    assert_eq!(first, Distributed::Committed(2));
+    let node = sim.read("/a").await.unwrap();
+    assert_eq!((&node.data[..], node.stat.version), (&b"queued"[..], 1));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_commit_whose_lock_was_taken_over_is_refused_not_applied() {
     let mut sim = Sim::new();
     let s = sim.open_session().await;

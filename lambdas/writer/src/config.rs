@@ -28,7 +28,7 @@ impl Config {
             sessions_table: config::required(src, env::SESSIONS_TABLE)?,
             distributor_queue_url: config::required(src, env::DISTRIBUTOR_QUEUE_URL)?,
             dead_letter_url: config::required(src, env::DEAD_LETTER_QUEUE_URL)?,
-            lock_ttl_ms: config::parsed_or(src, env::LOCK_TTL_MS, 5_000)?,
+            lock_ttl_ms: config::parsed_or(src, env::LOCK_TTL_MS, 30_000)?,
             max_data_len: config::max_data_len(src)?,
             crash_after_lock: src.get(CRASH_AFTER_LOCK),
         })

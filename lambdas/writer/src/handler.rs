@@ -12,6 +12,7 @@ use fk_aws::system::DynamoSystemStore;
 use fk_core::writer::{Handled, Writer, WriterConfig};
 use fk_core::{CommitQueue, CommitRequest, StoreError, SystemClock, WriteRequest};
 use fk_lambda::batch::{for_each_in_order, BatchContext};
+use lambda_runtime::LambdaEvent;
 
 use crate::config::Config;
 
@@ -63,19 +64,34 @@ impl WriterFunction {
         }
     }
 
-    pub async fn handle(&self, event: SqsEvent) -> Result<(), lambda_runtime::Error> {
+    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<(), lambda_runtime::Error> {
+        let give_up_at = give_up_at(event.context.deadline);
         for_each_in_order(
-            &event,
+            &event.payload,
             &self.batch,
             |req: WriteRequest, deliveries| async move {
                 self.delivery.store(deliveries, Ordering::SeqCst);
-                let handled = self.writer.handle(&req, deliveries).await?;
+                let handled = self
+                    .writer
+                    .handle_within(&req, deliveries, Some(give_up_at))
+                    .await?;
                 Ok(describe(&req, &handled))
             },
         )
         .await?;
         Ok(())
     }
+}
+
+/// What a refusal needs after giving up on a lock: releasing the locks
+/// taken so far and answering the client.
+const REFUSAL_MARGIN_MS: i64 = 1_000;
+
+/// When to stop waiting for locks, from the invocation's deadline (epoch
+/// milliseconds): early enough to refuse the write before Lambda kills the
+/// invocation.
+fn give_up_at(deadline_ms: u64) -> i64 {
+    i64::try_from(deadline_ms).unwrap_or(i64::MAX) - REFUSAL_MARGIN_MS
 }
 
 fn describe(req: &WriteRequest, handled: &Handled) -> String {

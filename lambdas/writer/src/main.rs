@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let writer = handler::WriterFunction::build(&config).await;
     let writer = &writer;
     Runtime::new(service_fn(|event: LambdaEvent<SqsEvent>| {
-        writer.handle(event.payload)
+        writer.handle(event)
     }))
     .layer(fk_lambda::otel_layer(
         &telemetry,

@@ -158,8 +158,10 @@ module "queues" {
   watch_visibility_timeout_seconds       = local.visibility_timeout_seconds
   max_receive_count                      = var.max_receive_count
   alarms_enabled                         = var.alarms_enabled
-  alarm_actions                          = var.alarm_actions
-  tags                                   = var.tags
+  # Half the lock lifetime: time to act before writes start timing out.
+  distributor_age_alarm_seconds = max(1, floor(var.lock_ttl_ms / 2000))
+  alarm_actions                 = var.alarm_actions
+  tags                          = var.tags
 }
 
 module "iam" {

@@ -65,3 +65,25 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
 
   tags = var.tags
 }
+
+# A commit waiting longer than a node lock lives can lose its locks to a
+# later write and fail with OperationTimeout: warn well before that.
+resource "aws_cloudwatch_metric_alarm" "distributor_age" {
+  count = var.alarms_enabled && var.distributor_age_alarm_seconds != null ? 1 : 0
+
+  alarm_name          = "${var.name}-distributor-backlog"
+  alarm_description   = "The oldest commit in ${aws_sqs_queue.this["distributor"].name} waited over ${var.distributor_age_alarm_seconds} s; past the lock lifetime, writes start failing with OperationTimeout."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.this["distributor"].name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.distributor_age_alarm_seconds
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}

@@ -64,6 +64,9 @@ output "reply_queue_prefix" {
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "ARNs of the DLQ-depth alarms, by queue (writer, distributor, watch)."
-  value       = { for k, a in aws_cloudwatch_metric_alarm.dlq_depth : k => a.arn }
+  description = "ARNs of the alarms: the DLQ-depth ones by queue (writer, distributor, watch), and distributor-backlog when enabled."
+  value = merge(
+    { for k, a in aws_cloudwatch_metric_alarm.dlq_depth : k => a.arn },
+    { for a in aws_cloudwatch_metric_alarm.distributor_age : "distributor-backlog" => a.arn },
+  )
 }

@@ -91,6 +91,17 @@ variable "alarms_enabled" {
   default     = true
 }
 
+variable "distributor_age_alarm_seconds" {
+  description = "Alarm when the oldest message of the distributor queue is older than this many seconds; null: no such alarm. Set it below the lock lifetime."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.distributor_age_alarm_seconds == null || try(var.distributor_age_alarm_seconds >= 1, false)
+    error_message = "The distributor_age_alarm_seconds must be at least 1."
+  }
+}
+
 variable "alarm_actions" {
   description = "ARNs (SNS topics, …) notified when a DLQ alarm changes state."
   type        = list(string)

@@ -65,9 +65,9 @@ variable "function_timeout" {
 }
 
 variable "lock_ttl_ms" {
-  description = "Lifetime of a node lock in milliseconds."
+  description = "Lifetime of a node lock in milliseconds (FK_LOCK_TTL_MS). A write holds its nodes' locks until the distributor commits it; a later write may take over a lock older than this, and the earlier write then fails with OperationTimeout. Keep it above the distributor queue's worst backlog (alarm: distributor queue age)."
   type        = number
-  default     = 5000
+  default     = 30000
 
   validation {
     condition     = var.lock_ttl_ms >= 100

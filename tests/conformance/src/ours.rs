@@ -46,7 +46,15 @@ pub fn deployment() -> &'static fk_aws::deployment::Deployment {
                     .build()
                     .expect("a runtime for the stack");
                 runtime.block_on(async move {
-                    let stack = Stack::start(StackOptions::new(store)).await;
+                    // Scenarios run side by side and their writes queue up
+                    // behind each other in the one distributor: the lock
+                    // lifetime (and the function timeout that bounds a
+                    // writer's wait for a lock) must outlast that backlog,
+                    // as in production (docs/write-path.md).
+                    let mut options = StackOptions::new(store);
+                    options.lock_ttl_ms = 15_000;
+                    options.visibility_timeout_s = 20;
+                    let stack = Stack::start(options).await;
                     let _ = tx.send(stack.deployment.clone());
                     // Runs until the process ends; its functions die with it.
                     std::future::pending::<()>().await;
