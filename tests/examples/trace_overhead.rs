@@ -15,9 +15,9 @@
 use std::time::{Duration, Instant};
 
 use fk_client::CreateMode;
-use fk_e2e::otlp::{waterfall, OtlpReceiver};
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
+use fk_traces::{waterfall, OtlpReceiver};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 

@@ -5,8 +5,6 @@
 //! The binaries come from the workspace's target directory: `make test`
 //! builds them first (`cargo build --workspace --bins`).
 
-pub mod otlp;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use fk_client::CreateMode;
-use fk_e2e::otlp::{waterfall, OtlpReceiver, SpanRecord};
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
+use fk_traces::{waterfall, OtlpReceiver, SpanRecord};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 

@@ -5,10 +5,14 @@
 //! - `command`: the commands, parsed by clap, and what each does.
 //! - `render`: text (zkCli's format) and `--json` output.
 //! - `locate`: finding the deployment document.
+//! - `trace`: `fk trace`, the waterfall of the last writes (needs no
+//!   deployment). Every command is traced (`fk-cli` spans) when
+//!   OTEL_EXPORTER_OTLP_ENDPOINT is set.
 
 mod command;
 mod locate;
 mod render;
+mod trace;
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -41,18 +45,43 @@ enum TopLevel {
     One(Command),
     /// Run commands read from standard input, one per line, in one session.
     Script,
+    /// Print where the last writes spent their time (from the spans of
+    /// the local stack's trace receiver).
+    Trace(trace::TraceArgs),
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::Layer as _;
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(
             tracing_subscriber::EnvFilter::try_from_env("FK_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
-        )
-        .with_writer(std::io::stderr)
+        );
+    // With OTEL_EXPORTER_OTLP_ENDPOINT set, every operation is the root of
+    // a trace that runs through the functions; a bad endpoint only warns.
+    let telemetry = fk_telemetry::init("fk-cli").unwrap_or_else(|e| {
+        eprintln!("fk: tracing off: {e}");
+        fk_telemetry::Telemetry::off()
+    });
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(telemetry.layer())
         .init();
+    let status = run().await;
+    // Spans are exported in batches: send the last ones before exiting.
+    telemetry.shutdown();
+    status
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
+    if let TopLevel::Trace(args) = &cli.command {
+        return trace::run(args, cli.deployment.as_deref(), cli.json);
+    }
     let deployment = match locate::deployment(cli.deployment.as_deref()) {
         Ok(d) => d,
         Err(message) => {
@@ -62,6 +91,7 @@ async fn main() -> ExitCode {
     };
     let commands = match cli.command {
         TopLevel::One(command) => vec![command],
+        TopLevel::Trace(_) => unreachable!("answered above"),
         TopLevel::Script => match read_script() {
             Ok(commands) => commands,
             Err(message) => {

@@ -2,7 +2,14 @@
 //! emulator. `fk-local up` provisions the stack, writes the deployment
 //! document clients read, and runs the writer and distributor functions
 //! until interrupted. `make run` starts the emulator and calls it.
+//!
+//! Unless an OpenTelemetry endpoint is already set, it also runs an
+//! OTLP/HTTP receiver (`fk_traces`) that every function exports to and
+//! that keeps the spans in `<state dir>/traces.jsonl`, where `fk trace`
+//! reads them.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -72,7 +79,19 @@ struct Up {
     /// are then the configuration's.
     #[arg(long, value_name = "FILE")]
     terraform_outputs: Option<PathBuf>,
+    /// Where the trace receiver listens (port 0: a free one). It is not
+    /// started when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-only
+    /// variable) names a collector already: the functions use that one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    otlp_listen: SocketAddr,
+    /// Run no trace receiver: the functions trace only if an
+    /// OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    #[arg(long)]
+    no_trace_receiver: bool,
 }
+
+/// The file the trace receiver appends spans to, in the state directory.
+const SPANS_FILE: &str = "traces.jsonl";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -119,8 +138,23 @@ impl Up {
             &deployment_file,
             &(serde_json::to_string_pretty(&stack.deployment)? + "\n"),
         )?;
+        let receiver = self.trace_receiver().await?;
+        let traced = |env: &BTreeMap<String, String>| {
+            let mut env = env.clone();
+            if let Some(receiver) = &receiver {
+                env.insert(fk_telemetry::ENDPOINT_VAR.into(), receiver.endpoint());
+            }
+            env
+        };
         let env_file = self.state_dir.join("env");
-        write(&env_file, &client_env(&deployment_file, &self))?;
+        write(
+            &env_file,
+            &client_env(
+                &deployment_file,
+                &self,
+                receiver.as_ref().map(|r| r.endpoint()),
+            ),
+        )?;
 
         let timeout = Duration::from_secs(self.timeout_s);
         let runner = fk_local::start(RunnerConfig {
@@ -134,7 +168,7 @@ impl Up {
                     queue_url: stack.deployment.writer_queue_url.clone(),
                     batch_size: 10,
                     instances: self.writers,
-                    env: stack.writer_env.clone(),
+                    env: traced(&stack.writer_env),
                     timeout,
                 },
                 // One distributor: its queue's order is the commit order.
@@ -144,7 +178,7 @@ impl Up {
                     queue_url: stack.distributor_queue_url.clone(),
                     batch_size: 10,
                     instances: 1,
-                    env: stack.distributor_env.clone(),
+                    env: traced(&stack.distributor_env),
                     timeout,
                 },
                 // One watch instance: its queue's order is the commit order.
@@ -154,7 +188,7 @@ impl Up {
                     queue_url: stack.watch_queue_url.clone(),
                     batch_size: 10,
                     instances: 1,
-                    env: stack.watch_env.clone(),
+                    env: traced(&stack.watch_env),
                     timeout,
                 },
             ],
@@ -163,22 +197,34 @@ impl Up {
                 name: "heartbeat".into(),
                 binary: heartbeat,
                 every: Duration::from_secs(self.heartbeat_s),
-                env: stack.heartbeat_env.clone(),
+                env: traced(&stack.heartbeat_env),
             }],
         })
         .await?;
 
         let fk = self.bin_dir.join("fk");
+        let traces = match (&receiver, fk_telemetry::endpoint_from_env()) {
+            (Some(receiver), _) => format!(
+                "{endpoint}   (spans in {spans}; `{fk} trace` prints the last writes)",
+                endpoint = receiver.endpoint(),
+                spans = self.state_dir.join(SPANS_FILE).display(),
+                fk = fk.display(),
+            ),
+            (None, Some(collector)) => format!("{collector}   (from the environment)"),
+            (None, None) => "off".into(),
+        };
         println!(
             "fk-local: stack {name} is up ({store} user store, {writers} writer(s), 1 distributor)\n\
              \x20 endpoint:    {endpoint}\n\
              \x20 deployment:  {deployment}\n\
              \x20 environment: {env}   (for other AWS tools: `. {env}`)\n\
              \x20 logs:        {logs}/<function>-<instance>.log\n\
-             Try, from another shell in this directory:\n\
+             \x20 traces:      {traces}\n\
+             Try, from another shell in this directory (after `. {env}`, the CLI is traced too):\n\
              \x20 {fk} create /app hello\n\
              \x20 {fk} get /app\n\
              \x20 {fk} ls /\n\
+             \x20 {fk} trace\n\
              Stop with Ctrl-C.",
             name = stack.deployment.name,
             store = stack.deployment.user_store.kind(),
@@ -216,10 +262,29 @@ impl Up {
         );
         Ok(path)
     }
+
+    /// Starts the trace receiver, unless told not to or a collector is
+    /// configured already.
+    async fn trace_receiver(&self) -> anyhow::Result<Option<fk_traces::OtlpReceiver>> {
+        if self.no_trace_receiver || fk_telemetry::endpoint_from_env().is_some() {
+            return Ok(None);
+        }
+        let spans = self.state_dir.join(SPANS_FILE);
+        let receiver = fk_traces::OtlpReceiver::start_with_file(self.otlp_listen, &spans, false)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot run the trace receiver on {} (spans in {})",
+                    self.otlp_listen,
+                    spans.display()
+                )
+            })?;
+        Ok(Some(receiver))
+    }
 }
 
 /// Variables that point clients and AWS tools at the local stack.
-fn client_env(deployment_file: &Path, up: &Up) -> String {
+fn client_env(deployment_file: &Path, up: &Up, otlp_endpoint: Option<String>) -> String {
     let deployment =
         std::fs::canonicalize(deployment_file).unwrap_or_else(|_| deployment_file.to_path_buf());
     let mut text = format!(
@@ -235,6 +300,11 @@ fn client_env(deployment_file: &Path, up: &Up) -> String {
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
     ] {
         text += &format!("export {name}='{value}'\n");
+    }
+    if let Some(endpoint) = otlp_endpoint {
+        // The CLI and client programs trace their operations into the
+        // same receiver as the functions.
+        text += &format!("export {}='{endpoint}'\n", fk_telemetry::ENDPOINT_VAR);
     }
     text
 }
