@@ -1,11 +1,11 @@
 output "replication_group_id" {
   description = "Id of the replication group (null when an existing server is used)."
-  value       = try(aws_elasticache_replication_group.this[0].id, null)
+  value       = try(aws_cloudformation_stack.redis[0].outputs["GroupId"], null)
 }
 
 output "replication_group_primary_endpoint_address" {
   description = "Primary endpoint of the replication group (null when an existing server is used)."
-  value       = try(aws_elasticache_replication_group.this[0].primary_endpoint_address, null)
+  value       = try(aws_cloudformation_stack.redis[0].outputs["PrimaryAddress"], null)
 }
 
 output "redis_url" {

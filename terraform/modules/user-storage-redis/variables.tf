@@ -70,13 +70,13 @@ variable "node_type" {
 }
 
 variable "engine_version" {
-  description = "Redis engine version (provider 3.x spells Redis 6 as \"6.x\")."
+  description = "Redis OSS engine version, as ElastiCache spells it."
   type        = string
-  default     = "6.x"
+  default     = "7.1"
 
   validation {
     condition     = can(regex("^[0-9]+(\\.[0-9x]+)*$", var.engine_version))
-    error_message = "The engine_version must look like 6.x or 6.2."
+    error_message = "The engine_version must look like 7.1 or 6.2."
   }
 }
 
@@ -131,7 +131,7 @@ variable "snapshot_retention_limit" {
 }
 
 variable "tags" {
-  description = "Tags of the replication group."
+  description = "Tags of the replication group and its CloudFormation stack."
   type        = map(string)
   default     = {}
 

@@ -3,10 +3,8 @@ terraform {
 
   required_providers {
     aws = {
-      source = "hashicorp/aws"
-      # aws_elasticache_replication_group's `number_cache_clusters` and
-      # `replication_group_description` are 3.x names, removed in 5.0 (see README).
-      version = ">= 3.39, < 5.0"
+      source  = "hashicorp/aws"
+      version = ">= 3.39, < 6.0"
     }
   }
 }

@@ -25,23 +25,6 @@ variable "force_destroy" {
   default     = false
 }
 
-variable "versioning_enabled" {
-  description = "Keep every old version of every node object (costs storage for each write)."
-  type        = bool
-  default     = false
-}
-
-variable "kms_key_arn" {
-  description = "KMS key for SSE-KMS; null uses SSE-S3 (AES256). Readers and the distributor then also need kms:Decrypt/GenerateDataKey on it."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:", var.kms_key_arn))
-    error_message = "The kms_key_arn must be a KMS key ARN."
-  }
-}
-
 variable "deny_insecure_transport" {
   description = "A bucket policy that denies every request not made over TLS. The local stack turns it off: its emulator speaks plain HTTP and enforces bucket policies."
   type        = bool

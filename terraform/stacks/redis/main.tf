@@ -36,6 +36,7 @@ resource "aws_security_group" "distributor" {
 }
 
 resource "aws_security_group" "redis" {
+  #checkov:skip=CKV2_AWS_5:attached to the replication group inside module.redis's CloudFormation stack, which the scan cannot follow
   name        = "${var.name}-redis"
   description = "FaaSKeeper ${var.name} Redis user store: the distributor and clients only"
   vpc_id      = var.vpc_id

@@ -96,9 +96,9 @@ variable "package_dir" {
 }
 
 variable "runtime" {
-  description = "Lambda runtime. provided.al2 here: this configuration needs AWS provider < 5.0 (the replication group's 3.x/4.x argument names), which does not know provided.al2023; see ../../modules/user-storage-redis/README.md to move to 5.x."
+  description = "Lambda runtime (provided.al2023; provided.al2 with AWS provider < 5.27)."
   type        = string
-  default     = "provided.al2"
+  default     = "provided.al2023"
 
   validation {
     condition     = contains(["provided.al2023", "provided.al2"], var.runtime)
