@@ -60,8 +60,10 @@ struct Up {
     /// Concurrent writer instances (sessions are spread over them).
     #[arg(long, default_value_t = 2)]
     writers: usize,
-    /// Lifetime of a node lock.
-    #[arg(long, default_value_t = 5000)]
+    /// Lifetime of a node lock in milliseconds: how long a write may wait
+    /// for the distributor before a later write may take its nodes over
+    /// (docs/write-path.md, "Sizing the lock lifetime").
+    #[arg(long, default_value_t = 30_000)]
     lock_ttl_ms: i64,
     /// Function timeout; a message whose function times out or crashes is
     /// retried after the queue's visibility timeout (this plus 2 s).
