@@ -35,8 +35,11 @@ impl StackOptions {
     pub fn new(store: StoreKind) -> Self {
         StackOptions {
             store,
-            lock_ttl_ms: 3_000,
-            visibility_timeout_s: 5,
+            // Long enough that a write never outlives its locks in the
+            // queues of a loaded test machine (docs/write-path.md); tests
+            // of lock expiry and redelivery set their own.
+            lock_ttl_ms: 10_000,
+            visibility_timeout_s: 12,
             max_receive_count: 3,
             writers: 2,
             writer_env: BTreeMap::new(),
