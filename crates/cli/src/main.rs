@@ -8,8 +8,10 @@
 //! - `trace`: `fk trace`, the waterfall of the last writes (needs no
 //!   deployment). Every command is traced (`fk-cli` spans) when
 //!   OTEL_EXPORTER_OTLP_ENDPOINT is set.
+//! - `cost`: `fk cost`, the monthly bill model (needs no deployment).
 
 mod command;
+mod cost;
 mod locate;
 mod render;
 mod trace;
@@ -48,6 +50,8 @@ enum TopLevel {
     /// Print where the last writes spent their time (from the spans of
     /// the local stack's trace receiver).
     Trace(trace::TraceArgs),
+    /// The monthly AWS bill of a workload, against ZooKeeper on VMs.
+    Cost(cost::CostArgs),
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -82,6 +86,9 @@ async fn run() -> ExitCode {
     if let TopLevel::Trace(args) = &cli.command {
         return trace::run(args, cli.deployment.as_deref(), cli.json);
     }
+    if let TopLevel::Cost(args) = &cli.command {
+        return cost::run(args, cli.json);
+    }
     let deployment = match locate::deployment(cli.deployment.as_deref()) {
         Ok(d) => d,
         Err(message) => {
@@ -91,6 +98,7 @@ async fn run() -> ExitCode {
     };
     let commands = match cli.command {
         TopLevel::One(command) => vec![command],
+        TopLevel::Cost(_) => unreachable!("answered above"),
         TopLevel::Trace(_) => unreachable!("answered above"),
         TopLevel::Script => match read_script() {
             Ok(commands) => commands,

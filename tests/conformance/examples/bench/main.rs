@@ -1,0 +1,107 @@
+//! `make bench`: measures the local stack, the functions and ZooKeeper, and
+//! writes `docs/BENCHMARKS.md` and the cost model's profile
+//! (`crates/cli/data/profile.json`). Run by `scripts/bench.sh`, which builds
+//! in release, runs the criterion benches first and sets:
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `FK_BENCH_OPS` | operations per latency series (default 1000) |
+//! | `FK_BENCH_SECONDS` | seconds per throughput point (default 4) |
+//! | `FK_BENCH_STORES` | user stores measured (default `s3,dynamodb,redis`) |
+//! | `FK_BENCH_OUT`, `FK_BENCH_PROFILE` | where the document and the profile go |
+//! | `FK_BENCH_CRITERION` | criterion's output directory |
+//! | `FK_BENCH_ZIPS` | directory of `<fn>/bootstrap.zip` |
+//! | `FK_BENCH_DATE`, `_COMMIT`, `_CPU`, `_CORES`, `_LOAD`, `_BUILD_S` | the run's circumstances |
+
+mod calls;
+mod coldstart;
+mod latency;
+mod report;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use fk_e2e::{Stack, StackOptions};
+use fk_local::StoreKind;
+
+pub const STORES: [(&str, StoreKind); 3] = [
+    ("s3", StoreKind::S3),
+    ("dynamodb", StoreKind::Dynamodb),
+    ("redis", StoreKind::Redis),
+];
+
+fn var(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let ops: usize = var("FK_BENCH_OPS", "1000").parse().unwrap();
+    let seconds: f64 = var("FK_BENCH_SECONDS", "4").parse().unwrap();
+    let started = Instant::now();
+    let mut results = report::Results::default();
+    let only = var("FK_BENCH_STORES", "s3,dynamodb,redis");
+    for (name, store) in STORES {
+        if !only.split(',').any(|s| s == name) {
+            continue;
+        }
+        step(&format!("{name}: AWS calls per operation"));
+        let mut options = StackOptions::new(store);
+        // One writer: one log file per function, read in order.
+        options.writers = 1;
+        let stack = Stack::start(options).await;
+        results
+            .calls
+            .insert(name.into(), calls::measure(&stack).await);
+        stack.stop().await;
+
+        let stack = Stack::start(StackOptions::new(store)).await;
+        step(&format!("{name}: latency, {ops} writes and {ops} reads"));
+        results
+            .latency
+            .insert(name.into(), latency::ours(&stack, ops).await);
+        step(&format!(
+            "{name}: write throughput, 1/4/16 sessions, {seconds} s each"
+        ));
+        results
+            .throughput
+            .insert(name.into(), latency::ours_throughput(&stack, seconds).await);
+        stack.stop().await;
+    }
+    step("ZooKeeper 3.8: latency and throughput");
+    let zk = &fk_testkit::zookeeper().connect;
+    results.zookeeper_latency = Some(latency::zookeeper(zk, ops).await);
+    results.zookeeper_throughput = latency::zookeeper_throughput(zk, seconds).await;
+
+    step("cold start and peak RSS of each function");
+    let bin_dir = fk_e2e::binary("fk-writer").parent().unwrap().to_path_buf();
+    results.cold = coldstart::measure(&bin_dir, &fk_testkit::moto().endpoint).await;
+    results.bin_dir = bin_dir;
+    results.zip_dir = std::env::var_os("FK_BENCH_ZIPS").map(PathBuf::from);
+    results.criterion_dir = PathBuf::from(var("FK_BENCH_CRITERION", "target/criterion"));
+    results.measure_s = started.elapsed().as_secs_f64();
+
+    let out = PathBuf::from(var("FK_BENCH_OUT", "docs/BENCHMARKS.md"));
+    let profile = PathBuf::from(var("FK_BENCH_PROFILE", "crates/cli/data/profile.json"));
+    std::fs::write(&out, report::markdown(&results)).unwrap();
+    std::fs::write(&profile, report::profile(&results)).unwrap();
+    step(&format!(
+        "wrote {} and {} ({:.0} s of measurements)",
+        out.display(),
+        profile.display(),
+        results.measure_s
+    ));
+}
+
+fn step(what: &str) {
+    eprintln!("\n[bench {}] {what}", chrono_now());
+}
+
+fn chrono_now() -> String {
+    let s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("{:02}:{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60, s % 60)
+}
