@@ -25,6 +25,7 @@ use std::time::Instant;
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
 
+/// Reported in name order (a map): dynamodb, redis, s3.
 pub const STORES: [(&str, StoreKind); 3] = [
     ("s3", StoreKind::S3),
     ("dynamodb", StoreKind::Dynamodb),
@@ -81,6 +82,9 @@ async fn main() {
     results.zip_dir = std::env::var_os("FK_BENCH_ZIPS").map(PathBuf::from);
     results.criterion_dir = PathBuf::from(var("FK_BENCH_CRITERION", "target/criterion"));
     results.measure_s = started.elapsed().as_secs_f64();
+    results.load_end = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
 
     let out = PathBuf::from(var("FK_BENCH_OUT", "docs/BENCHMARKS.md"));
     let profile = PathBuf::from(var("FK_BENCH_PROFILE", "crates/cli/data/profile.json"));
