@@ -10,6 +10,7 @@
 //! request, the distributor's reply). The stores answer at once, so the time
 //! is the function's own CPU (plus the in-memory stores' small share).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,10 @@ use fk_core::memory::{
 use fk_core::system::{SessionRecord, SystemStore};
 use fk_core::writer::{Writer, WriterConfig};
 use fk_core::{CommitRequest, CreateMode, Message, Op, SessionId, SystemClock, WriteRequest};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use tracing_subscriber::layer::SubscriberExt as _;
 
 /// A deployment in memory, one session.
 struct World {
@@ -216,12 +221,73 @@ fn functions(c: &mut Criterion) {
     }
 }
 
+/// Counts and drops what it is given: the spans' cost up to the exporter's
+/// door.
+#[derive(Debug, Clone, Default)]
+struct Discard(Arc<AtomicUsize>);
+
+impl SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.fetch_add(batch.len(), Ordering::Relaxed);
+        std::hint::black_box(batch);
+        Ok(())
+    }
+}
+
+/// A `set` again, with tracing on as in a function with an OTLP endpoint:
+/// the OpenTelemetry layer records every span of the write and hands each
+/// finished span to an exporter. What this adds to the untraced `set` is
+/// the functions' CPU cost of tracing, up to the export: the OTLP encoding
+/// and the HTTP send happen in the batch exporter's thread and at the
+/// flush after the invocation, and are not in it.
+fn traced(c: &mut Criterion) {
+    let exported = Discard::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exported.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+    let _traced = tracing::subscriber::set_default(subscriber);
+    let case = CASES.iter().find(|c| c.name == "set").unwrap();
+    for (function, pick) in [
+        (
+            "writer-traced",
+            (|s: Spent| s.writer) as fn(Spent) -> Duration,
+        ),
+        ("distributor-traced", |s: Spent| s.distributor),
+    ] {
+        let mut group = c.benchmark_group(function);
+        let mut world = World::new();
+        let mut next = 0u64;
+        group.bench_function(case.name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let i = next;
+                    next += 1;
+                    for op in (case.before)(i) {
+                        world.write(op);
+                    }
+                    total += pick(world.write((case.timed)(i)));
+                }
+                total
+            })
+        });
+        group.finish();
+    }
+    // The traced runs must have traced: the write's spans reached the exporter.
+    assert!(
+        exported.0.load(Ordering::Relaxed) > 0,
+        "no span was exported"
+    );
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-    targets = functions
+    targets = functions, traced
 }
 criterion_main!(benches);

@@ -246,7 +246,24 @@ pub fn markdown(r: &Results) -> String {
             f(w.zip(d).map(|(a, b)| a + b))
         );
     }
-    let _ = writeln!(o);
+    let w = criterion_us(&r.criterion_dir, "writer-traced", "set");
+    let d = criterion_us(&r.criterion_dir, "distributor-traced", "set");
+    let f = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.1}"));
+    let _ = writeln!(
+        o,
+        "| set, traced | {} | {} | {} |",
+        f(w),
+        f(d),
+        f(w.zip(d).map(|(a, b)| a + b))
+    );
+    let _ = writeln!(
+        o,
+        "\n\"set, traced\" is the same `set` with tracing on, as in a function given an OTLP \
+         endpoint: the OpenTelemetry layer records every span and hands it to an exporter (one \
+         that drops it). The difference from `set` is the functions' CPU cost of tracing, short \
+         of the OTLP encoding and the HTTP send, which happen in the batch exporter's thread and \
+         at the flush after the invocation.\n"
+    );
 
     // Latency.
     let _ = writeln!(o, "## End-to-end latency on the local stack\n");
