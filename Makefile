@@ -54,7 +54,7 @@ lint: ## check formatting and clippy warnings
 
 ci: lint test ## what CI runs: lint, then every test and the Terraform checks
 
-bench: setup ## measure calls, CPU, latency, throughput, cold start vs ZooKeeper; rewrite docs/BENCHMARKS.md and docs/COST.md (~20 min)
+bench: setup ## measure calls, CPU, latency, throughput, cold start vs ZooKeeper; rewrite docs/BENCHMARKS.md and docs/COST.md (2 cores: 28 min from a cold target/, 10 min incremental)
 	@scripts/bench.sh
 
 clean: ## remove build output and local state (.fk); keeps .tools

@@ -33,7 +33,7 @@ export FK_BENCH_LOAD
 FK_BENCH_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 say "load average at start: $FK_BENCH_LOAD ($FK_BENCH_CORES cores)"
 
-say "1/5 release build of the functions, fk and the bench (about 7 min on an idle 2-core machine)"
+say "1/5 release build of the functions, fk and the bench (2 cores: about 19 min from a cold target/, 3-4 min incremental)"
 pkgs=()
 for f in "${FUNCTIONS[@]}"; do pkgs+=(-p "$f"); done
 $CARGO build --release "${pkgs[@]}" -p fk-cli --bins
