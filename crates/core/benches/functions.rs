@@ -191,12 +191,18 @@ const CASES: &[Case] = &[
 ];
 
 fn functions(c: &mut Criterion) {
+    bench_cases(c, "", &CASES.iter().collect::<Vec<_>>());
+}
+
+/// One criterion group per function (`writer<suffix>`, `distributor<suffix>`),
+/// timing that function's share of each case's write.
+fn bench_cases(c: &mut Criterion, suffix: &str, cases: &[&Case]) {
     for (function, pick) in [
         ("writer", (|s: Spent| s.writer) as fn(Spent) -> Duration),
         ("distributor", |s: Spent| s.distributor),
     ] {
-        let mut group = c.benchmark_group(function);
-        for case in CASES {
+        let mut group = c.benchmark_group(format!("{function}{suffix}"));
+        for case in cases {
             let mut world = World::new();
             let mut next = 0u64;
             group.bench_function(case.name, |b| {
@@ -248,33 +254,8 @@ fn traced(c: &mut Criterion) {
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
     let _traced = tracing::subscriber::set_default(subscriber);
-    let case = CASES.iter().find(|c| c.name == "set").unwrap();
-    for (function, pick) in [
-        (
-            "writer-traced",
-            (|s: Spent| s.writer) as fn(Spent) -> Duration,
-        ),
-        ("distributor-traced", |s: Spent| s.distributor),
-    ] {
-        let mut group = c.benchmark_group(function);
-        let mut world = World::new();
-        let mut next = 0u64;
-        group.bench_function(case.name, |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let i = next;
-                    next += 1;
-                    for op in (case.before)(i) {
-                        world.write(op);
-                    }
-                    total += pick(world.write((case.timed)(i)));
-                }
-                total
-            })
-        });
-        group.finish();
-    }
+    let set: Vec<&Case> = CASES.iter().filter(|c| c.name == "set").collect();
+    bench_cases(c, "-traced", &set);
     // The traced runs must have traced: the write's spans reached the exporter.
     assert!(
         exported.0.load(Ordering::Relaxed) > 0,
