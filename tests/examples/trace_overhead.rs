@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 use fk_client::CreateMode;
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
-use fk_traces::{waterfall, OtlpReceiver};
-use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
+use fk_traces::waterfall;
 
 /// `writes` sets of `/o` while another session keeps a data watch on it;
 /// the latencies in ms, sorted.
@@ -79,18 +77,7 @@ async fn main() {
 
 /// The traced run; prints the waterfall of its last write.
 async fn traced(writes: usize, results: &mut Vec<(&'static str, Vec<f64>)>) {
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let telemetry = fk_telemetry::init_with_endpoint(
-        "fk-client",
-        Some(fk_telemetry::traces_url(&receiver.endpoint())),
-    )
-    .unwrap();
-    tracing_subscriber::registry()
-        .with(telemetry.layer())
-        .init();
-    let mut options = StackOptions::new(StoreKind::S3);
-    options.otlp_endpoint = Some(receiver.endpoint());
-    let stack = Stack::start(options).await;
+    let (receiver, telemetry, stack) = fk_e2e::traced_stack().await;
     let on = run(&stack, writes).await;
     telemetry.flush();
     // The functions flushed after each invocation; give the last watch

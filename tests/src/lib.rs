@@ -57,6 +57,28 @@ pub struct Stack {
     _dir: tempfile::TempDir,
 }
 
+/// A traced test process: an OTLP/HTTP receiver, this process's spans
+/// exported to it as service `fk-client` (the subscriber installed as the
+/// global default), and an S3 stack whose functions export there too.
+pub async fn traced_stack() -> (fk_traces::OtlpReceiver, fk_telemetry::Telemetry, Stack) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let receiver = fk_traces::OtlpReceiver::start().await.unwrap();
+    let telemetry = fk_telemetry::init_with_endpoint(
+        "fk-client",
+        Some(fk_telemetry::traces_url(&receiver.endpoint())),
+    )
+    .unwrap();
+    tracing_subscriber::registry()
+        .with(telemetry.layer())
+        .init();
+    let mut options = StackOptions::new(StoreKind::S3);
+    options.otlp_endpoint = Some(receiver.endpoint());
+    let stack = Stack::start(options).await;
+    (receiver, telemetry, stack)
+}
+
 impl Stack {
     pub async fn start(options: StackOptions) -> Stack {
         let moto = fk_testkit::moto();

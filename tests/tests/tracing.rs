@@ -5,11 +5,7 @@
 use std::time::Duration;
 
 use fk_client::CreateMode;
-use fk_e2e::{Stack, StackOptions};
-use fk_local::StoreKind;
-use fk_traces::{waterfall, OtlpReceiver, SpanRecord};
-use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
+use fk_traces::{waterfall, SpanRecord};
 
 /// The one span of `trace` that `matches`, failing with the waterfall.
 fn one<'a>(
@@ -42,18 +38,7 @@ fn child_of<'a>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watched_set_is_one_trace_from_the_client_to_the_watch_delivery() {
     // given: a receiver, a traced client process and traced functions
-    let receiver = OtlpReceiver::start().await.unwrap();
-    let telemetry = fk_telemetry::init_with_endpoint(
-        "fk-client",
-        Some(fk_telemetry::traces_url(&receiver.endpoint())),
-    )
-    .unwrap();
-    tracing_subscriber::registry()
-        .with(telemetry.layer())
-        .init();
-    let mut options = StackOptions::new(StoreKind::S3);
-    options.otlp_endpoint = Some(receiver.endpoint());
-    let stack = Stack::start(options).await;
+    let (receiver, telemetry, stack) = fk_e2e::traced_stack().await;
     let writer = stack.client().await;
     let watcher = stack.client().await;
     let writer_session = writer.session_id().unwrap().to_string();
