@@ -9,7 +9,8 @@
 # Steps: release build; criterion benches of the functions' CPU time
 # (crates/core/benches); zips of the release binaries; then, with moto and
 # redis-server started by scripts/backends.sh, the measurements
-# (tests/conformance/examples/bench); last, the cost grid from the new profile.
+# (fk-bench, tests/conformance/src/bin/fk-bench); last, the cost grid from
+# the new profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,11 +34,12 @@ export FK_BENCH_LOAD
 FK_BENCH_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 say "load average at start: $FK_BENCH_LOAD ($FK_BENCH_CORES cores)"
 
-say "1/5 release build of the functions, fk and the bench (2 cores: about 19 min from a cold target/, 3-4 min incremental)"
-pkgs=()
-for f in "${FUNCTIONS[@]}"; do pkgs+=(-p "$f"); done
-$CARGO build --release "${pkgs[@]}" -p fk-cli --bins
-$CARGO build --release -p fk-conformance --example bench
+# One invocation for every binary: one feature set, the one `make package`
+# ships, so the dependency tree compiles once. (Selecting packages one by one
+# or building examples changes the features of shared crates, and cargo then
+# compiles the tree again for each set.)
+say "1/5 release build of the functions, fk, fk-local and fk-bench (2 cores: about 9 min from a cold target/)"
+$CARGO build --release --workspace --bins
 
 say "2/5 CPU time per operation inside the functions (criterion, in-memory stores)"
 $CARGO bench -p fk-core --bench functions
@@ -53,7 +55,7 @@ export FK_BENCH_OUT=docs/BENCHMARKS.md
 export FK_BENCH_PROFILE=crates/cli/data/profile.json
 say "4/5 measurements on the local stack and ZooKeeper (moto and redis-server started for the run)"
 state=.fk/bench-$$
-scripts/backends.sh run "$state" -- target/release/examples/bench
+scripts/backends.sh run "$state" -- target/release/fk-bench
 rm -rf "$state"
 
 say "5/5 the cost grid from the new profile (docs/COST.md, docs/cost.svg)"

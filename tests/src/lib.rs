@@ -246,11 +246,18 @@ impl Stack {
     }
 }
 
-/// A binary built in the workspace's target directory, next to this test.
+/// A binary built in the workspace's target directory, next to the running
+/// test, example or binary.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<test>-<hash>
-    let dir = exe.parent().and_then(Path::parent).unwrap();
+    // Binaries are in target/<profile>/; tests and examples one level below
+    // (deps/<test>-<hash>, examples/<name>).
+    let beside = exe.parent().unwrap();
+    let dir = if beside.join(name).is_file() {
+        beside
+    } else {
+        beside.parent().unwrap()
+    };
     let path = dir.join(name);
     assert!(
         path.is_file(),
