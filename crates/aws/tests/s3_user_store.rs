@@ -9,6 +9,7 @@ use fk_aws::calls::CallCounter;
 use fk_aws::deployment::UserStoreConfig;
 use fk_aws::user::{self, S3UserStore, S3_MAX_DATA};
 use fk_core::user::{ChildChange, UserStore, UserWrite};
+use fk_core::Stat;
 
 use common::user_contract::{child, create, path, stat, BINARY};
 
@@ -91,11 +92,28 @@ async fn writes_cost_the_documented_calls() {
     store.apply(&set).await.unwrap();
     assert_eq!(
         counter.take(),
+        [("S3.PutObject".to_string(), 1)].into(),
+        "a node without children is written without reading it"
+    );
+
+    let parent_set = UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::from_static(b"y"),
+        stat: Stat {
+            num_children: 1,
+            ..stat(2)
+        },
+        in_flight: Default::default(),
+    };
+    store.apply(&parent_set).await.unwrap();
+    assert_eq!(
+        counter.take(),
         [
             ("S3.GetObject".to_string(), 1),
             ("S3.PutObject".to_string(), 1)
         ]
-        .into()
+        .into(),
+        "a node with children is read for them"
     );
 
     store.get(&p).await.unwrap();

@@ -30,7 +30,9 @@ pub enum UserWrite {
         stat: Stat,
         in_flight: InFlight,
     },
-    /// New data and `Stat`; the children stay.
+    /// New data and `Stat`; the children stay. Commits apply in order, so
+    /// `stat.num_children` is how many the record holds: a store may skip
+    /// reading a node that has none.
     SetData {
         path: String,
         data: Bytes,

@@ -5,9 +5,10 @@
 //! `{"stat":{..},"children":[..]}`, then the raw data. One GET reads a
 //! whole node.
 //!
-//! Calls per write: `Create` one PutObject; `SetData` and `Children` one
-//! GetObject (for the part they keep) and one PutObject; `Delete` one
-//! DeleteObject.
+//! Calls per write: `Create` one PutObject; `SetData` on a node without
+//! children one PutObject (nothing of the old object is kept); `SetData` on
+//! a node with children and `Children` one GetObject (for the part they
+//! keep) and one PutObject; `Delete` one DeleteObject.
 
 use async_trait::async_trait;
 use aws_sdk_s3::operation::get_object::GetObjectError;
@@ -168,7 +169,11 @@ impl UserStore for S3UserStore {
                 stat,
                 in_flight,
             } => {
-                let mut node = self.get_or_empty(path, *stat).await?;
+                let mut node = if stat.num_children == 0 {
+                    UserNode::default()
+                } else {
+                    self.get_or_empty(path, *stat).await?
+                };
                 node.data = data.clone();
                 node.stat = *stat;
                 node.in_flight = in_flight.clone();

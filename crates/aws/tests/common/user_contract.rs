@@ -68,17 +68,21 @@ pub async fn set_data_replaces_data_and_stat_but_keeps_children(store: &dyn User
         .await
         .unwrap();
 
+    let with_child = Stat {
+        num_children: 1,
+        ..stat(1)
+    };
     let set = UserWrite::SetData {
         path: p.clone(),
         data: Bytes::from_static(BINARY),
-        stat: stat(1),
+        stat: with_child,
         in_flight: Default::default(),
     };
     store.apply(&set).await.unwrap();
 
     let node = store.get(&p).await.unwrap().unwrap();
     assert_eq!(node.data, BINARY);
-    assert_eq!(node.stat, stat(1));
+    assert_eq!(node.stat, with_child);
     assert_eq!(node.children, vec!["c".to_string()]);
 }
 
@@ -174,7 +178,10 @@ pub async fn every_write_applied_twice_leaves_the_same_record(store: &dyn UserSt
         UserWrite::SetData {
             path: p.clone(),
             data: Bytes::from_static(b"v2"),
-            stat: stat(1),
+            stat: Stat {
+                num_children: 1,
+                ..stat(1)
+            },
             in_flight: Default::default(),
         },
         child(&p, ChildChange::Added("j".into()), 2),
@@ -222,7 +229,10 @@ pub async fn records_carry_the_notifications_in_flight_until_a_write_clears_them
     let mut set = UserWrite::SetData {
         path: p.clone(),
         data: Bytes::from_static(b"b"),
-        stat: stat(1),
+        stat: Stat {
+            num_children: 1,
+            ..stat(1)
+        },
         in_flight: Default::default(),
     };
     set.set_in_flight(&listed);

@@ -485,10 +485,8 @@ fn behind(
                 let _ = writeln!(
                     o,
                     "- **{n} AWS calls per `set` in the functions with the {store} store**, above \
-                     the aim of {CALLS_AIM} (the original's writer and distributor made about 8–9): \
-                     the distributor reads the node's object for the part the write keeps (its \
-                     children) and puts it back whole (`S3.GetObject` + `S3.PutObject`): an S3 \
-                     object has no partial update."
+                     the aim of {CALLS_AIM} (the original's writer and distributor made about 8–9); \
+                     the calls tables below say which."
                 );
             }
         }
