@@ -6,7 +6,7 @@
 //! builds them first (`cargo build --workspace --bins`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 

@@ -25,6 +25,26 @@ pub struct Latency {
 pub struct Throughput {
     pub sessions: usize,
     pub writes_per_s: f64,
+    /// moto's CPU over the run, in % of one core (our stack's runs only).
+    #[serde(skip)]
+    pub emulator_cpu: Option<f64>,
+}
+
+/// CPU seconds used so far by the moto server process, if it is found.
+fn moto_cpu_s() -> Option<f64> {
+    let ticks = 100.0; // USER_HZ on Linux
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if !String::from_utf8_lossy(&cmdline).contains("moto_server") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let (utime, stime): (f64, f64) =
+            (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+        return Some((utime + stime) / ticks);
+    }
+    None
 }
 
 pub const SESSIONS: [usize; 3] = [1, 4, 16];
@@ -84,11 +104,15 @@ pub async fn ours_throughput(stack: &Stack, seconds: f64) -> Vec<Throughput> {
             }
         });
         let start = Instant::now();
+        let moto_start = moto_cpu_s();
         futures::future::join_all(tasks).await;
         let elapsed = start.elapsed().as_secs_f64();
         out.push(Throughput {
             sessions,
             writes_per_s: done.load(Ordering::Relaxed) as f64 / elapsed,
+            emulator_cpu: moto_start
+                .zip(moto_cpu_s())
+                .map(|(a, b)| (b - a) / elapsed * 100.0),
         });
         for zk in clients {
             let _ = zk.close().await;
@@ -157,6 +181,7 @@ pub async fn zookeeper_throughput(connect: &str, seconds: f64) -> Vec<Throughput
         out.push(Throughput {
             sessions,
             writes_per_s: done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64(),
+            emulator_cpu: None,
         });
     }
     out

@@ -16,6 +16,7 @@
 mod calls;
 mod coldstart;
 mod latency;
+mod model;
 mod report;
 mod stats;
 
@@ -31,6 +32,10 @@ pub const STORES: [(&str, StoreKind); 3] = [
     ("dynamodb", StoreKind::Dynamodb),
     ("redis", StoreKind::Redis),
 ];
+
+/// A user-storage call on AWS, p50 ms (numbers.md: S3 PUT 20, DynamoDB
+/// PutItem 4.4–4.9, Redis under 1).
+const MODEL_USER_CALL_MS: [(&str, u64); 3] = [("s3", 20), ("dynamodb", 5), ("redis", 1)];
 
 fn var(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
@@ -69,6 +74,26 @@ async fn main() {
             .throughput
             .insert(name.into(), latency::ours_throughput(&stack, seconds).await);
         stack.stop().await;
+    }
+    step(&format!(
+        "the design's write throughput without the emulator (in process, AWS delays), {seconds} s each"
+    ));
+    for (name, user_call_ms) in MODEL_USER_CALL_MS {
+        if !only.split(',').any(|s| s == name) {
+            continue;
+        }
+        let mut points = Vec::new();
+        for sessions in latency::SESSIONS {
+            let delays = model::Delays::aws(user_call_ms);
+            let run = std::time::Duration::from_secs_f64(seconds);
+            points.push(latency::Throughput {
+                sessions,
+                writes_per_s: model::throughput(delays, sessions, run).await,
+                emulator_cpu: None,
+            });
+            eprint!(".");
+        }
+        results.model_throughput.insert(name.into(), points);
     }
     step("ZooKeeper 3.8: latency and throughput");
     let zk = &fk_testkit::zookeeper().connect;
