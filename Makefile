@@ -58,7 +58,7 @@ lint: ## check formatting and clippy warnings
 
 ci: lint test ## what CI runs: lint, then every test and the Terraform checks
 
-bench: setup ## measure calls, CPU, latency, throughput, cold start vs ZooKeeper; rewrite docs/BENCHMARKS.md and docs/COST.md (2 cores: 28 min from a cold target/, 10 min incremental)
+bench: setup ## measure calls, CPU, latency, throughput, cold start vs ZooKeeper; rewrite docs/BENCHMARKS.md and docs/COST.md (2 cores: 15 min from a fresh clone, 5 of them measuring)
 	@scripts/bench.sh
 
 clean: ## remove build output and local state (.fk); keeps .tools
