@@ -25,6 +25,16 @@ pub struct BatchContext {
     pub calls: CallCounter,
 }
 
+/// Where a record stands in its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// How many times SQS has delivered it (1 the first time).
+    pub count: u32,
+    /// It is the batch's last record: whatever the handler left in flight
+    /// must be done before it returns.
+    pub last: bool,
+}
+
 /// How a batch went.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BatchSummary {
@@ -32,7 +42,7 @@ pub struct BatchSummary {
     pub buried: usize,
 }
 
-/// Handles the batch's records in order with `handle(message, receive_count)`,
+/// Handles the batch's records in order with `handle(message, delivery)`,
 /// which returns a short outcome for the log.
 pub async fn for_each_in_order<M, F, Fut>(
     event: &SqsEvent,
@@ -41,12 +51,13 @@ pub async fn for_each_in_order<M, F, Fut>(
 ) -> Result<BatchSummary, StoreError>
 where
     M: Message,
-    F: FnMut(M, u32) -> Fut,
+    F: FnMut(M, Delivery) -> Fut,
     Fut: Future<Output = Result<String, StoreError>>,
 {
     let mut summary = BatchSummary::default();
-    for record in &event.records {
+    for (i, record) in event.records.iter().enumerate() {
         let started = Instant::now();
+        let last = i + 1 == event.records.len();
         let id = record.message_id.as_deref().unwrap_or("-");
         let deliveries = fk_aws::sqs::receive_count(record);
         let span = record_span(record, deliveries);
@@ -60,7 +71,11 @@ where
                 continue;
             }
         };
-        match handle(message, deliveries).instrument(span.clone()).await {
+        let delivery = Delivery {
+            count: deliveries,
+            last,
+        };
+        match handle(message, delivery).instrument(span.clone()).await {
             Ok(outcome) => {
                 let calls = ctx.calls.take();
                 tracing::info!(
@@ -104,4 +119,97 @@ fn record_span(record: &SqsMessage, deliveries: u32) -> tracing::Span {
     );
     fk_telemetry::continue_trace(&span, |name| fk_aws::sqs::trace_attribute(record, name));
     span
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fk_core::message::{DecodeError, Envelope};
+
+    /// A message that is its body.
+    struct Text(String);
+
+    impl Message for Text {
+        fn encode(&self) -> Envelope {
+            Envelope {
+                body: self.0.clone(),
+                payload: None,
+            }
+        }
+
+        fn decode(envelope: Envelope) -> Result<Self, DecodeError> {
+            Ok(Text(envelope.body))
+        }
+    }
+
+    fn event(bodies: &[&str]) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        event.records = bodies
+            .iter()
+            .map(|body| {
+                let mut record = SqsMessage::default();
+                record.body = Some(body.to_string());
+                record
+            })
+            .collect();
+        event
+    }
+
+    fn context() -> BatchContext {
+        // Never called: every record here is readable.
+        let sqs = aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::Config::builder()
+                .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+                .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+                .build(),
+        );
+        BatchContext {
+            sqs,
+            dead_letter_url: String::new(),
+            calls: CallCounter::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn records_come_in_order_and_only_the_last_is_marked_last() {
+        let mut seen = Vec::new();
+        let summary = for_each_in_order(&event(&["a", "b", "c"]), &context(), |m: Text, d| {
+            seen.push((m.0, d));
+            async { Ok(String::new()) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(summary.handled, 3);
+        let first = Delivery {
+            count: 1,
+            last: false,
+        };
+        let last = Delivery {
+            count: 1,
+            last: true,
+        };
+        assert_eq!(
+            seen,
+            vec![("a".into(), first), ("b".into(), first), ("c".into(), last)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_backend_failure_stops_the_batch() {
+        let mut seen = Vec::new();
+        let failed = for_each_in_order(&event(&["a", "b", "c"]), &context(), |m: Text, _| {
+            let fail = m.0 == "b";
+            seen.push(m.0);
+            async move {
+                if fail {
+                    Err(StoreError::transient("test", "throttled"))
+                } else {
+                    Ok(String::new())
+                }
+            }
+        })
+        .await;
+        assert!(failed.is_err());
+        assert_eq!(seen, ["a", "b"]);
+    }
 }

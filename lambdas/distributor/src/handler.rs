@@ -49,11 +49,24 @@ impl DistributorFunction {
     }
 
     pub async fn handle(&self, event: SqsEvent) -> Result<(), lambda_runtime::Error> {
-        for_each_in_order(&event, &self.batch, |commit: CommitRequest, _| async move {
-            let done = self.distributor.handle(&commit).await?;
-            Ok(describe(&commit, &done))
-        })
+        // A reply may still be on its way while the next record commits;
+        // the batch's last record waits for all of them, so that every
+        // reply is out (and counted in that record's log line) before the
+        // batch is acknowledged.
+        for_each_in_order(
+            &event,
+            &self.batch,
+            |commit: CommitRequest, delivery| async move {
+                let done = self.distributor.handle_overlapped(&commit).await?;
+                if delivery.last {
+                    self.distributor.flush().await?;
+                }
+                Ok(describe(&commit, &done))
+            },
+        )
         .await?;
+        // When the last record was unreadable (buried), nobody waited yet.
+        self.distributor.flush().await?;
         Ok(())
     }
 }

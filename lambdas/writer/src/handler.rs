@@ -69,11 +69,11 @@ impl WriterFunction {
         for_each_in_order(
             &event.payload,
             &self.batch,
-            |req: WriteRequest, deliveries| async move {
-                self.delivery.store(deliveries, Ordering::SeqCst);
+            |req: WriteRequest, delivery| async move {
+                self.delivery.store(delivery.count, Ordering::SeqCst);
                 let handled = self
                     .writer
-                    .handle_within(&req, deliveries, Some(give_up_at))
+                    .handle_within(&req, delivery.count, Some(give_up_at))
                     .await?;
                 Ok(describe(&req, &handled))
             },

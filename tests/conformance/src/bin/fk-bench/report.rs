@@ -485,9 +485,9 @@ fn behind(
              {moto_cpu:.0} % of a core during these runs: it is the ceiling here, whatever the \
              number of sessions. Without it (the design in process with AWS's delays, below) \
              throughput grows with sessions ({} writes/s for 1 → 4 → 16) up to the one \
-             distributor's rate: every commit goes through it, in order, one after another. \
-             Raising that ceiling needs a distributor that overlaps consecutive commits (not \
-             done).",
+             distributor's rate: every commit goes through it, in order. Its replies overlap \
+             the next commits (docs/write-path.md); its commits and user-storage writes stay \
+             one after another, and bound the rate at 1000 ÷ (their ms per write).",
             model.join("; ")
         );
     }
@@ -584,8 +584,10 @@ fn model_section(o: &mut String, r: &Results) {
          backend call and queue hop delayed as on AWS (p50s of the original's measurements: \
          DynamoDB call 5 ms; user-store call S3 20, DynamoDB 5, Redis 1 ms; SendMessage 13 ms \
          for the sender; 24 ms from SendMessage to the consumer). One writer per session, as \
-         Lambda runs one per busy message group; one distributor, in order. It measures how the \
-         design scales, not AWS: no throttling, no cold starts, fixed delays.\n"
+         Lambda runs one per busy message group; one distributor, in order, taking what has \
+         arrived in batches of up to 10 as the event source mapping does, each reply \
+         overlapping the next write's commit. It measures how the design scales, not AWS: no \
+         throttling, no cold starts, no queue polling, fixed delays.\n"
     );
     let mut header = String::from("| sessions |");
     let mut rule = String::from("|---:|");
@@ -605,7 +607,8 @@ fn model_section(o: &mut String, r: &Results) {
         o,
         "\nOne session waits for each reply (four queue hops and the calls between), so it \
          writes at 1 ÷ latency; more sessions overlap in the writers until the one distributor, \
-         which commits, writes user storage and replies for each write in turn, is busy all the \
-         time: its ceiling is 1000 ÷ (its ms per write).\n"
+         which commits and writes user storage for each write in turn, is busy all the time: \
+         its ceiling is 1000 ÷ (its commit and user-storage ms per write), about 165 writes/s \
+         with Redis, 100 with DynamoDB and 40 with S3 at these delays.\n"
     );
 }
