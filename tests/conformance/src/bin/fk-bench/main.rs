@@ -35,7 +35,7 @@ pub const STORES: [(&str, StoreKind); 3] = [
 
 /// A user-storage call on AWS, p50 ms (numbers.md: S3 PUT 20, DynamoDB
 /// PutItem 4.4–4.9, Redis under 1).
-const MODEL_USER_CALL_MS: [(&str, u64); 3] = [("s3", 20), ("dynamodb", 5), ("redis", 1)];
+pub const MODEL_USER_CALL_MS: [(&str, u64); 3] = [("s3", 20), ("dynamodb", 5), ("redis", 1)];
 
 fn var(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())

@@ -60,6 +60,13 @@ impl Delays {
     }
 }
 
+/// The one distributor's ceiling in writes/s for a `set`: it commits (one
+/// system call) and writes user storage (one call) for each write in turn;
+/// its replies overlap the next commit.
+pub fn distributor_ceiling(delays: Delays) -> f64 {
+    1.0 / (delays.system + delays.user).as_secs_f64()
+}
+
 /// Writes per second with `sessions` clients each setting its own node in
 /// a loop for `run`.
 pub async fn throughput(delays: Delays, sessions: usize, run: Duration) -> f64 {
