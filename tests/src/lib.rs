@@ -48,11 +48,14 @@ impl StackOptions {
     }
 }
 
+pub mod jepsen;
+
 pub struct Stack {
     pub deployment: Deployment,
     pub provisioned: Provisioned,
     pub deployment_file: PathBuf,
     pub log_dir: PathBuf,
+    options: StackOptions,
     runner: Option<RunnerHandle>,
     _dir: tempfile::TempDir,
 }
@@ -100,58 +103,7 @@ impl Stack {
         let dir = tempfile::tempdir().unwrap();
         let log_dir = dir.path().join("logs");
         std::fs::create_dir_all(&log_dir).unwrap();
-        let traced = |env: &BTreeMap<String, String>| {
-            let mut env = env.clone();
-            if let Some(endpoint) = &options.otlp_endpoint {
-                env.insert(ENDPOINT_VAR.to_string(), endpoint.clone());
-            }
-            env
-        };
-        let mut writer_env = traced(&provisioned.writer_env);
-        writer_env.extend(options.writer_env.clone());
-        let timeout = Duration::from_secs((options.visibility_timeout_s.max(2) - 1) as u64);
-        let runner = fk_local::start(RunnerConfig {
-            endpoint: moto.endpoint.clone(),
-            region: "us-east-1".into(),
-            log_dir: log_dir.clone(),
-            functions: vec![
-                FunctionSpec {
-                    name: "writer".into(),
-                    binary: binary("fk-writer"),
-                    queue_url: provisioned.deployment.writer_queue_url.clone(),
-                    batch_size: 10,
-                    instances: options.writers,
-                    env: writer_env,
-                    timeout,
-                },
-                FunctionSpec {
-                    name: "distributor".into(),
-                    binary: binary("fk-distributor"),
-                    queue_url: provisioned.distributor_queue_url.clone(),
-                    batch_size: 10,
-                    instances: 1,
-                    env: traced(&provisioned.distributor_env),
-                    timeout,
-                },
-                FunctionSpec {
-                    name: "watch".into(),
-                    binary: binary("fk-watch"),
-                    queue_url: provisioned.watch_queue_url.clone(),
-                    batch_size: 10,
-                    instances: 1,
-                    env: traced(&provisioned.watch_env),
-                    timeout,
-                },
-            ],
-            schedules: vec![ScheduleSpec {
-                name: "heartbeat".into(),
-                binary: binary("fk-heartbeat"),
-                every: Duration::from_secs(1),
-                env: traced(&provisioned.heartbeat_env),
-            }],
-        })
-        .await
-        .expect("starting the runner");
+        let runner = start_runner(&options, &provisioned, &log_dir).await;
         let deployment_file = dir.path().join("deployment.json");
         std::fs::write(
             &deployment_file,
@@ -163,9 +115,19 @@ impl Stack {
             provisioned,
             deployment_file,
             log_dir,
+            options,
             runner: Some(runner),
             _dir: dir,
         }
+    }
+
+    /// Stops every function (as a whole-stack restart does) and starts them
+    /// again on the same resources.
+    pub async fn restart(&mut self) {
+        if let Some(runner) = self.runner.take() {
+            runner.stop().await;
+        }
+        self.runner = Some(start_runner(&self.options, &self.provisioned, &self.log_dir).await);
     }
 
     /// Runs the `fk` CLI against this stack.
@@ -244,6 +206,68 @@ impl Stack {
             runner.stop().await;
         }
     }
+}
+
+/// The local runner of a stack's functions.
+async fn start_runner(
+    options: &StackOptions,
+    provisioned: &Provisioned,
+    log_dir: &std::path::Path,
+) -> RunnerHandle {
+    let moto = fk_testkit::moto();
+    let traced = |env: &BTreeMap<String, String>| {
+        let mut env = env.clone();
+        if let Some(endpoint) = &options.otlp_endpoint {
+            env.insert(ENDPOINT_VAR.to_string(), endpoint.clone());
+        }
+        env
+    };
+    let mut writer_env = traced(&provisioned.writer_env);
+    writer_env.extend(options.writer_env.clone());
+    let timeout = Duration::from_secs((options.visibility_timeout_s.max(2) - 1) as u64);
+    let runner = fk_local::start(RunnerConfig {
+        endpoint: moto.endpoint.clone(),
+        region: "us-east-1".into(),
+        log_dir: log_dir.to_path_buf(),
+        functions: vec![
+            FunctionSpec {
+                name: "writer".into(),
+                binary: binary("fk-writer"),
+                queue_url: provisioned.deployment.writer_queue_url.clone(),
+                batch_size: 10,
+                instances: options.writers,
+                env: writer_env,
+                timeout,
+            },
+            FunctionSpec {
+                name: "distributor".into(),
+                binary: binary("fk-distributor"),
+                queue_url: provisioned.distributor_queue_url.clone(),
+                batch_size: 10,
+                instances: 1,
+                env: traced(&provisioned.distributor_env),
+                timeout,
+            },
+            FunctionSpec {
+                name: "watch".into(),
+                binary: binary("fk-watch"),
+                queue_url: provisioned.watch_queue_url.clone(),
+                batch_size: 10,
+                instances: 1,
+                env: traced(&provisioned.watch_env),
+                timeout,
+            },
+        ],
+        schedules: vec![ScheduleSpec {
+            name: "heartbeat".into(),
+            binary: binary("fk-heartbeat"),
+            every: Duration::from_secs(1),
+            env: traced(&provisioned.heartbeat_env),
+        }],
+    })
+    .await
+    .expect("starting the runner");
+    runner
 }
 
 /// A binary built in the workspace's target directory, next to the running

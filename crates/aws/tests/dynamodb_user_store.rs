@@ -12,6 +12,7 @@ use fk_aws::deployment::UserStoreConfig;
 use fk_aws::schema;
 use fk_aws::user::{self, DYNAMODB_MAX_DATA};
 use fk_core::user::{ChildChange, UserStore, UserWrite};
+use fk_core::Stat;
 
 use common::user_contract::{child, create, path, stat, BINARY};
 
@@ -44,7 +45,7 @@ async fn every_write_is_one_call() {
     let p = path("calls");
     let one = |op: &str| [(format!("DynamoDB.{op}"), 1u64)].into();
 
-    store.apply(&create(&p, BINARY)).await.unwrap();
+    store.apply(1, &create(&p, BINARY)).await.unwrap();
     assert_eq!(counter.take(), one("PutItem"));
     let set = UserWrite::SetData {
         path: p.clone(),
@@ -52,26 +53,77 @@ async fn every_write_is_one_call() {
         stat: stat(1),
         in_flight: Default::default(),
     };
-    store.apply(&set).await.unwrap();
-    assert_eq!(counter.take(), one("UpdateItem"));
+    store.apply(2, &set).await.unwrap();
+    assert_eq!(
+        counter.take(),
+        one("PutItem"),
+        "a childless node is replaced"
+    );
     store
-        .apply(&child(&p, ChildChange::Added("c".into()), 1))
+        .apply(3, &child(&p, ChildChange::Added("c".into()), 1))
         .await
         .unwrap();
     assert_eq!(counter.take(), one("UpdateItem"));
+    let parent_set = UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::from_static(b"y"),
+        stat: Stat {
+            num_children: 1,
+            ..stat(2)
+        },
+        in_flight: Default::default(),
+    };
+    store.apply(4, &parent_set).await.unwrap();
+    assert_eq!(
+        counter.take(),
+        one("UpdateItem"),
+        "a parent keeps its children"
+    );
     store.get(&p).await.unwrap();
     assert_eq!(counter.take(), one("GetItem"));
-    store.apply(&UserWrite::Delete { path: p }).await.unwrap();
-    assert_eq!(counter.take(), one("DeleteItem"));
+    store
+        .apply(5, &UserWrite::Delete { path: p })
+        .await
+        .unwrap();
+    assert_eq!(
+        counter.take(),
+        one("PutItem"),
+        "a delete leaves a tombstone"
+    );
+}
+
+#[tokio::test]
+async fn a_node_at_the_maximum_can_be_set_to_the_maximum_again() {
+    // The old item's data must not count against the new one's size.
+    let store = store().await;
+    let p = path("big-set");
+    let full = |byte: u8| Bytes::from(vec![byte; DYNAMODB_MAX_DATA]);
+    let write = UserWrite::Create {
+        path: p.clone(),
+        data: full(1),
+        stat: stat(0),
+        in_flight: Default::default(),
+    };
+    store.apply(1, &write).await.unwrap();
+
+    let set = UserWrite::SetData {
+        path: p.clone(),
+        data: full(2),
+        stat: stat(1),
+        in_flight: Default::default(),
+    };
+    store.apply(2, &set).await.unwrap();
+
+    assert_eq!(store.get(&p).await.unwrap().unwrap().data, full(2));
 }
 
 #[tokio::test]
 async fn the_item_holds_binary_data_a_stat_map_and_a_child_set() {
     let (store, clients, _, table) = fixture().await;
     let p = path("layout");
-    store.apply(&create(&p, BINARY)).await.unwrap();
+    store.apply(1, &create(&p, BINARY)).await.unwrap();
     store
-        .apply(&child(&p, ChildChange::Added("c".into()), 1))
+        .apply(2, &child(&p, ChildChange::Added("c".into()), 1))
         .await
         .unwrap();
 
@@ -108,7 +160,7 @@ async fn it_holds_up_to_its_documented_maximum() {
         stat: stat(0),
         in_flight: Default::default(),
     };
-    store.apply(&write).await.unwrap();
+    store.apply(1, &write).await.unwrap();
 
     assert_eq!(store.get(&p).await.unwrap().unwrap().data, data);
 }

@@ -33,17 +33,22 @@ user_store_contract!(store().await);
 async fn every_read_and_write_is_one_round_trip() {
     let (store, counter) = store_and_counter().await;
     let p = path("calls");
-    let one = || [("Redis.Pipeline".to_string(), 1u64)].into();
+    let one = |call: &str| [(call.to_string(), 1u64)].into();
 
-    store.apply(&create(&p, BINARY)).await.unwrap();
-    assert_eq!(counter.take(), one());
+    store.apply(1, &create(&p, BINARY)).await.unwrap();
+    assert_eq!(counter.take(), one("Redis.Script"));
     store
-        .apply(&child(&p, ChildChange::Added("c".into()), 1))
+        .apply(2, &child(&p, ChildChange::Added("c".into()), 1))
         .await
         .unwrap();
-    assert_eq!(counter.take(), one());
+    assert_eq!(counter.take(), one("Redis.Script"));
     store.get(&p).await.unwrap();
-    assert_eq!(counter.take(), one());
+    assert_eq!(counter.take(), one("Redis.Pipeline"));
+    store
+        .apply(3, &UserWrite::Delete { path: p })
+        .await
+        .unwrap();
+    assert_eq!(counter.take(), one("Redis.Script"));
 }
 
 #[tokio::test]
@@ -56,9 +61,9 @@ async fn keys_are_a_hash_and_a_child_set_under_the_prefix() {
         .unwrap();
 
     // When a node with a child is written
-    store.apply(&create("/a", BINARY)).await.unwrap();
+    store.apply(1, &create("/a", BINARY)).await.unwrap();
     store
-        .apply(&child("/a", ChildChange::Added("b".into()), 1))
+        .apply(2, &child("/a", ChildChange::Added("b".into()), 1))
         .await
         .unwrap();
 
@@ -109,7 +114,7 @@ async fn it_holds_up_to_its_documented_maximum() {
         stat: stat(0),
         in_flight: Default::default(),
     };
-    store.apply(&write).await.unwrap();
+    store.apply(1, &write).await.unwrap();
 
     assert_eq!(store.get(&p).await.unwrap().unwrap().data, data);
 }

@@ -52,7 +52,7 @@ async fn a_node_is_one_object_under_n_plus_its_path() {
 
     // When the root gets its first child
     store
-        .apply(&child("/", ChildChange::Added("app".into()), 1))
+        .apply(1, &child("/", ChildChange::Added("app".into()), 1))
         .await
         .unwrap();
 
@@ -80,7 +80,7 @@ async fn writes_cost_the_documented_calls() {
     let (store, counter) = store_and_counter().await;
     let p = path("calls");
 
-    store.apply(&create(&p, BINARY)).await.unwrap();
+    store.apply(1, &create(&p, BINARY)).await.unwrap();
     assert_eq!(counter.take(), [("S3.PutObject".to_string(), 1)].into());
 
     let set = UserWrite::SetData {
@@ -89,11 +89,11 @@ async fn writes_cost_the_documented_calls() {
         stat: stat(1),
         in_flight: Default::default(),
     };
-    store.apply(&set).await.unwrap();
+    store.apply(2, &set).await.unwrap();
     assert_eq!(
         counter.take(),
         [("S3.PutObject".to_string(), 1)].into(),
-        "a node without children is written without reading it"
+        "a node without children that this instance wrote is written without reading it"
     );
 
     let parent_set = UserWrite::SetData {
@@ -105,7 +105,7 @@ async fn writes_cost_the_documented_calls() {
         },
         in_flight: Default::default(),
     };
-    store.apply(&parent_set).await.unwrap();
+    store.apply(3, &parent_set).await.unwrap();
     assert_eq!(
         counter.take(),
         [
@@ -119,8 +119,85 @@ async fn writes_cost_the_documented_calls() {
     store.get(&p).await.unwrap();
     assert_eq!(counter.take(), [("S3.GetObject".to_string(), 1)].into());
 
-    store.apply(&UserWrite::Delete { path: p }).await.unwrap();
-    assert_eq!(counter.take(), [("S3.DeleteObject".to_string(), 1)].into());
+    store
+        .apply(4, &UserWrite::Delete { path: p })
+        .await
+        .unwrap();
+    assert_eq!(
+        counter.take(),
+        [("S3.PutObject".to_string(), 1)].into(),
+        "a delete leaves a tombstone"
+    );
+}
+
+/// Two stores on one bucket: two distributor instances, the first one late.
+async fn two_instances() -> (S3UserStore, S3UserStore, CallCounter) {
+    let (clients, counter) = common::clients().await;
+    let bucket = fk_testkit::unique_name("user");
+    clients
+        .s3
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let first = S3UserStore::new(clients.s3.clone(), &bucket);
+    let second = S3UserStore::new(clients.s3.clone(), &bucket);
+    (first, second, counter)
+}
+
+#[tokio::test]
+async fn an_instance_that_never_wrote_a_node_reads_its_head_before_replacing_it() {
+    let (first, second, counter) = two_instances().await;
+    let p = path("head");
+    first.apply(1, &create(&p, BINARY)).await.unwrap();
+    counter.take();
+
+    let set = UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::from_static(b"x"),
+        stat: stat(1),
+        in_flight: Default::default(),
+    };
+    second.apply(2, &set).await.unwrap();
+
+    assert_eq!(
+        counter.take(),
+        [
+            ("S3.HeadObject".to_string(), 1),
+            ("S3.PutObject".to_string(), 1)
+        ]
+        .into()
+    );
+    assert_eq!(second.get(&p).await.unwrap().unwrap().data, b"x".as_ref());
+}
+
+#[tokio::test]
+async fn a_late_instance_does_not_overwrite_what_a_newer_one_wrote() {
+    // Given a node the first instance created, that a second one then set
+    let (first, second, _) = two_instances().await;
+    let p = path("late");
+    first.apply(1, &create(&p, b"v0")).await.unwrap();
+    let set = |zxid: i64, data: &'static [u8]| UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::from_static(data),
+        stat: stat(zxid as i32),
+        in_flight: Default::default(),
+    };
+    second.apply(3, &set(3, b"v3")).await.unwrap();
+
+    // When the first, whose ETag is stale, writes an older commit
+    first.apply(2, &set(2, b"v2")).await.unwrap();
+    // and a delete of an older commit arrives at it too
+    first
+        .apply(2, &UserWrite::Delete { path: p.clone() })
+        .await
+        .unwrap();
+
+    // Then the newer write stands
+    let node = first.get(&p).await.unwrap().unwrap();
+    assert_eq!(node.data, Bytes::from_static(b"v3"));
+    assert_eq!(node.stat, stat(3));
 }
 
 #[tokio::test]
@@ -136,7 +213,7 @@ async fn it_holds_up_to_its_documented_maximum() {
         stat: stat(0),
         in_flight: Default::default(),
     };
-    store.apply(&write).await.unwrap();
+    store.apply(1, &write).await.unwrap();
 
     assert_eq!(store.get(&p).await.unwrap().unwrap().data, data);
 }

@@ -10,7 +10,7 @@ use fk_aws::schema;
 use fk_aws::system::DynamoSystemStore;
 use fk_core::system::{
     CommitOutcome, Expected, FiredWatches, LockOutcome, LockRequest, NodeRecord, NodeWrite,
-    SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
+    RefusalRecord, SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
 };
 use fk_core::watch::{AddWatchMode, PersistentWatch, WatchKind};
 use fk_core::{SessionId, Stat};
@@ -85,6 +85,7 @@ fn session_record(id: SessionId) -> SessionRecord {
         timeout_ms: 10_000,
         reply_to: "http://queue/reply.fifo".into(),
         last_seq: 0,
+        refused: Vec::new(),
         ephemerals: Vec::new(),
         heartbeat_ms: 1_000,
     }
@@ -112,6 +113,7 @@ fn put(path: &str, zxid: i64) -> NodeWrite {
 fn commit(token: &str, zxid: i64, session: SessionId, writes: Vec<NodeWrite>) -> SystemCommit {
     SystemCommit {
         token: token.into(),
+        commit_id: token.into(),
         zxid,
         writes,
         session,
@@ -717,4 +719,109 @@ async fn persistent_watches_are_added_and_removed_with_the_counter() {
     let counter = f.store.counter().await.unwrap();
     assert!(counter.persistent.is_empty());
     assert_eq!(counter.zxid, 2);
+}
+
+#[tokio::test]
+async fn a_copy_of_a_committed_request_does_not_commit_again() {
+    // Given seq 1 of a session committed as zxid 1
+    let f = fixture().await;
+    let session = f.new_session().await;
+    f.lock("/a", "t-1", 100).await;
+    let first = commit("t-1", 1, session, vec![put("/a", 1)]);
+    assert_eq!(
+        f.store.commit(&first).await.unwrap(),
+        CommitOutcome::Committed
+    );
+
+    // When a copy of it, validated again under the same token, commits next
+    f.lock("/a", "t-1", 200).await;
+    let mut copy = commit("t-1", 2, session, vec![put("/a", 2)]);
+    copy.seq = 1;
+    copy.commit_id = "t-1.copy".into();
+    let outcome = f.store.commit(&copy).await.unwrap();
+
+    // Then it is a duplicate and nothing changed
+    assert_eq!(outcome, CommitOutcome::Duplicate);
+    assert_eq!(f.store.counter().await.unwrap().zxid, 1);
+    let a = f.raw_item("/a").await.unwrap();
+    assert_eq!(a["mzxid"], AttributeValue::N("1".into()));
+}
+
+#[tokio::test]
+async fn a_refused_seq_never_commits_and_is_refused_once() {
+    // Given seq 3 refused (answered with an error)
+    let f = fixture().await;
+    let session = f.new_session().await;
+    assert_eq!(
+        f.store.record_refusal(session, 3).await.unwrap(),
+        RefusalRecord::Recorded
+    );
+
+    // When it is refused again, and a copy of it tries to commit
+    let again = f.store.record_refusal(session, 3).await.unwrap();
+    f.lock("/a", "t-3", 100).await;
+    let mut c = commit("t-3", 1, session, vec![put("/a", 1)]);
+    c.seq = 3;
+    let outcome = f.store.commit(&c).await.unwrap();
+
+    // Then the second refusal finds it decided and the commit is a duplicate
+    assert_eq!(again, RefusalRecord::AlreadyDecided);
+    assert_eq!(outcome, CommitOutcome::Duplicate);
+    assert_eq!(
+        f.store.session(session).await.unwrap().unwrap().refused,
+        [3]
+    );
+    // while a later seq still commits
+    c.seq = 4;
+    assert_eq!(f.store.commit(&c).await.unwrap(), CommitOutcome::Committed);
+}
+
+#[tokio::test]
+async fn a_refusal_of_a_committed_seq_or_a_missing_session_is_said_so() {
+    let f = fixture().await;
+    let session = f.new_session().await;
+    f.lock("/a", "t-2", 100).await;
+    let mut c = commit("t-2", 1, session, vec![put("/a", 1)]);
+    c.seq = 2;
+    assert_eq!(f.store.commit(&c).await.unwrap(), CommitOutcome::Committed);
+
+    assert_eq!(
+        f.store.record_refusal(session, 1).await.unwrap(),
+        RefusalRecord::AlreadyDecided
+    );
+    assert_eq!(
+        f.store.record_refusal(session, 2).await.unwrap(),
+        RefusalRecord::AlreadyDecided
+    );
+    assert_eq!(
+        f.store
+            .record_refusal(SessionId::random(), 1)
+            .await
+            .unwrap(),
+        RefusalRecord::SessionMissing
+    );
+}
+
+#[tokio::test]
+async fn refusals_the_commits_cover_are_pruned() {
+    // Given many refusals below a committed seq
+    let f = fixture().await;
+    let session = f.new_session().await;
+    let kept = fk_core::system::REFUSED_KEPT as u64;
+    for seq in 1..=kept {
+        f.store.record_refusal(session, seq).await.unwrap();
+    }
+    f.lock("/a", "t", 100).await;
+    let mut c = commit("t", 1, session, vec![put("/a", 1)]);
+    c.seq = kept + 1;
+    assert_eq!(f.store.commit(&c).await.unwrap(), CommitOutcome::Committed);
+
+    // When one more is refused
+    f.store.record_refusal(session, kept + 2).await.unwrap();
+
+    // Then only the refusal above the last commit is kept, and the
+    // covered ones are still decided
+    let record = f.store.session(session).await.unwrap().unwrap();
+    assert_eq!(record.refused, [kept + 2]);
+    assert!((1..=kept + 2).all(|seq| record.decided(seq)));
 }

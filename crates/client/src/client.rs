@@ -134,6 +134,7 @@ impl Client {
             timeout_ms: options.session_timeout.as_millis() as i64,
             reply_to: reply_queue.url.clone(),
             last_seq: 0,
+            refused: Vec::new(),
             ephemerals: Vec::new(),
             heartbeat_ms: fk_core::Clock::now_ms(&fk_core::SystemClock),
         };

@@ -79,6 +79,7 @@ impl World {
                     timeout_ms: 600_000,
                     reply_to: "reply".into(),
                     last_seq: 0,
+                    refused: Vec::new(),
                     ephemerals: vec![],
                     heartbeat_ms: 0,
                 })

@@ -26,7 +26,7 @@ use tracing::Instrument as _;
 use crate::heartbeat::EXPIRY_SEQ;
 use crate::queue::send_reply;
 use crate::system::{
-    CommitOutcome, Counter, NodeWrite, PersistentChanges, SystemCommit, SystemStore,
+    CommitOutcome, Counter, NodeWrite, PersistentChanges, RefusalRecord, SystemCommit, SystemStore,
 };
 use crate::transition::apply;
 use crate::watch::{self, InFlightEntry, PersistentWatch, WatchBatch, WatchQueue};
@@ -44,6 +44,9 @@ pub enum Distributed {
     Refused(Error),
     /// A sync, answered after every earlier write.
     Synced,
+    /// A copy of a request the session already decided (committed or
+    /// refused): dropped unanswered, its locks released.
+    Duplicate,
 }
 
 pub struct Distributor {
@@ -224,6 +227,7 @@ impl Distributor {
             self.answer(&req.reply_to, reply, answer).await?;
             return Ok(Distributed::Synced);
         }
+        let commit_id = req.commit_id();
         let mut fresh_read = false;
         for _ in 0..MAX_COUNTER_RETRIES {
             let current = match &*known {
@@ -231,7 +235,7 @@ impl Distributor {
                 None => {
                     let counter = self.system.counter().await?;
                     fresh_read = true;
-                    if let Some(zxid) = counter.committed_zxid(&req.token) {
+                    if let Some(zxid) = counter.committed_zxid(&commit_id) {
                         let current = Known::from(counter);
                         *known = Some(current.clone());
                         return self.finish(req, zxid, true, &current, answer).await;
@@ -256,6 +260,7 @@ impl Distributor {
             let in_flight = watch::in_flight_after(&current.in_flight, &fired, zxid, req.time_ms);
             let commit = SystemCommit {
                 token: req.token.clone(),
+                commit_id: commit_id.clone(),
                 zxid,
                 writes: change.system,
                 session: req.session,
@@ -299,6 +304,12 @@ impl Distributor {
                 }
                 CommitOutcome::SessionMissing => {
                     return self.refuse(req, Error::SessionExpired, answer).await;
+                }
+                CommitOutcome::Duplicate => {
+                    // Committed before under another commit id, or refused.
+                    tracing::info!(token = %req.token, "dropping a copy of a decided request");
+                    self.release(req).await?;
+                    return Ok(Distributed::Duplicate);
                 }
             }
         }
@@ -361,7 +372,7 @@ impl Distributor {
                 zk.zxid = zxid,
                 db.system = tracing::field::Empty,
             );
-            self.user.apply(write).instrument(span).await?;
+            self.user.apply(zxid, write).instrument(span).await?;
         }
         let result = if req.close_session {
             OpResult::SessionClosed
@@ -388,14 +399,21 @@ impl Distributor {
         })
     }
 
+    /// Refuses the request: the refusal is recorded as the seq's decision
+    /// (so that no later copy commits), the locks are released and the
+    /// client is answered, unless the seq was decided before, by a copy
+    /// of this request: then it is dropped unanswered.
     async fn refuse(
         &self,
         req: &CommitRequest,
         error: Error,
         answer: Answer,
     ) -> Result<Distributed, StoreError> {
-        for pre in &req.pre {
-            self.system.unlock(&pre.path, &req.token).await?;
+        let recorded = self.system.record_refusal(req.session, req.seq).await?;
+        self.release(req).await?;
+        if recorded == RefusalRecord::AlreadyDecided {
+            tracing::info!(token = %req.token, "dropping a copy of a decided request");
+            return Ok(Distributed::Duplicate);
         }
         let reply = Reply {
             session: req.session,
@@ -406,6 +424,16 @@ impl Distributor {
         };
         self.answer(&req.reply_to, reply, answer).await?;
         Ok(Distributed::Refused(error))
+    }
+}
+
+impl Distributor {
+    /// Releases the locks the request's writer took.
+    async fn release(&self, req: &CommitRequest) -> Result<(), StoreError> {
+        for pre in &req.pre {
+            self.system.unlock(&pre.path, &req.token).await?;
+        }
+        Ok(())
     }
 }
 

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use crate::queue::WriteQueue;
 use crate::system::{
     CommitOutcome, Counter, Expected, LockOutcome, LockRequest, NodeRecord, NodeWrite,
-    SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
+    RefusalRecord, SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
+    REFUSED_KEPT,
 };
 use crate::user::{ChildChange, UserNode, UserStore, UserWrite};
 use crate::watch::{
@@ -102,6 +103,11 @@ impl SystemStore for MemorySystemStore {
         if state.counter.zxid != commit.zxid - 1 {
             return Ok(CommitOutcome::ZxidMismatch);
         }
+        match state.sessions.get(&commit.session) {
+            None => return Ok(CommitOutcome::SessionMissing),
+            Some(session) if session.decided(commit.seq) => return Ok(CommitOutcome::Duplicate),
+            Some(_) => {}
+        }
         for write in &commit.writes {
             let held = state
                 .nodes
@@ -113,9 +119,6 @@ impl SystemStore for MemorySystemStore {
                     path: write.path().to_string(),
                 });
             }
-        }
-        if !state.sessions.contains_key(&commit.session) {
-            return Ok(CommitOutcome::SessionMissing);
         }
         for write in &commit.writes {
             match write {
@@ -151,10 +154,30 @@ impl SystemStore for MemorySystemStore {
             counter.in_flight = in_flight.clone();
         }
         counter.zxid = commit.zxid;
-        counter.recent.push((commit.token.clone(), commit.zxid));
+        counter.recent.push((commit.commit_id.clone(), commit.zxid));
         let excess = counter.recent.len().saturating_sub(RECENT_COMMITS as usize);
         counter.recent.drain(..excess);
         Ok(CommitOutcome::Committed)
+    }
+
+    async fn record_refusal(
+        &self,
+        session: SessionId,
+        seq: u64,
+    ) -> Result<RefusalRecord, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let Some(record) = state.sessions.get_mut(&session) else {
+            return Ok(RefusalRecord::SessionMissing);
+        };
+        if record.decided(seq) {
+            return Ok(RefusalRecord::AlreadyDecided);
+        }
+        record.refused.push(seq);
+        if record.refused.len() > REFUSED_KEPT {
+            let last = record.last_seq;
+            record.refused.retain(|s| *s > last);
+        }
+        Ok(RefusalRecord::Recorded)
     }
 
     async fn counter(&self) -> Result<Counter, StoreError> {
@@ -247,9 +270,27 @@ struct UserRecord {
     stat: Stat,
     children: HashSet<String>,
     in_flight: InFlight,
+    /// The zxid of the last write applied to the record.
+    zxid: i64,
+    /// A deleted node: kept so that an older write cannot bring it back.
+    tombstone: bool,
 }
 
-/// User storage in memory.
+impl UserRecord {
+    fn empty(stat: Stat, zxid: i64) -> Self {
+        UserRecord {
+            data: Default::default(),
+            stat,
+            children: HashSet::new(),
+            in_flight: InFlight::default(),
+            zxid,
+            tombstone: false,
+        }
+    }
+}
+
+/// User storage in memory, with the same rule as the real stores: a
+/// write applies only over a record last written at or before its zxid.
 #[derive(Debug)]
 pub struct MemoryUserStore {
     nodes: Mutex<BTreeMap<String, UserRecord>>,
@@ -269,13 +310,19 @@ impl MemoryUserStore {
             max_data_len,
         }
     }
+
+    /// The zxid of the last write applied to `path`'s record, a tombstone
+    /// included, for assertions.
+    pub fn applied_zxid(&self, path: &str) -> Option<i64> {
+        self.nodes.lock().unwrap().get(path).map(|r| r.zxid)
+    }
 }
 
 #[async_trait]
 impl UserStore for MemoryUserStore {
     async fn get(&self, path: &str) -> Result<Option<UserNode>, StoreError> {
         let nodes = self.nodes.lock().unwrap();
-        Ok(nodes.get(path).map(|r| {
+        Ok(nodes.get(path).filter(|r| !r.tombstone).map(|r| {
             let mut children: Vec<String> = r.children.iter().cloned().collect();
             children.sort();
             UserNode {
@@ -287,8 +334,11 @@ impl UserStore for MemoryUserStore {
         }))
     }
 
-    async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
+    async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError> {
         let mut nodes = self.nodes.lock().unwrap();
+        if nodes.get(write.path()).is_some_and(|r| r.zxid > zxid) {
+            return Ok(());
+        }
         match write {
             UserWrite::Create {
                 path,
@@ -300,9 +350,8 @@ impl UserStore for MemoryUserStore {
                     path.clone(),
                     UserRecord {
                         data: data.clone(),
-                        stat: *stat,
-                        children: HashSet::new(),
                         in_flight: in_flight.clone(),
+                        ..UserRecord::empty(*stat, zxid)
                     },
                 );
             }
@@ -312,15 +361,14 @@ impl UserStore for MemoryUserStore {
                 stat,
                 in_flight,
             } => {
-                let record = nodes.entry(path.clone()).or_insert_with(|| UserRecord {
-                    data: Default::default(),
-                    stat: *stat,
-                    children: HashSet::new(),
-                    in_flight: InFlight::default(),
-                });
+                let record = nodes
+                    .entry(path.clone())
+                    .or_insert_with(|| UserRecord::empty(*stat, zxid));
                 record.data = data.clone();
                 record.stat = *stat;
                 record.in_flight = in_flight.clone();
+                record.zxid = zxid;
+                record.tombstone = false;
             }
             UserWrite::Children {
                 path,
@@ -328,21 +376,28 @@ impl UserStore for MemoryUserStore {
                 change,
                 in_flight,
             } => {
-                let record = nodes.entry(path.clone()).or_insert_with(|| UserRecord {
-                    data: Default::default(),
-                    stat: *stat,
-                    children: HashSet::new(),
-                    in_flight: InFlight::default(),
-                });
+                let record = nodes
+                    .entry(path.clone())
+                    .or_insert_with(|| UserRecord::empty(*stat, zxid));
+                if record.tombstone {
+                    *record = UserRecord::empty(*stat, zxid);
+                }
                 record.stat = *stat;
                 record.in_flight = in_flight.clone();
+                record.zxid = zxid;
                 match change {
                     ChildChange::Added(name) => record.children.insert(name.clone()),
                     ChildChange::Removed(name) => record.children.remove(name),
                 };
             }
             UserWrite::Delete { path } => {
-                nodes.remove(path);
+                nodes.insert(
+                    path.clone(),
+                    UserRecord {
+                        tombstone: true,
+                        ..UserRecord::empty(Stat::default(), zxid)
+                    },
+                );
             }
         }
         Ok(())
@@ -371,6 +426,12 @@ impl MemoryCommitQueue {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Forgets the tokens seen so far, as SQS does after its five-minute
+    /// deduplication window (or for a copy sent with a fresh id).
+    pub fn forget_deduplication(&self) {
+        self.inner.lock().unwrap().1.clear();
     }
 }
 

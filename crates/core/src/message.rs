@@ -73,9 +73,63 @@ pub struct CommitRequest {
 }
 
 impl CommitRequest {
+    /// What the commit counter remembers this commit by: the token, and a
+    /// fingerprint of what the writer validated (the pre-state, the
+    /// resolved paths, the validation time).
+    ///
+    /// Copies of one client request share the token. A copy the writer
+    /// validated again, against a later state, would commit a different
+    /// change (another sequential name, another version), so only a copy
+    /// with the same fingerprint is a redelivery of the commit; any other
+    /// copy of a decided request is a duplicate and is dropped. The
+    /// fingerprint is FNV-1a over fields written out explicitly, so it does
+    /// not change with serde or the compiler.
+    pub fn commit_id(&self) -> String {
+        let mut h = Fnv1a::default();
+        h.write(self.op.name().as_bytes());
+        for step in self.op.steps() {
+            h.write(step.path().as_bytes());
+        }
+        h.write(&self.time_ms.to_be_bytes());
+        for pre in &self.pre {
+            h.write(pre.path.as_bytes());
+            match &pre.stat {
+                None => h.write(b"-"),
+                Some(s) => {
+                    for n in [s.czxid, s.mzxid, s.pzxid, s.ephemeral_owner] {
+                        h.write(&n.to_be_bytes());
+                    }
+                    for n in [s.version, s.cversion, s.num_children, s.data_length] {
+                        h.write(&n.to_be_bytes());
+                    }
+                }
+            }
+        }
+        format!("{}.{:016x}", self.token, h.0)
+    }
+
     /// The pre-state of `path`, if the writer locked it.
     pub fn pre_state(&self, path: &str) -> Option<&PreState> {
         self.pre.iter().find(|p| p.path == path)
+    }
+}
+
+/// 64-bit FNV-1a; each field ends with a separator byte so that
+/// concatenations cannot collide.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes.iter().chain(std::iter::once(&0xff)) {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
     }
 }
 

@@ -5,6 +5,17 @@ use crate::Error;
 /// The root of the tree.
 pub const ROOT: &str = "/";
 
+/// The longest path, in bytes of UTF-8, that the service stores.
+///
+/// ZooKeeper bounds a path only by the request size; our stores key nodes
+/// by path, and S3 keys (`n` + path) hold at most 1,024 bytes, DynamoDB
+/// keys 2,048. A longer path is refused with `BadArguments` at once, by the
+/// client and by the writer, rather than failing in a store.
+pub const MAX_PATH_LEN: usize = 1000;
+
+/// The digits a sequential create appends to its prefix.
+pub const SEQUENTIAL_SUFFIX_LEN: usize = 10;
+
 /// Checks a path as ZooKeeper does.
 ///
 /// A path is absolute, has no trailing `/` (except the root itself), no empty,
@@ -24,6 +35,10 @@ pub fn validate_sequential_prefix(path: &str) -> Result<(), Error> {
 
 fn validate_with(path: &str, sequential: bool) -> Result<(), Error> {
     if !path.starts_with('/') {
+        return Err(Error::BadArguments);
+    }
+    let suffix = if sequential { SEQUENTIAL_SUFFIX_LEN } else { 0 };
+    if path.len() + suffix > MAX_PATH_LEN {
         return Err(Error::BadArguments);
     }
     if path == ROOT {
@@ -111,6 +126,22 @@ pub fn sequential(prefix: &str, parent: &crate::Stat) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_path_longer_than_the_limit_is_bad_arguments_and_one_at_it_is_valid() {
+        let at_limit = format!("/{}", "a".repeat(MAX_PATH_LEN - 1));
+        assert_eq!(validate(&at_limit), Ok(()));
+        assert_eq!(validate(&format!("{at_limit}b")), Err(Error::BadArguments));
+        let ten_kb = format!("/{}", "x".repeat(10_000));
+        assert_eq!(validate(&ten_kb), Err(Error::BadArguments));
+        // A sequential prefix leaves room for its ten digits.
+        let prefix = format!("/{}", "q".repeat(MAX_PATH_LEN - SEQUENTIAL_SUFFIX_LEN - 1));
+        assert_eq!(validate_sequential_prefix(&prefix), Ok(()));
+        assert_eq!(
+            validate_sequential_prefix(&format!("{prefix}q")),
+            Err(Error::BadArguments)
+        );
+    }
 
     #[test]
     fn accepts_ordinary_paths() {

@@ -122,11 +122,19 @@ pub struct WatchRegistration<'a> {
 /// An atomic commit of one write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SystemCommit {
+    /// The request token: the owner of the locks the commit releases.
     pub token: String,
+    /// What the counter remembers the commit by: the token and a
+    /// fingerprint of the commit's content
+    /// ([`CommitRequest::commit_id`](crate::CommitRequest::commit_id)), so
+    /// that a copy of the request validated against another state is not
+    /// taken for a redelivery of this one.
+    pub commit_id: String,
     /// The commit's zxid: the counter must be exactly `zxid - 1`.
     pub zxid: i64,
     pub writes: Vec<NodeWrite>,
-    /// The session must still exist; its `last_seq` becomes `seq`.
+    /// The session must still exist and must not have decided `seq` yet
+    /// (committed or refused it): its `last_seq` becomes `seq`.
     pub session: SessionId,
     pub seq: u64,
     /// The session's ephemeral nodes gained and lost.
@@ -181,6 +189,21 @@ pub enum CommitOutcome {
     },
     /// The session does not exist (expired or closed).
     SessionMissing,
+    /// The session already decided this seq: it was committed (perhaps
+    /// under another zxid, by an earlier copy of the request) or refused.
+    Duplicate,
+}
+
+/// What [`SystemStore::record_refusal`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalRecord {
+    /// The refusal is the seq's decision: answer the client.
+    Recorded,
+    /// The seq was already committed or refused: this is a copy of a
+    /// request that was answered, and must not be answered again.
+    AlreadyDecided,
+    /// The session does not exist.
+    SessionMissing,
 }
 
 /// The global commit counter and the tokens of the latest commits, so that a
@@ -201,11 +224,11 @@ pub struct Counter {
 pub const RECENT_COMMITS: i64 = 32;
 
 impl Counter {
-    /// The zxid `token` was committed with, if it is among the recent ones.
-    pub fn committed_zxid(&self, token: &str) -> Option<i64> {
+    /// The zxid the commit `commit_id` got, if it is among the recent ones.
+    pub fn committed_zxid(&self, commit_id: &str) -> Option<i64> {
         self.recent
             .iter()
-            .find(|(t, _)| t == token)
+            .find(|(t, _)| t == commit_id)
             .map(|(_, zxid)| *zxid)
     }
 }
@@ -219,11 +242,26 @@ pub struct SessionRecord {
     pub reply_to: String,
     /// The highest request seq committed for the session.
     pub last_seq: u64,
+    /// Seqs answered with an error (by the writer or the distributor), so
+    /// that no copy of such a request commits later. Entries at or below
+    /// `last_seq` may be pruned: the commit condition covers them.
+    pub refused: Vec<u64>,
     /// The paths of the session's ephemeral nodes.
     pub ephemerals: Vec<String>,
     /// The session's last sign of life.
     pub heartbeat_ms: i64,
 }
+
+impl SessionRecord {
+    /// Whether the session already committed or refused `seq`.
+    pub fn decided(&self, seq: u64) -> bool {
+        seq <= self.last_seq || self.refused.contains(&seq)
+    }
+}
+
+/// How many refused seqs a session keeps before those at or below its
+/// `last_seq` are pruned.
+pub const REFUSED_KEPT: usize = 32;
 
 /// System storage.
 #[async_trait]
@@ -237,6 +275,15 @@ pub trait SystemStore: Send + Sync {
 
     /// Applies a commit atomically, or nothing of it.
     async fn commit(&self, commit: &SystemCommit) -> Result<CommitOutcome, StoreError>;
+
+    /// Records that the session's request `seq` was answered with an error,
+    /// unless the session already decided it. Every refusal goes through
+    /// here before the client hears it: exactly one decision per seq.
+    async fn record_refusal(
+        &self,
+        session: SessionId,
+        seq: u64,
+    ) -> Result<RefusalRecord, StoreError>;
 
     /// Reads the counter with strong consistency.
     async fn counter(&self) -> Result<Counter, StoreError>;

@@ -19,8 +19,14 @@ pub struct UserNode {
     pub in_flight: InFlight,
 }
 
-/// A change to user storage. Each is idempotent: applying it twice leaves
-/// the same record, so a redelivered commit may apply it again.
+/// A change to user storage, applied as part of the commit with some zxid.
+///
+/// What user storage shows never goes back: each record remembers the zxid
+/// of the last write applied to it, and a write applies only over a record
+/// last written at or before its own zxid (see [`UserStore::apply`]). A
+/// redelivered commit may therefore apply its writes again, and a late one
+/// (a replay, a distributor that woke up after its successor moved on)
+/// leaves newer records as they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserWrite {
     /// A new node, without children.
@@ -47,9 +53,9 @@ pub enum UserWrite {
         change: ChildChange,
         in_flight: InFlight,
     },
-    Delete {
-        path: String,
-    },
+    /// Remove the node. The store keeps a tombstone with the zxid, which
+    /// reads as no node, so that an older write cannot bring it back.
+    Delete { path: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,8 +91,14 @@ pub trait UserStore: Send + Sync {
     /// Reads a node with strong consistency; `None` if it has no record.
     async fn get(&self, path: &str) -> Result<Option<UserNode>, StoreError>;
 
-    /// Applies one change.
-    async fn apply(&self, write: &UserWrite) -> Result<(), StoreError>;
+    /// Applies one change of the commit `zxid`, atomically and only if the
+    /// record (or its tombstone) was last written at or before `zxid`; a
+    /// missing record counts as never written. A record written by a later
+    /// commit is left as it is and the call succeeds: the change is already
+    /// superseded. Equal zxids apply again (a commit may write one record
+    /// twice, and a redelivered commit repeats its writes), so every change
+    /// must be idempotent.
+    async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError>;
 
     /// The largest node data this store holds (bytes).
     fn max_data_len(&self) -> usize;

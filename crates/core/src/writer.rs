@@ -15,7 +15,7 @@ use futures::future::join_all;
 use tracing::Instrument as _;
 
 use crate::queue::send_reply;
-use crate::system::{LockOutcome, LockRequest, NodeRecord, SystemStore};
+use crate::system::{LockOutcome, LockRequest, NodeRecord, RefusalRecord, SystemStore};
 use crate::transition::{apply, check_request, paths_to_lock, Halt, Refusal};
 use crate::{
     path, Clock, CommitQueue, CommitRequest, Error, Op, Outcome, PreState, Reply, ReplySink, Stat,
@@ -50,7 +50,20 @@ pub enum Handled {
     Refused(Error),
     /// A redelivery of a request that was already committed.
     AlreadyCommitted,
+    /// A copy of a request the session already decided: not answered again.
+    Duplicate,
 }
+
+/// What one round of locking and validation came to.
+enum Attempt {
+    Forwarded,
+    AlreadyCommitted,
+    Refused(Refusal),
+}
+
+/// How many rounds of locking a write gets when its sequential name turns
+/// out to be taken.
+const MAX_ATTEMPTS: u32 = 3;
 
 impl Writer {
     pub fn new(
@@ -138,9 +151,39 @@ impl Writer {
         } else {
             req.op.clone()
         };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.attempt(req, &op, close_session, deadline_ms).await? {
+                Attempt::Forwarded => return Ok(Handled::Forwarded),
+                Attempt::AlreadyCommitted => return Ok(Handled::AlreadyCommitted),
+                // Under the parent's lock a sequential name is new, so a
+                // node already there means the lock was lost between the
+                // rounds and another write took the name: start over with
+                // fresh locks. A name that is still taken the next time was
+                // created under it (ZooKeeper answers NodeExists then too).
+                Attempt::Refused(refusal)
+                    if attempt < MAX_ATTEMPTS && sequential_name_taken(&op, &refusal) =>
+                {
+                    tracing::info!(token = %req.token(), "sequential name taken; locking again");
+                }
+                Attempt::Refused(refusal) => return self.refuse(req, refusal).await,
+            }
+        }
+    }
+
+    /// One round of locking and validation; every lock taken is released
+    /// unless the write was forwarded.
+    async fn attempt(
+        &self,
+        req: &WriteRequest,
+        op: &Op,
+        close_session: bool,
+        deadline_ms: Option<i64>,
+    ) -> Result<Attempt, StoreError> {
         let token = req.token();
         let mut locked: Vec<(PreState, NodeRecord)> = Vec::new();
-        let mut wanted = paths_to_lock(&op);
+        let mut wanted = paths_to_lock(op);
         loop {
             let lock = tracing::info_span!("lock", zk.paths = %wanted.join(","));
             match self
@@ -151,9 +194,7 @@ impl Writer {
                 Some(records) => locked.extend(records),
                 None => {
                     self.unlock_all(&locked, &token).await?;
-                    return self
-                        .refuse(req, Refusal::Single(Error::OperationTimeout))
-                        .await;
+                    return Ok(Attempt::Refused(Refusal::Single(Error::OperationTimeout)));
                 }
             }
             if locked
@@ -163,11 +204,11 @@ impl Writer {
                 // The distributor committed this request after the session
                 // record was read: release what we just took, and stop.
                 self.unlock_all(&locked, &token).await?;
-                return Ok(Handled::AlreadyCommitted);
+                return Ok(Attempt::AlreadyCommitted);
             }
             let pre: Vec<PreState> = locked.iter().map(|(p, _)| p.clone()).collect();
             let op = if close_session {
-                owned_ephemerals(&op, &pre, req)
+                owned_ephemerals(op, &pre, req)
             } else {
                 op.clone()
             };
@@ -188,12 +229,12 @@ impl Writer {
                     };
                     let push = tracing::info_span!("push", zk.token = %commit.token);
                     self.commits.push(&commit).instrument(push).await?;
-                    return Ok(Handled::Forwarded);
+                    return Ok(Attempt::Forwarded);
                 }
                 Err(Halt::NeedLock(path)) => wanted = vec![path],
                 Err(Halt::Refused(refusal)) => {
                     self.unlock_all(&locked, &token).await?;
-                    return self.refuse(req, refusal).await;
+                    return Ok(Attempt::Refused(refusal));
                 }
             }
         }
@@ -204,7 +245,15 @@ impl Writer {
         Ok(session.is_some_and(|s| s.last_seq >= req.seq))
     }
 
+    /// Answers the client with an error, once: the refusal is first
+    /// recorded as the seq's decision, and a seq decided before (this is a
+    /// copy of a request already answered) is dropped unanswered.
     async fn refuse(&self, req: &WriteRequest, refusal: Refusal) -> Result<Handled, StoreError> {
+        let recorded = self.system.record_refusal(req.session, req.seq).await?;
+        if recorded == RefusalRecord::AlreadyDecided {
+            tracing::info!(token = %req.token(), "dropping a copy of a decided request");
+            return Ok(Handled::Duplicate);
+        }
         let (outcome, error) = match refusal {
             Refusal::Single(e) => (Outcome::Err(e), e),
             Refusal::Multi(f) => {
@@ -322,5 +371,20 @@ fn root_exists(path: &str, stat: Option<Stat>) -> Option<Stat> {
         Some(stat.unwrap_or_default())
     } else {
         stat
+    }
+}
+
+/// Whether `refusal` is a sequential create's `NodeExists`.
+fn sequential_name_taken(op: &Op, refusal: &Refusal) -> bool {
+    let is_sequential = |step: &Op| matches!(step, Op::Create { mode, .. } if mode.is_sequential());
+    match refusal {
+        Refusal::Single(Error::NodeExists) => is_sequential(op),
+        Refusal::Multi(failure) if failure.error == Error::NodeExists => failure
+            .results
+            .iter()
+            .position(|r| r.is_err())
+            .and_then(|i| op.steps().get(i))
+            .is_some_and(is_sequential),
+        _ => false,
     }
 }

@@ -98,6 +98,7 @@ impl Sim {
                 timeout_ms: 10_000,
                 reply_to: reply_address(id),
                 last_seq: 0,
+                refused: Vec::new(),
                 ephemerals: vec![],
                 heartbeat_ms: 0,
             })

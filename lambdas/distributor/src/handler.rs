@@ -77,6 +77,7 @@ fn describe(commit: &CommitRequest, done: &Distributed) -> String {
         Distributed::Replayed(zxid) => format!("replayed zxid {zxid}"),
         Distributed::Refused(e) => format!("refused {}", e.code_name()),
         Distributed::Synced => "synced".to_string(),
+        Distributed::Duplicate => "duplicate of a decided request, dropped".to_string(),
     };
     format!(
         "{} {} {}: {what}",

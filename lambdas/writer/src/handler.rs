@@ -99,6 +99,7 @@ fn describe(req: &WriteRequest, handled: &Handled) -> String {
         Handled::Forwarded => "forwarded".to_string(),
         Handled::Refused(e) => format!("refused {}", e.code_name()),
         Handled::AlreadyCommitted => "already committed".to_string(),
+        Handled::Duplicate => "duplicate of a decided request".to_string(),
     };
     format!(
         "{} {} {}: {what}",

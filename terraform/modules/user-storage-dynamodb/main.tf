@@ -12,6 +12,12 @@ resource "aws_dynamodb_table" "this" {
     type = "S"
   }
 
+  # A deleted node leaves a tombstone for a day (crates/aws/src/user/dynamodb.rs).
+  ttl {
+    attribute_name = "expiresAt"
+    enabled        = true
+  }
+
   point_in_time_recovery {
     enabled = var.point_in_time_recovery_enabled
   }

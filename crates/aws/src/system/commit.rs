@@ -37,15 +37,33 @@ pub(super) async fn commit(
         .set_transact_items(Some(items))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(CommitOutcome::Committed),
+    let outcome = match result {
+        Ok(_) => return Ok(CommitOutcome::Committed),
         Err(err) => match err.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                outcome(commit, &positions, cancelled.cancellation_reasons())
+                outcome(commit, &positions, cancelled.cancellation_reasons())?
             }
-            _ => Err(errors::sdk(DYNAMODB, "TransactWriteItems", err)),
+            _ => return Err(errors::sdk(DYNAMODB, "TransactWriteItems", err)),
         },
+    };
+    if outcome != CommitOutcome::SessionMissing {
+        return Ok(outcome);
     }
+    // The session's condition failed: is it gone, or has it decided the
+    // seq already? One read, on this rare path only.
+    Ok(match super::sessions::get(store, commit.session).await? {
+        Some(session) if session.decided(commit.seq) => CommitOutcome::Duplicate,
+        Some(_) => {
+            // Decided between the commit and the read? Only a concurrent
+            // commit of the same seq could do that, and it would have
+            // decided it. Anything else is a bug worth retrying loudly.
+            return Err(StoreError::transient(
+                DYNAMODB,
+                "the session condition failed, but the session has not decided the seq",
+            ));
+        }
+        None => CommitOutcome::SessionMissing,
+    })
 }
 
 /// Why the transaction was cancelled, by the reason at each position. A
@@ -61,13 +79,15 @@ fn outcome(
     if failed(positions.counter) {
         return Ok(CommitOutcome::ZxidMismatch);
     }
+    // Before the locks: a copy of a decided request has usually lost its
+    // locks too, and must be dropped, not refused (answered) again.
+    if failed(positions.session) {
+        return Ok(CommitOutcome::SessionMissing);
+    }
     if let Some(write) = commit.writes.iter().enumerate().find(|(i, _)| failed(*i)) {
         return Ok(CommitOutcome::LockLost {
             path: write.1.path().to_string(),
         });
-    }
-    if failed(positions.session) {
-        return Ok(CommitOutcome::SessionMissing);
     }
     // No condition failed: a conflict with another transaction, throttling
     // or a validation error.
@@ -200,7 +220,7 @@ fn counter_update(
         "SET {zxid} = {}, {} = {}",
         e.value("z", n(commit.zxid)),
         e.name(&ring_attribute(commit.zxid)),
-        e.value("entry", s(ring_entry(&commit.token, commit.zxid))),
+        e.value("entry", s(ring_entry(&commit.commit_id, commit.zxid))),
     );
     if let Some(in_flight) = &commit.in_flight {
         let json = serde_json::to_string(in_flight).expect("a list serialises");
@@ -238,8 +258,9 @@ fn counter_update(
     )
 }
 
-/// The session must exist; it records the seq and its ephemeral nodes, or
-/// is deleted by a close.
+/// The session must exist and must not have decided the seq (committed it
+/// or refused it: a copy of a decided request never commits); it records
+/// the seq and its ephemeral nodes, or is deleted by a close.
 ///
 /// One update expression cannot both ADD to and DELETE from the ephemeral
 /// set (the paths overlap). In the rare write that does both (a multi that
@@ -252,21 +273,24 @@ fn session_update(
 ) -> Result<TransactWriteItem, BuildError> {
     let mut e = Expr::default();
     let key = commit.session.to_string();
-    let condition = format!("attribute_exists({})", e.name(SESSIONS_KEY));
+    let last_seq = e.name(session_names::LAST_SEQ);
+    let seq = e.value("seq", n(commit.seq));
+    let condition = format!(
+        "attribute_exists({}) AND {last_seq} < {seq} AND NOT contains({}, {seq})",
+        e.name(SESSIONS_KEY),
+        e.name(session_names::REFUSED),
+    );
     if commit.close_session {
         let delete = Delete::builder()
             .table_name(&store.sessions_table)
             .key(SESSIONS_KEY, s(&key))
             .condition_expression(condition)
             .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
             .build()?;
         return Ok(TransactWriteItem::builder().delete(delete).build());
     }
-    let mut update = format!(
-        "SET {} = {}",
-        e.name(session_names::LAST_SEQ),
-        e.value("seq", n(commit.seq))
-    );
+    let mut update = format!("SET {last_seq} = {seq}");
     let changes = &commit.ephemerals;
     let (verb, paths) = if !changes.added.is_empty() {
         ("ADD", &changes.added)
@@ -357,6 +381,7 @@ mod tests {
             DynamoSystemStore::new(aws_sdk_dynamodb::Client::from_conf(config), "sys", "ses");
         let commit = SystemCommit {
             token: "0x00000000000000ab-7".into(),
+            commit_id: "0x00000000000000ab-7.00000000000000ff".into(),
             zxid: 5,
             writes: vec![
                 NodeWrite::Put {
@@ -412,6 +437,7 @@ mod tests {
     fn two_writes() -> SystemCommit {
         SystemCommit {
             token: "t".into(),
+            commit_id: "t.1".into(),
             zxid: 2,
             writes: vec![
                 NodeWrite::Put {
@@ -448,10 +474,16 @@ mod tests {
             CommitOutcome::ZxidMismatch
         );
         assert_eq!(
-            outcome(&["None", ccf, "None", ccf]).unwrap(),
+            outcome(&["None", ccf, "None", "None"]).unwrap(),
             CommitOutcome::LockLost {
                 path: "/a/b".into()
             }
+        );
+        // A copy of a decided request has usually lost its locks too: the
+        // session's verdict comes first (the caller reads the session).
+        assert_eq!(
+            outcome(&["None", ccf, "None", ccf]).unwrap(),
+            CommitOutcome::SessionMissing
         );
         assert_eq!(
             outcome(&["None", "None", "None", ccf]).unwrap(),

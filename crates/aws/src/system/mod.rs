@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use fk_core::system::{
-    CommitOutcome, Counter, Expected, LockOutcome, LockRequest, NodeRecord, SessionRecord,
-    SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
+    CommitOutcome, Counter, Expected, LockOutcome, LockRequest, NodeRecord, RefusalRecord,
+    SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
 };
 use fk_core::watch::{NodeWatches, PersistentWatch, WatchKind, Watcher};
 use fk_core::{SessionId, StoreError};
@@ -153,7 +153,7 @@ pub(crate) fn ring_attribute(zxid: i64) -> String {
     format!("{RECENT_PREFIX}{}", zxid.rem_euclid(RECENT_COMMITS))
 }
 
-/// A ring entry: `"<token> <zxid>"` (tokens contain no spaces).
+/// A ring entry: `"<commit id> <zxid>"` (commit ids contain no spaces).
 pub(crate) fn ring_entry(token: &str, zxid: i64) -> String {
     format!("{token} {zxid}")
 }
@@ -290,6 +290,14 @@ impl SystemStore for DynamoSystemStore {
     async fn commit(&self, commit: &SystemCommit) -> Result<CommitOutcome, StoreError> {
         tracing::Span::current().record("db.system", "dynamodb");
         commit::commit(self, commit).await
+    }
+
+    async fn record_refusal(
+        &self,
+        session: SessionId,
+        seq: u64,
+    ) -> Result<RefusalRecord, StoreError> {
+        sessions::record_refusal(self, session, seq).await
     }
 
     /// One strongly consistent `GetItem` of the counter item.

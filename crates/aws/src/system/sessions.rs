@@ -2,7 +2,9 @@
 //! `0x…` id.
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use fk_core::system::SessionRecord;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use fk_core::system::{RefusalRecord, SessionRecord, REFUSED_KEPT};
 use fk_core::{SessionId, StoreError};
 
 use super::DynamoSystemStore;
@@ -15,6 +17,8 @@ pub(crate) mod names {
     pub const TIMEOUT_MS: &str = "timeoutMs";
     pub const REPLY_TO: &str = "replyTo";
     pub const LAST_SEQ: &str = "lastSeq";
+    /// A number set of seqs answered with an error, absent when empty.
+    pub const REFUSED: &str = "refused";
     /// A string set, absent when empty.
     pub const EPHEMERALS: &str = "ephemerals";
     pub const HEARTBEAT_MS: &str = "heartbeatMs";
@@ -32,6 +36,9 @@ fn to_item(session: &SessionRecord) -> Item {
     if let Some(set) = attrs::ss(session.ephemerals.iter().cloned()) {
         item.insert(EPHEMERALS.to_string(), set);
     }
+    if !session.refused.is_empty() {
+        item.insert(REFUSED.to_string(), refused_set(&session.refused));
+    }
     item
 }
 
@@ -42,6 +49,16 @@ fn from_item(item: &Item) -> Result<SessionRecord, StoreError> {
     let last_seq = required_n(item, LAST_SEQ)?;
     let mut ephemerals = attrs::string_set(item, EPHEMERALS)?;
     ephemerals.sort();
+    let mut refused = match item.get(REFUSED) {
+        None => Vec::new(),
+        Some(AttributeValue::Ns(seqs)) => seqs
+            .iter()
+            .map(|seq| seq.parse::<u64>())
+            .collect::<Result<Vec<u64>, _>>()
+            .map_err(|e| malformed(DYNAMODB, format!("refused: {e}")))?,
+        Some(_) => return Err(malformed(DYNAMODB, "refused is not a number set")),
+    };
+    refused.sort_unstable();
     Ok(SessionRecord {
         id,
         timeout_ms: required_n(item, TIMEOUT_MS)?,
@@ -49,6 +66,7 @@ fn from_item(item: &Item) -> Result<SessionRecord, StoreError> {
         last_seq: u64::try_from(last_seq)
             .map_err(|_| malformed(DYNAMODB, format!("lastSeq = {last_seq}")))?,
         ephemerals,
+        refused,
         heartbeat_ms: opt_n(item, HEARTBEAT_MS)?.unwrap_or(0),
     })
 }
@@ -168,4 +186,76 @@ pub(super) async fn all(store: &DynamoSystemStore) -> Result<Vec<SessionRecord>,
     }
     sessions.sort_by_key(|s| s.id);
     Ok(sessions)
+}
+
+fn refused_set(seqs: &[u64]) -> AttributeValue {
+    AttributeValue::Ns(seqs.iter().map(u64::to_string).collect())
+}
+
+/// One conditional `UpdateItem` that adds `seq` to the refused set unless
+/// the session decided it; on the rare refusal that finds the set long,
+/// a second one drops the entries the commit condition already covers
+/// (at or below `lastSeq`); a failed condition costs one `GetItem` to tell
+/// a missing session from a decided seq.
+pub(super) async fn record_refusal(
+    store: &DynamoSystemStore,
+    id: SessionId,
+    seq: u64,
+) -> Result<RefusalRecord, StoreError> {
+    let key = s(id.to_string());
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.sessions_table)
+        .key(SESSIONS_KEY, key.clone())
+        .update_expression("ADD #refused :seqs")
+        .condition_expression(
+            "attribute_exists(#session) AND #lastSeq < :seq AND NOT contains(#refused, :seq)",
+        )
+        .expression_attribute_names("#refused", REFUSED)
+        .expression_attribute_names("#session", SESSIONS_KEY)
+        .expression_attribute_names("#lastSeq", LAST_SEQ)
+        .expression_attribute_values(":seqs", refused_set(&[seq]))
+        .expression_attribute_values(":seq", n(seq))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    let out = match result {
+        Ok(out) => out,
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            return Ok(match get(store, id).await? {
+                Some(_) => RefusalRecord::AlreadyDecided,
+                None => RefusalRecord::SessionMissing,
+            });
+        }
+        Err(err) => return Err(errors::sdk(DYNAMODB, "UpdateItem", err)),
+    };
+    let Some(record) = out.attributes().map(from_item).transpose()? else {
+        return Ok(RefusalRecord::Recorded);
+    };
+    let covered: Vec<u64> = record
+        .refused
+        .iter()
+        .copied()
+        .filter(|s| *s <= record.last_seq)
+        .collect();
+    if record.refused.len() > REFUSED_KEPT && !covered.is_empty() {
+        store
+            .client
+            .update_item()
+            .table_name(&store.sessions_table)
+            .key(SESSIONS_KEY, key)
+            .update_expression("DELETE #refused :covered")
+            .expression_attribute_names("#refused", REFUSED)
+            .expression_attribute_values(":covered", refused_set(&covered))
+            .send()
+            .await
+            .map_err(|e| errors::sdk(DYNAMODB, "UpdateItem", e))?;
+    }
+    Ok(RefusalRecord::Recorded)
 }

@@ -1,10 +1,19 @@
 //! User storage in a DynamoDB table: one item per node.
 //!
 //! Item: `path` (key), `data` (B, absent when empty), `stat` (M of the
-//! eleven `Stat` numbers), `children` (SS, absent when empty).
+//! eleven `Stat` numbers), `children` (SS, absent when empty), `zxid` (N,
+//! the commit that last wrote the item). A deleted node is a tombstone:
+//! `path`, `zxid`, `tombstone` (BOOL) and `expiresAt` (N, epoch seconds, the
+//! table's TTL attribute), which reads as no node.
 //!
-//! Calls per write: `Create` one PutItem; `SetData` and `Children` one
-//! UpdateItem; `Delete` one DeleteItem. A read is one consistent GetItem.
+//! Every write is conditional on the stored `zxid` being at most its own
+//! (`attribute_not_exists(zxid) OR zxid <= :zxid`), so that what readers
+//! see never goes back, whatever replays or late writers do; a failed
+//! condition means the write was superseded and is not an error.
+//!
+//! Calls per write: `Create`, `Delete` and `SetData` on a node without
+//! children one PutItem; `SetData` on a node with children and `Children`
+//! one UpdateItem. A read is one consistent GetItem.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -15,13 +24,26 @@ use fk_core::watch::InFlight;
 use fk_core::StoreError;
 
 use super::DYNAMODB_MAX_DATA;
-use crate::attrs::{self, s, Item};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use fk_core::Stat;
+
+use crate::attrs::{self, n, s, Item};
 use crate::errors::{self, malformed, DYNAMODB};
 use crate::schema::USER_KEY;
 
 const DATA: &str = "data";
 const STAT: &str = "stat";
 const CHILDREN: &str = "children";
+const ZXID: &str = "zxid";
+const TOMBSTONE: &str = "tombstone";
+/// The table's TTL attribute: when DynamoDB may delete a tombstone.
+pub const EXPIRES_AT: &str = "expiresAt";
+/// How long a tombstone is kept: far longer than any function runs, so no
+/// replay or late writer of an older commit outlives it.
+pub const TOMBSTONE_LIFETIME_S: i64 = 24 * 3600;
+/// The condition of every write.
+const NOT_NEWER: &str = "attribute_not_exists(#zxid) OR #zxid <= :zxid";
 /// Notifications in flight (JSON), absent when none.
 const IN_FLIGHT: &str = "inFlight";
 
@@ -40,10 +62,12 @@ impl DynamoUserStore {
         }
     }
 
-    /// One UpdateItem; `#data`, `#stat` and `#children` name the attributes.
+    /// One conditional UpdateItem; `#data`, `#stat`, `#children`,
+    /// `#inFlight`, `#zxid` and `#tombstone` name the attributes.
     async fn update(
         &self,
         path: &str,
+        zxid: i64,
         expression: &str,
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<(), StoreError> {
@@ -52,25 +76,83 @@ impl DynamoUserStore {
             .update_item()
             .table_name(&self.table)
             .key(USER_KEY, s(path))
-            .update_expression(expression);
-        for name in [DATA, STAT, CHILDREN, IN_FLIGHT] {
-            // DynamoDB rejects names the expression does not use.
-            if expression.contains(&format!("#{name}")) {
+            .update_expression(expression)
+            .condition_expression(NOT_NEWER)
+            .expression_attribute_values(":zxid", n(zxid));
+        for name in [DATA, STAT, CHILDREN, IN_FLIGHT, ZXID, TOMBSTONE] {
+            // DynamoDB rejects names the expressions do not use.
+            if expression.contains(&format!("#{name}")) || name == ZXID {
                 request = request.expression_attribute_names(format!("#{name}"), name);
             }
         }
         for (label, value) in values {
             request = request.expression_attribute_values(label, value);
         }
-        request
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(errors::sdk(DYNAMODB, "UpdateItem", err)),
+        }
+    }
+
+    /// One conditional PutItem of the whole item.
+    async fn put(&self, item: Item) -> Result<(), StoreError> {
+        let zxid = item.get(ZXID).cloned().expect("every item has its zxid");
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(NOT_NEWER)
+            .expression_attribute_names("#zxid", ZXID)
+            .expression_attribute_values(":zxid", zxid)
             .send()
-            .await
-            .map_err(|e| errors::sdk(DYNAMODB, "UpdateItem", e))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(errors::sdk(DYNAMODB, "PutItem", err)),
+        }
     }
 }
 
-fn node_from(item: &Item) -> Result<UserNode, StoreError> {
+/// The item of a node without children.
+fn childless_item(path: &str, zxid: i64, data: &Bytes, stat: &Stat, in_flight: &InFlight) -> Item {
+    let mut item = Item::from([
+        (USER_KEY.to_string(), s(path)),
+        (STAT.to_string(), attrs::stat_map(stat)),
+        (ZXID.to_string(), n(zxid)),
+    ]);
+    if !in_flight.is_empty() {
+        item.insert(IN_FLIGHT.to_string(), s(in_flight_json(in_flight)));
+    }
+    if !data.is_empty() {
+        item.insert(
+            DATA.to_string(),
+            AttributeValue::B(Blob::new(data.to_vec())),
+        );
+    }
+    item
+}
+
+fn node_from(item: &Item) -> Result<Option<UserNode>, StoreError> {
+    if matches!(item.get(TOMBSTONE), Some(AttributeValue::Bool(true))) {
+        return Ok(None);
+    }
     let data = match item.get(DATA) {
         None => Bytes::new(),
         Some(AttributeValue::B(blob)) => Bytes::copy_from_slice(blob.as_ref()),
@@ -84,12 +166,12 @@ fn node_from(item: &Item) -> Result<UserNode, StoreError> {
             serde_json::from_str(json).map_err(|e| malformed(DYNAMODB, format!("inFlight: {e}")))?
         }
     };
-    Ok(UserNode {
+    Ok(Some(UserNode {
         data,
         stat: attrs::stat_from_map(item, STAT)?,
         children,
         in_flight,
-    })
+    }))
 }
 
 fn in_flight_json(in_flight: &InFlight) -> String {
@@ -132,10 +214,10 @@ impl UserStore for DynamoUserStore {
             .send()
             .await
             .map_err(|e| errors::sdk(DYNAMODB, "GetItem", e))?;
-        out.item().map(node_from).transpose()
+        Ok(out.item().map(node_from).transpose()?.flatten())
     }
 
-    async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
+    async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError> {
         tracing::Span::current().record("db.system", "dynamodb");
         match write {
             UserWrite::Create {
@@ -144,27 +226,19 @@ impl UserStore for DynamoUserStore {
                 stat,
                 in_flight,
             } => {
-                let mut item = Item::from([
-                    (USER_KEY.to_string(), s(path)),
-                    (STAT.to_string(), attrs::stat_map(stat)),
-                ]);
-                if !in_flight.is_empty() {
-                    item.insert(IN_FLIGHT.to_string(), s(in_flight_json(in_flight)));
-                }
-                if !data.is_empty() {
-                    item.insert(
-                        DATA.to_string(),
-                        AttributeValue::B(Blob::new(data.to_vec())),
-                    );
-                }
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .send()
+                self.put(childless_item(path, zxid, data, stat, in_flight))
                     .await
-                    .map_err(|e| errors::sdk(DYNAMODB, "PutItem", e))?;
-                Ok(())
+            }
+            // Nothing of the old item is kept: one PutItem, which also never
+            // counts the old data against the item size as an update would.
+            UserWrite::SetData {
+                path,
+                data,
+                stat,
+                in_flight,
+            } if stat.num_children == 0 => {
+                self.put(childless_item(path, zxid, data, stat, in_flight))
+                    .await
             }
             UserWrite::SetData {
                 path,
@@ -173,7 +247,7 @@ impl UserStore for DynamoUserStore {
                 in_flight,
             } => {
                 let mut values = vec![(":stat", attrs::stat_map(stat))];
-                let mut sets = vec!["#stat = :stat"];
+                let mut sets = vec!["#stat = :stat", "#zxid = :zxid"];
                 let mut removes = Vec::new();
                 if data.is_empty() {
                     removes.push("#data");
@@ -182,7 +256,7 @@ impl UserStore for DynamoUserStore {
                     values.push((":data", AttributeValue::B(Blob::new(data.to_vec()))));
                 }
                 in_flight_update(in_flight, &mut sets, &mut removes, &mut values);
-                self.update(path, &expression(&sets, &removes, ""), values)
+                self.update(path, zxid, &expression(&sets, &removes, ""), values)
                     .await
             }
             UserWrite::Children {
@@ -201,22 +275,25 @@ impl UserStore for DynamoUserStore {
                     (":stat", attrs::stat_map(stat)),
                     (":child", AttributeValue::Ss(vec![name.clone()])),
                 ];
-                let mut sets = vec!["#stat = :stat"];
+                let mut sets = vec!["#stat = :stat", "#zxid = :zxid"];
                 let mut removes = Vec::new();
                 in_flight_update(in_flight, &mut sets, &mut removes, &mut values);
                 let child = format!(" {verb} #children :child");
-                self.update(path, &expression(&sets, &removes, &child), values)
+                self.update(path, zxid, &expression(&sets, &removes, &child), values)
                     .await
             }
             UserWrite::Delete { path } => {
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .key(USER_KEY, s(path))
-                    .send()
-                    .await
-                    .map_err(|e| errors::sdk(DYNAMODB, "DeleteItem", e))?;
-                Ok(())
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let expires = now + TOMBSTONE_LIFETIME_S;
+                self.put(Item::from([
+                    (USER_KEY.to_string(), s(path)),
+                    (ZXID.to_string(), n(zxid)),
+                    (TOMBSTONE.to_string(), AttributeValue::Bool(true)),
+                    (EXPIRES_AT.to_string(), n(expires)),
+                ]))
+                .await
             }
         }
     }

@@ -1,9 +1,16 @@
 //! User storage in Redis.
 //!
-//! A node is the hash `<prefix>:n:<path>` with fields `data` (raw bytes) and
-//! `stat` (JSON), and the set `<prefix>:c:<path>` of its child names. Every
-//! read and every write is one atomic pipeline (`MULTI`/`EXEC`), one round
-//! trip, counted as `Redis.Pipeline`.
+//! A node is the hash `<prefix>:n:<path>` with fields `data` (raw bytes),
+//! `stat` (JSON) and `zxid` (the commit that last wrote it), and the set
+//! `<prefix>:c:<path>` of its child names. A deleted node is a tombstone:
+//! the hash with only `zxid` and `tombstone`, expiring after a day, which
+//! reads as no node.
+//!
+//! A read is one atomic pipeline (`MULTI`/`EXEC`), counted as
+//! `Redis.Pipeline`. A write is one Lua script ([`APPLY`], `EVALSHA`),
+//! counted as `Redis.Script`: it applies only if the stored `zxid` is at
+//! most the write's, so what readers see never goes back, whatever
+//! replays or late writers do. Both are one round trip.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,6 +31,62 @@ const STAT: &str = "stat";
 /// Notifications in flight (JSON), absent when none.
 const IN_FLIGHT: &str = "inFlight";
 const CALL: &str = "Redis.Pipeline";
+const SCRIPT_CALL: &str = "Redis.Script";
+/// How long a tombstone is kept: far longer than any function runs.
+const TOMBSTONE_LIFETIME_S: i64 = 24 * 3600;
+
+/// One write, atomically, unless the record holds a later commit.
+///
+/// KEYS: the node hash, its children set. ARGV: zxid, kind (`create`,
+/// `set`, `add`, `remove`, `delete`), then per kind: `create`/`set` data,
+/// stat, inFlight (`""` for none); `add`/`remove` child name, stat,
+/// inFlight; `delete` the tombstone's lifetime in seconds. Returns 1 if
+/// applied, 0 if superseded.
+const APPLY: &str = r#"
+local stored = redis.call('HGET', KEYS[1], 'zxid')
+if stored and tonumber(stored) > tonumber(ARGV[1]) then
+  return 0
+end
+local kind = ARGV[2]
+local function in_flight(value)
+  if value == '' then
+    redis.call('HDEL', KEYS[1], 'inFlight')
+  else
+    redis.call('HSET', KEYS[1], 'inFlight', value)
+  end
+end
+local function revive()
+  if redis.call('HEXISTS', KEYS[1], 'tombstone') == 1 then
+    redis.call('DEL', KEYS[1], KEYS[2])
+  end
+end
+if kind == 'create' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('HSET', KEYS[1], 'data', ARGV[3], 'stat', ARGV[4], 'zxid', ARGV[1])
+  in_flight(ARGV[5])
+elseif kind == 'set' then
+  revive()
+  redis.call('HSET', KEYS[1], 'data', ARGV[3], 'stat', ARGV[4], 'zxid', ARGV[1])
+  in_flight(ARGV[5])
+elseif kind == 'add' or kind == 'remove' then
+  revive()
+  redis.call('HSETNX', KEYS[1], 'data', '')
+  redis.call('HSET', KEYS[1], 'stat', ARGV[4], 'zxid', ARGV[1])
+  in_flight(ARGV[5])
+  if kind == 'add' then
+    redis.call('SADD', KEYS[2], ARGV[3])
+  else
+    redis.call('SREM', KEYS[2], ARGV[3])
+  end
+elseif kind == 'delete' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('HSET', KEYS[1], 'zxid', ARGV[1], 'tombstone', '1')
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+else
+  return redis.error_reply('unknown write kind ' .. kind)
+end
+return 1
+"#;
 
 /// User storage in Redis. Clones share one connection, which reconnects
 /// by itself.
@@ -32,6 +95,7 @@ pub struct RedisUserStore {
     conn: ConnectionManager,
     prefix: String,
     counter: CallCounter,
+    apply: redis::Script,
 }
 
 impl std::fmt::Debug for RedisUserStore {
@@ -63,6 +127,7 @@ impl RedisUserStore {
             conn,
             prefix: prefix.to_string(),
             counter: counter.clone(),
+            apply: redis::Script::new(APPLY),
         })
     }
 
@@ -87,13 +152,11 @@ impl RedisUserStore {
     }
 }
 
-/// Sets the record's in-flight notifications, or removes them when none.
-fn set_in_flight(pipe: &mut redis::Pipeline, node: &str, in_flight: &InFlight) {
+fn in_flight_arg(in_flight: &InFlight) -> String {
     if in_flight.is_empty() {
-        pipe.hdel(node, IN_FLIGHT).ignore();
+        String::new()
     } else {
-        let json = serde_json::to_string(in_flight).expect("a map serialises");
-        pipe.hset(node, IN_FLIGHT, json).ignore();
+        serde_json::to_string(in_flight).expect("a map serialises")
     }
 }
 
@@ -129,63 +192,55 @@ impl UserStore for RedisUserStore {
         }))
     }
 
-    async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
+    async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError> {
         tracing::Span::current().record("db.system", "redis");
-        let mut pipe = redis::pipe();
-        pipe.atomic();
+        let mut call = self.apply.key(self.node_key(write.path()));
+        call.key(self.children_key(write.path())).arg(zxid);
         match write {
             UserWrite::Create {
-                path,
                 data,
                 stat,
                 in_flight,
-            } => {
-                let node = self.node_key(path);
-                pipe.del(&[self.children_key(path), node.clone()])
-                    .ignore()
-                    .hset_multiple(
-                        &node,
-                        &[(DATA, data.as_ref()), (STAT, stat_json(stat).as_bytes())],
-                    )
-                    .ignore();
-                set_in_flight(&mut pipe, &node, in_flight);
-            }
+                ..
+            } => call
+                .arg("create")
+                .arg(data.as_ref())
+                .arg(stat_json(stat))
+                .arg(in_flight_arg(in_flight)),
             UserWrite::SetData {
-                path,
                 data,
                 stat,
                 in_flight,
-            } => {
-                let node = self.node_key(path);
-                pipe.hset_multiple(
-                    &node,
-                    &[(DATA, data.as_ref()), (STAT, stat_json(stat).as_bytes())],
-                )
-                .ignore();
-                set_in_flight(&mut pipe, &node, in_flight);
-            }
+                ..
+            } => call
+                .arg("set")
+                .arg(data.as_ref())
+                .arg(stat_json(stat))
+                .arg(in_flight_arg(in_flight)),
             UserWrite::Children {
-                path,
                 stat,
                 change,
                 in_flight,
+                ..
             } => {
-                let node = self.node_key(path);
-                // The root's first child creates its record, with no data.
-                pipe.hset_nx(&node, DATA, b"" as &[u8]).ignore();
-                pipe.hset(&node, STAT, stat_json(stat)).ignore();
-                set_in_flight(&mut pipe, &node, in_flight);
-                match change {
-                    ChildChange::Added(name) => pipe.sadd(self.children_key(path), name),
-                    ChildChange::Removed(name) => pipe.srem(self.children_key(path), name),
+                let (kind, name) = match change {
+                    ChildChange::Added(name) => ("add", name),
+                    ChildChange::Removed(name) => ("remove", name),
                 };
+                call.arg(kind)
+                    .arg(name)
+                    .arg(stat_json(stat))
+                    .arg(in_flight_arg(in_flight))
             }
-            UserWrite::Delete { path } => {
-                pipe.del(&[self.node_key(path), self.children_key(path)]);
-            }
-        }
-        pipe.ignore();
-        self.run::<()>("apply", &pipe).await
+            UserWrite::Delete { .. } => call.arg("delete").arg(TOMBSTONE_LIFETIME_S),
+        };
+        self.counter.record(SCRIPT_CALL);
+        let mut conn = self.conn.clone();
+        let _applied: i64 = call
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| errors::redis("apply", e))?;
+        Ok(())
     }
 
     fn max_data_len(&self) -> usize {

@@ -5,13 +5,32 @@
 //! `{"stat":{..},"children":[..]}`, then the raw data. One GET reads a
 //! whole node.
 //!
-//! Calls per write: `Create` one PutObject; `SetData` on a node without
-//! children one PutObject (nothing of the old object is kept); `SetData` on
-//! a node with children and `Children` one GetObject (for the part they
-//! keep) and one PutObject; `Delete` one DeleteObject.
+//! The header also holds `zxid`, the commit that last wrote the object
+//! (copied into the object's metadata `fk-zxid`, so a HEAD shows it). A
+//! deleted node is a tombstone object (`"tombstone":true`), which reads as
+//! no node; a later create of the node replaces it.
+//!
+//! What readers see never goes back: every PutObject is conditional
+//! (`If-Match` the ETag of the object it replaces, or `If-None-Match: *`
+//! where there is none) on an object whose `zxid` is at most the write's,
+//! so a replay or a late writer of an older commit changes nothing. The
+//! store remembers the ETag and zxid of each object it wrote last
+//! (its instance's cache), so the usual write needs no read; one whose
+//! object it has not seen reads the object's HEAD first, and a write whose
+//! condition failed reads it again and decides.
+//!
+//! Calls per write: `Create` of a new node one PutObject; `SetData` on a
+//! node without children and `Delete` (a tombstone) one PutObject, plus one
+//! HeadObject when this instance has not written the node before;
+//! `SetData` on a node with children and `Children` one GetObject (for the
+//! part they keep) and one PutObject.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::{BufMut, Bytes, BytesMut};
 use fk_core::user::{ChildChange, UserNode, UserStore, UserWrite};
@@ -24,19 +43,42 @@ use crate::errors::{self, malformed, S3};
 
 const FORMAT_VERSION: u8 = 1;
 
+/// The object metadata key (`x-amz-meta-fk-zxid`) that repeats the zxid.
+const ZXID_METADATA: &str = "fk-zxid";
+/// How many objects' ETags an instance remembers.
+const KNOWN_OBJECTS: usize = 100_000;
+/// How many times a write reads the object again after its condition
+/// failed, before it gives up (and the batch is retried).
+const CONDITION_RETRIES: usize = 5;
+
 /// User storage in one S3 bucket.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct S3UserStore {
     client: aws_sdk_s3::Client,
     bucket: String,
+    /// The object this instance last wrote, per path.
+    known: Mutex<HashMap<String, Known>>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// An object as last seen: its ETag and the zxid that wrote it.
+#[derive(Debug, Clone)]
+struct Known {
+    etag: String,
+    zxid: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 struct Header {
+    #[serde(default)]
     stat: Stat,
+    #[serde(default)]
     children: Vec<String>,
     #[serde(default, skip_serializing_if = "InFlight::is_empty")]
     in_flight: InFlight,
+    #[serde(default)]
+    zxid: i64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    tombstone: bool,
 }
 
 /// The object key of `path`.
@@ -44,14 +86,16 @@ pub fn object_key(path: &str) -> String {
     format!("n{path}")
 }
 
-/// A node as an object body.
-pub fn encode(node: &UserNode) -> Bytes {
+/// The object body of a node (or tombstone) written by commit `zxid`.
+fn encode_record(node: &UserNode, zxid: i64, tombstone: bool) -> Bytes {
     let mut children = node.children.clone();
     children.sort();
     let header = serde_json::to_vec(&Header {
         stat: node.stat,
         children,
         in_flight: node.in_flight.clone(),
+        zxid,
+        tombstone,
     })
     .expect("a header serialises");
     let mut body = BytesMut::with_capacity(5 + header.len() + node.data.len());
@@ -62,8 +106,8 @@ pub fn encode(node: &UserNode) -> Bytes {
     body.freeze()
 }
 
-/// An object body as a node.
-pub fn decode(body: Bytes) -> Result<UserNode, StoreError> {
+/// An object body as a node, with its header's zxid and tombstone flag.
+fn decode_record(body: Bytes) -> Result<(UserNode, Header), StoreError> {
     if body.len() < 5 || body[0] != FORMAT_VERSION {
         return Err(malformed(S3, "unknown object format"));
     }
@@ -72,14 +116,41 @@ pub fn decode(body: Bytes) -> Result<UserNode, StoreError> {
         .checked_add(len)
         .filter(|end| *end <= body.len())
         .ok_or_else(|| malformed(S3, "header length past the end"))?;
-    let header: Header =
+    let mut header: Header =
         serde_json::from_slice(&body[5..end]).map_err(|e| malformed(S3, format!("header: {e}")))?;
-    Ok(UserNode {
+    let node = UserNode {
         data: body.slice(end..),
         stat: header.stat,
-        children: header.children,
-        in_flight: header.in_flight,
-    })
+        children: std::mem::take(&mut header.children),
+        in_flight: std::mem::take(&mut header.in_flight),
+    };
+    Ok((node, header))
+}
+
+/// An object read whole: the node (`None` for a tombstone), its ETag and
+/// the zxid that wrote it.
+struct Fetched {
+    node: Option<UserNode>,
+    known: Known,
+}
+
+/// How a write uses the object it replaces.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A new node: most likely no object yet.
+    Create,
+    /// Replaces the object whole: its ETag is enough.
+    Replace,
+    /// Keeps part of the object: it is read whole.
+    Update,
+    /// Leaves a tombstone.
+    Delete,
+}
+
+/// What a conditional PUT expects of the object it replaces.
+enum Expect {
+    Absent,
+    Etag(String),
 }
 
 impl S3UserStore {
@@ -87,35 +158,31 @@ impl S3UserStore {
         S3UserStore {
             client,
             bucket: bucket.into(),
+            known: Mutex::new(HashMap::new()),
         }
     }
 
-    async fn put(&self, path: &str, node: &UserNode) -> Result<(), StoreError> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(object_key(path))
-            .content_type("application/octet-stream")
-            .body(ByteStream::from(encode(node)))
-            .send()
-            .await
-            .map_err(|e| errors::sdk(S3, "PutObject", e))?;
-        Ok(())
+    fn remember(&self, path: &str, known: Option<Known>) {
+        let mut cache = self.known.lock().unwrap();
+        match known {
+            Some(known) => {
+                if cache.len() >= KNOWN_OBJECTS {
+                    cache.clear();
+                }
+                cache.insert(path.to_string(), known);
+            }
+            None => {
+                cache.remove(path);
+            }
+        }
     }
 
-    /// The node, or an empty one with `stat` for a missing record.
-    async fn get_or_empty(&self, path: &str, stat: Stat) -> Result<UserNode, StoreError> {
-        Ok(self.get(path).await?.unwrap_or(UserNode {
-            stat,
-            ..UserNode::default()
-        }))
+    fn cached(&self, path: &str) -> Option<Known> {
+        self.known.lock().unwrap().get(path).cloned()
     }
-}
 
-#[async_trait]
-impl UserStore for S3UserStore {
-    /// One GetObject (S3 reads are strongly consistent).
-    async fn get(&self, path: &str) -> Result<Option<UserNode>, StoreError> {
+    /// One GetObject: the whole object, or `None` if there is none.
+    async fn fetch(&self, path: &str) -> Result<Option<Fetched>, StoreError> {
         let result = self
             .client
             .get_object()
@@ -128,25 +195,154 @@ impl UserStore for S3UserStore {
             Err(err) if matches!(err.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
                 return Ok(None)
             }
-            Err(err)
-                if err
-                    .raw_response()
-                    .is_some_and(|r| r.status().as_u16() == 404) =>
-            {
-                return Ok(None)
-            }
+            Err(err) if status(err.raw_response()) == Some(404) => return Ok(None),
             Err(err) => return Err(errors::sdk(S3, "GetObject", err)),
         };
+        let etag = out.e_tag().unwrap_or_default().to_string();
         let body = out
             .body
             .collect()
             .await
             .map_err(|e| StoreError::transient(S3, format!("GetObject body: {e}")))?
             .into_bytes();
-        decode(body).map(Some)
+        let (node, header) = decode_record(body)?;
+        Ok(Some(Fetched {
+            node: (!header.tombstone).then_some(node),
+            known: Known {
+                etag,
+                zxid: header.zxid,
+            },
+        }))
     }
 
-    async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
+    /// One HeadObject: the object's ETag and zxid, or `None`.
+    async fn head(&self, path: &str) -> Result<Option<Known>, StoreError> {
+        let result = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(object_key(path))
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let zxid = out
+                    .metadata()
+                    .and_then(|m| m.get(ZXID_METADATA))
+                    .and_then(|z| z.parse().ok())
+                    .unwrap_or(0);
+                Ok(Some(Known {
+                    etag: out.e_tag().unwrap_or_default().to_string(),
+                    zxid,
+                }))
+            }
+            Err(err) if matches!(err.as_service_error(), Some(HeadObjectError::NotFound(_))) => {
+                Ok(None)
+            }
+            Err(err) if status(err.raw_response()) == Some(404) => Ok(None),
+            Err(err) => Err(errors::sdk(S3, "HeadObject", err)),
+        }
+    }
+
+    /// One conditional PutObject; `Ok(false)` if the condition failed (the
+    /// object is not the one expected).
+    async fn put(
+        &self,
+        path: &str,
+        zxid: i64,
+        body: Bytes,
+        expect: &Expect,
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(object_key(path))
+            .content_type("application/octet-stream")
+            .metadata(ZXID_METADATA, zxid.to_string())
+            .body(ByteStream::from(body));
+        request = match expect {
+            Expect::Absent => request.if_none_match("*"),
+            Expect::Etag(etag) => request.if_match(etag),
+        };
+        match request.send().await {
+            Ok(out) => {
+                let etag = out.e_tag().unwrap_or_default().to_string();
+                self.remember(path, Some(Known { etag, zxid }));
+                Ok(true)
+            }
+            // 412: not the expected object; 409: a concurrent conditional
+            // write; 404: If-Match on an object that is gone.
+            Err(err) if matches!(status(err.raw_response()), Some(412 | 409 | 404)) => {
+                self.remember(path, None);
+                Ok(false)
+            }
+            Err(err) => Err(errors::sdk(S3, "PutObject", err)),
+        }
+    }
+
+    /// Writes `path`'s object for commit `zxid`, unless a later commit
+    /// wrote it. `make` builds the new node from the current one, which it
+    /// is given only for a [`Kind::Update`].
+    async fn write(
+        &self,
+        path: &str,
+        zxid: i64,
+        kind: Kind,
+        make: impl Fn(Option<UserNode>) -> UserNode,
+    ) -> Result<(), StoreError> {
+        let creates = matches!(kind, Kind::Create);
+        let (reads_node, tombstone) = (matches!(kind, Kind::Update), matches!(kind, Kind::Delete));
+        let mut fresh = false;
+        for _ in 0..CONDITION_RETRIES {
+            let (current, node) = if reads_node {
+                match self.fetch(path).await? {
+                    Some(f) => (Some(f.known), f.node),
+                    None => (None, None),
+                }
+            } else if let Some(known) = self.cached(path).filter(|_| !fresh) {
+                (Some(known), None)
+            } else if fresh || !creates {
+                (self.head(path).await?, None)
+            } else {
+                // A create this instance has not seen: most likely a new
+                // node; if not, the condition fails and the next round
+                // reads the object's HEAD.
+                (None, None)
+            };
+            if current.as_ref().is_some_and(|k| k.zxid > zxid) {
+                // A later commit wrote the object: this write is superseded.
+                return Ok(());
+            }
+            let expect = match current {
+                Some(k) => Expect::Etag(k.etag),
+                None => Expect::Absent,
+            };
+            let body = encode_record(&make(node), zxid, tombstone);
+            if self.put(path, zxid, body, &expect).await? {
+                return Ok(());
+            }
+            fresh = true;
+        }
+        Err(StoreError::transient(
+            S3,
+            format!("PutObject of {path}: the object kept changing under the write"),
+        ))
+    }
+}
+
+fn status(response: Option<&aws_smithy_runtime_api::http::Response>) -> Option<u16> {
+    response.map(|r| r.status().as_u16())
+}
+
+#[async_trait]
+impl UserStore for S3UserStore {
+    /// One GetObject (S3 reads are strongly consistent).
+    async fn get(&self, path: &str) -> Result<Option<UserNode>, StoreError> {
+        Ok(self.fetch(path).await?.and_then(|f| f.node))
+    }
+
+    async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError> {
         tracing::Span::current().record("db.system", "s3");
         match write {
             UserWrite::Create {
@@ -161,7 +357,7 @@ impl UserStore for S3UserStore {
                     children: Vec::new(),
                     in_flight: in_flight.clone(),
                 };
-                self.put(path, &node).await
+                self.write(path, zxid, Kind::Create, |_| node.clone()).await
             }
             UserWrite::SetData {
                 path,
@@ -169,15 +365,21 @@ impl UserStore for S3UserStore {
                 stat,
                 in_flight,
             } => {
-                let mut node = if stat.num_children == 0 {
-                    UserNode::default()
+                // Commits apply in order, so a node without children keeps
+                // nothing of its old object.
+                let kind = if stat.num_children == 0 {
+                    Kind::Replace
                 } else {
-                    self.get_or_empty(path, *stat).await?
+                    Kind::Update
                 };
-                node.data = data.clone();
-                node.stat = *stat;
-                node.in_flight = in_flight.clone();
-                self.put(path, &node).await
+                self.write(path, zxid, kind, |old| {
+                    let mut node = old.unwrap_or_default();
+                    node.data = data.clone();
+                    node.stat = *stat;
+                    node.in_flight = in_flight.clone();
+                    node
+                })
+                .await
             }
             UserWrite::Children {
                 path,
@@ -185,28 +387,25 @@ impl UserStore for S3UserStore {
                 change,
                 in_flight,
             } => {
-                let mut node = self.get_or_empty(path, *stat).await?;
-                node.stat = *stat;
-                node.in_flight = in_flight.clone();
-                match change {
-                    ChildChange::Added(name) => {
-                        if !node.children.contains(name) {
-                            node.children.push(name.clone());
+                self.write(path, zxid, Kind::Update, |old| {
+                    let mut node = old.unwrap_or_default();
+                    node.stat = *stat;
+                    node.in_flight = in_flight.clone();
+                    match change {
+                        ChildChange::Added(name) => {
+                            if !node.children.contains(name) {
+                                node.children.push(name.clone());
+                            }
                         }
+                        ChildChange::Removed(name) => node.children.retain(|c| c != name),
                     }
-                    ChildChange::Removed(name) => node.children.retain(|c| c != name),
-                }
-                self.put(path, &node).await
+                    node
+                })
+                .await
             }
             UserWrite::Delete { path } => {
-                self.client
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(object_key(path))
-                    .send()
+                self.write(path, zxid, Kind::Delete, |_| UserNode::default())
                     .await
-                    .map_err(|e| errors::sdk(S3, "DeleteObject", e))?;
-                Ok(())
             }
         }
     }
@@ -232,9 +431,11 @@ mod tests {
             children: vec!["b".into(), "a".into()],
             in_flight: Default::default(),
         };
-        let body = encode(&node);
+        let body = encode_record(&node, 7, false);
         assert_eq!(body[0], 1);
-        let back = decode(body).unwrap();
+        let (back, header) = decode_record(body).unwrap();
+        assert_eq!(header.zxid, 7);
+        assert!(!header.tombstone);
         assert_eq!(back.data, node.data);
         assert_eq!(back.stat, node.stat);
         assert_eq!(back.children, vec!["a".to_string(), "b".to_string()]);
@@ -242,10 +443,10 @@ mod tests {
 
     #[test]
     fn a_truncated_body_is_malformed_not_a_panic() {
-        let mut body = encode(&UserNode::default()).to_vec();
+        let mut body = encode_record(&UserNode::default(), 1, true).to_vec();
         body.truncate(8);
-        assert!(!decode(Bytes::from(body)).unwrap_err().retryable);
-        assert!(decode(Bytes::from_static(b"\x02")).is_err());
+        assert!(!decode_record(Bytes::from(body)).unwrap_err().retryable);
+        assert!(decode_record(Bytes::from_static(b"\x02")).is_err());
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub fn child(path: &str, change: ChildChange, cversion: i32) -> UserWrite {
 pub async fn a_created_node_reads_back_with_binary_data(store: &dyn UserStore) {
     let p = path("created");
 
-    store.apply(&create(&p, BINARY)).await.unwrap();
+    store.apply(1, &create(&p, BINARY)).await.unwrap();
 
     let node = store.get(&p).await.unwrap().unwrap();
     assert_eq!(node.data, BINARY);
@@ -62,9 +62,9 @@ pub async fn a_missing_node_reads_as_none(store: &dyn UserStore) {
 
 pub async fn set_data_replaces_data_and_stat_but_keeps_children(store: &dyn UserStore) {
     let p = path("set");
-    store.apply(&create(&p, b"old")).await.unwrap();
+    store.apply(1, &create(&p, b"old")).await.unwrap();
     store
-        .apply(&child(&p, ChildChange::Added("c".into()), 1))
+        .apply(2, &child(&p, ChildChange::Added("c".into()), 1))
         .await
         .unwrap();
 
@@ -78,7 +78,7 @@ pub async fn set_data_replaces_data_and_stat_but_keeps_children(store: &dyn User
         stat: with_child,
         in_flight: Default::default(),
     };
-    store.apply(&set).await.unwrap();
+    store.apply(3, &set).await.unwrap();
 
     let node = store.get(&p).await.unwrap().unwrap();
     assert_eq!(node.data, BINARY);
@@ -88,7 +88,7 @@ pub async fn set_data_replaces_data_and_stat_but_keeps_children(store: &dyn User
 
 pub async fn data_can_be_set_to_empty(store: &dyn UserStore) {
     let p = path("empty");
-    store.apply(&create(&p, b"full")).await.unwrap();
+    store.apply(1, &create(&p, b"full")).await.unwrap();
 
     let set = UserWrite::SetData {
         path: p.clone(),
@@ -96,7 +96,7 @@ pub async fn data_can_be_set_to_empty(store: &dyn UserStore) {
         stat: stat(1),
         in_flight: Default::default(),
     };
-    store.apply(&set).await.unwrap();
+    store.apply(2, &set).await.unwrap();
 
     let node = store.get(&p).await.unwrap().unwrap();
     assert!(node.data.is_empty());
@@ -105,14 +105,14 @@ pub async fn data_can_be_set_to_empty(store: &dyn UserStore) {
 
 pub async fn children_are_added_and_removed_with_the_parent_stat(store: &dyn UserStore) {
     let p = path("parent");
-    store.apply(&create(&p, BINARY)).await.unwrap();
+    store.apply(1, &create(&p, BINARY)).await.unwrap();
 
     for (i, name) in ["b", "a", "c"].into_iter().enumerate() {
         let w = child(&p, ChildChange::Added(name.into()), i as i32 + 1);
-        store.apply(&w).await.unwrap();
+        store.apply(2, &w).await.unwrap();
     }
     store
-        .apply(&child(&p, ChildChange::Removed("b".into()), 4))
+        .apply(3, &child(&p, ChildChange::Removed("b".into()), 4))
         .await
         .unwrap();
 
@@ -123,11 +123,11 @@ pub async fn children_are_added_and_removed_with_the_parent_stat(store: &dyn Use
     assert_eq!(node.data, BINARY, "a child change keeps the data");
 
     store
-        .apply(&child(&p, ChildChange::Removed("a".into()), 5))
+        .apply(4, &child(&p, ChildChange::Removed("a".into()), 5))
         .await
         .unwrap();
     store
-        .apply(&child(&p, ChildChange::Removed("c".into()), 6))
+        .apply(5, &child(&p, ChildChange::Removed("c".into()), 6))
         .await
         .unwrap();
     assert!(store.get(&p).await.unwrap().unwrap().children.is_empty());
@@ -138,7 +138,7 @@ pub async fn the_first_child_of_a_node_without_a_record_creates_it(store: &dyn U
     let root = path("root");
 
     store
-        .apply(&child(&root, ChildChange::Added("app".into()), 1))
+        .apply(1, &child(&root, ChildChange::Added("app".into()), 1))
         .await
         .unwrap();
 
@@ -150,23 +150,23 @@ pub async fn the_first_child_of_a_node_without_a_record_creates_it(store: &dyn U
 
 pub async fn a_deleted_node_reads_as_none_and_deleting_again_is_fine(store: &dyn UserStore) {
     let p = path("deleted");
-    store.apply(&create(&p, BINARY)).await.unwrap();
+    store.apply(1, &create(&p, BINARY)).await.unwrap();
     store
-        .apply(&child(&p, ChildChange::Added("x".into()), 1))
+        .apply(2, &child(&p, ChildChange::Added("x".into()), 1))
         .await
         .unwrap();
     store
-        .apply(&child(&p, ChildChange::Removed("x".into()), 2))
+        .apply(3, &child(&p, ChildChange::Removed("x".into()), 2))
         .await
         .unwrap();
 
     let delete = UserWrite::Delete { path: p.clone() };
-    store.apply(&delete).await.unwrap();
-    store.apply(&delete).await.unwrap();
+    store.apply(4, &delete).await.unwrap();
+    store.apply(4, &delete).await.unwrap();
 
     assert_eq!(store.get(&p).await.unwrap(), None);
     // A node created again starts without the old children.
-    store.apply(&create(&p, b"new")).await.unwrap();
+    store.apply(6, &create(&p, b"new")).await.unwrap();
     assert!(store.get(&p).await.unwrap().unwrap().children.is_empty());
 }
 
@@ -188,10 +188,10 @@ pub async fn every_write_applied_twice_leaves_the_same_record(store: &dyn UserSt
         child(&p, ChildChange::Removed("k".into()), 3),
     ];
     let mut after_each: Vec<Option<UserNode>> = Vec::new();
-    for w in &writes {
-        store.apply(w).await.unwrap();
+    for (zxid, w) in (1..).zip(&writes) {
+        store.apply(zxid, w).await.unwrap();
         after_each.push(store.get(&p).await.unwrap());
-        store.apply(w).await.unwrap();
+        store.apply(zxid, w).await.unwrap();
         assert_eq!(
             &store.get(&p).await.unwrap(),
             after_each.last().unwrap(),
@@ -218,12 +218,12 @@ pub async fn records_carry_the_notifications_in_flight_until_a_write_clears_them
     );
     let mut first = create(&p, b"a");
     first.set_in_flight(&listed);
-    store.apply(&first).await.unwrap();
+    store.apply(1, &first).await.unwrap();
     assert_eq!(store.get(&p).await.unwrap().unwrap().in_flight, listed);
 
     let mut added = child(&p, ChildChange::Added("c".into()), 1);
     added.set_in_flight(&InFlight::default());
-    store.apply(&added).await.unwrap();
+    store.apply(2, &added).await.unwrap();
     assert!(store.get(&p).await.unwrap().unwrap().in_flight.is_empty());
 
     let mut set = UserWrite::SetData {
@@ -236,12 +236,96 @@ pub async fn records_carry_the_notifications_in_flight_until_a_write_clears_them
         in_flight: Default::default(),
     };
     set.set_in_flight(&listed);
-    store.apply(&set).await.unwrap();
+    store.apply(3, &set).await.unwrap();
     let node = store.get(&p).await.unwrap().unwrap();
     assert_eq!(
         (node.in_flight, node.children),
         (listed, vec!["c".to_string()])
     );
+}
+
+pub async fn an_older_write_never_replaces_a_newer_one(store: &dyn UserStore) {
+    // Given a node written by commit 5
+    let p = path("older");
+    store.apply(2, &create(&p, b"v0")).await.unwrap();
+    let newer = UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::from_static(b"v2"),
+        stat: stat(2),
+        in_flight: Default::default(),
+    };
+    store.apply(5, &newer).await.unwrap();
+
+    // When a replay of commit 3 and of the create (2) arrive late
+    let older = UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::from_static(b"v1"),
+        stat: stat(1),
+        in_flight: Default::default(),
+    };
+    store.apply(3, &older).await.unwrap();
+    store.apply(2, &create(&p, b"v0")).await.unwrap();
+    store
+        .apply(4, &child(&p, ChildChange::Added("late".into()), 1))
+        .await
+        .unwrap();
+
+    // Then the node still shows commit 5, without the late child
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert_eq!(node.data, Bytes::from_static(b"v2"));
+    assert_eq!(node.stat, stat(2));
+    assert!(node.children.is_empty());
+}
+
+pub async fn a_late_write_does_not_bring_a_deleted_node_back(store: &dyn UserStore) {
+    // Given a node created by commit 3 and deleted by commit 6
+    let p = path("tombstone");
+    let parent = path("tombstone-parent");
+    store.apply(3, &create(&p, b"a")).await.unwrap();
+    store
+        .apply(6, &UserWrite::Delete { path: p.clone() })
+        .await
+        .unwrap();
+
+    // When the create, a set and a child of commits 3 to 5 arrive again
+    store.apply(3, &create(&p, b"a")).await.unwrap();
+    let set = UserWrite::SetData {
+        path: p.clone(),
+        data: Bytes::from_static(b"b"),
+        stat: stat(1),
+        in_flight: Default::default(),
+    };
+    store.apply(4, &set).await.unwrap();
+    store
+        .apply(5, &child(&p, ChildChange::Added("c".into()), 1))
+        .await
+        .unwrap();
+
+    // Then it stays deleted; a create of a later commit brings it back
+    assert_eq!(store.get(&p).await.unwrap(), None);
+    store.apply(7, &create(&p, b"again")).await.unwrap();
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert_eq!(node.data, Bytes::from_static(b"again"));
+    assert!(node.children.is_empty());
+    // and a parent never written reads as none
+    assert_eq!(store.get(&parent).await.unwrap(), None);
+}
+
+pub async fn a_commit_that_writes_a_record_twice_applies_both(store: &dyn UserStore) {
+    // A multi that creates two children writes the parent twice under one zxid.
+    let p = path("multi");
+    store.apply(2, &create(&p, b"")).await.unwrap();
+    store
+        .apply(3, &child(&p, ChildChange::Added("a".into()), 1))
+        .await
+        .unwrap();
+    store
+        .apply(3, &child(&p, ChildChange::Added("b".into()), 2))
+        .await
+        .unwrap();
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert_eq!(node.children, vec!["a".to_string(), "b".to_string()]);
+    assert_eq!(node.stat.cversion, 2);
 }
 
 /// Generates the shared user-store tests; `$store` is an async expression
@@ -259,6 +343,9 @@ macro_rules! user_store_contract {
             a_deleted_node_reads_as_none_and_deleting_again_is_fine,
             every_write_applied_twice_leaves_the_same_record,
             records_carry_the_notifications_in_flight_until_a_write_clears_them,
+            an_older_write_never_replaces_a_newer_one,
+            a_late_write_does_not_bring_a_deleted_node_back,
+            a_commit_that_writes_a_record_twice_applies_both,
         );
     };
     (@tests $store:expr; $($name:ident,)*) => {

@@ -21,8 +21,8 @@ use bytes::Bytes;
 use fk_core::distributor::Distributor;
 use fk_core::memory::{MemorySystemStore, MemoryUserStore};
 use fk_core::system::{
-    CommitOutcome, Counter, LockOutcome, LockRequest, SessionRecord, SystemCommit, SystemStore,
-    WatchRegistration,
+    CommitOutcome, Counter, LockOutcome, LockRequest, RefusalRecord, SessionRecord, SystemCommit,
+    SystemStore, WatchRegistration,
 };
 use fk_core::user::UserWrite;
 use fk_core::watch::{WatchBatch, WatchKind, WatchQueue};
@@ -213,6 +213,7 @@ fn session(id: SessionId, reply_to: &str) -> SessionRecord {
         timeout_ms: 60_000,
         reply_to: reply_to.into(),
         last_seq: 0,
+        refused: Vec::new(),
         ephemerals: vec![],
         heartbeat_ms: 0,
     }
@@ -290,6 +291,14 @@ impl SystemStore for SlowSystem {
         tokio::time::sleep(self.delay).await;
         self.inner.commit(commit).await
     }
+    async fn record_refusal(
+        &self,
+        session: SessionId,
+        seq: u64,
+    ) -> Result<RefusalRecord, StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.record_refusal(session, seq).await
+    }
     async fn counter(&self) -> Result<Counter, StoreError> {
         tokio::time::sleep(self.delay).await;
         self.inner.counter().await
@@ -340,9 +349,9 @@ impl UserStore for SlowUser {
         tokio::time::sleep(self.delay).await;
         self.inner.get(path).await
     }
-    async fn apply(&self, write: &UserWrite) -> Result<(), StoreError> {
+    async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError> {
         tokio::time::sleep(self.delay).await;
-        self.inner.apply(write).await
+        self.inner.apply(zxid, write).await
     }
     fn max_data_len(&self) -> usize {
         self.inner.max_data_len()
