@@ -11,7 +11,7 @@ FUNCTIONS := fk-writer fk-distributor fk-watch fk-heartbeat
 .PHONY: help setup build run test lint ci tf-check tf-docs package package-local deploy bench jepsen clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 	@echo "  variables: STORE=$(STORE) (s3|dynamodb|redis), WRITERS=$(WRITERS), STACK=$(STACK)"
 
 setup: ## install the tools into .tools/ (moto, Terraform 1.0.3 + AWS provider 3.39 mirror, checkov) and apt packages (redis, ZooKeeper)
@@ -30,6 +30,7 @@ run: setup build package-local ## run the whole stack locally, created by Terraf
 	  --endpoint "$$FK_AWS_ENDPOINT" --writers $(WRITERS) --state-dir .fk --bin-dir target/debug'
 
 test: setup build tf-check package-local ## every test, against moto and redis started for the run and the Terraform-applied local stack
+	@scripts/lint-workflows.sh
 	@dir=.fk/test-$$$$; scripts/backends.sh run $$dir -- \
 	  scripts/terraform.sh around $$dir/terraform -- $(CARGO) test --workspace && rm -rf $$dir
 
@@ -52,9 +53,13 @@ package: ## release zips of the functions for AWS (target/lambda/<fn>/bootstrap.
 deploy: ## deploy to AWS with your credentials: package, plan, and (once you confirm) apply terraform/stacks/$(STACK)
 	@scripts/deploy.sh $(STACK) apply
 
-lint: ## check formatting and clippy warnings
+lint: lint-workflows ## check formatting, clippy warnings and the GitHub workflows (make lint-workflows)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+.PHONY: lint-workflows
+lint-workflows: setup ## audit .github/ offline: zizmor (no medium or high finding) and actionlint with shellcheck (no finding)
+	@scripts/lint-workflows.sh
 
 ci: lint test ## what CI runs: lint, then every test and the Terraform checks
 

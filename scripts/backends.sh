@@ -42,6 +42,8 @@ wait_until() {
     done
 }
 
+secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
+
 moto_answers() {
     "$PYTHON" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
         "http://127.0.0.1:$1/moto-api/"
@@ -68,25 +70,51 @@ start() {
         </dev/null >"$STATE/moto.log" 2>&1 &
     moto_pid=$!
     redis_port=$(free_port)
-    setsid redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
-        --dir "$STATE" </dev/null >"$STATE/redis.log" 2>&1 &
+    # The same split of rights as the production Redis store: the
+    # distributor may write (and run its script), clients may only read;
+    # the default user is off. Passwords are new for every run.
+    local admin_pw distributor_pw client_pw
+    admin_pw=$(secret) distributor_pw=$(secret) client_pw=$(secret)
+    (
+        umask 077
+        cat >"$STATE/redis.conf" <<EOF
+bind 127.0.0.1
+port $redis_port
+save ""
+appendonly no
+dir $STATE
+user default off
+user fk-admin on >$admin_pw ~* &* +@all
+user fk-distributor on >$distributor_pw ~* +@read +@write +@scripting +@transaction +@connection -@dangerous
+user fk-client on >$client_pw ~* +@read +@transaction +@connection -@dangerous
+EOF
+    )
+    setsid redis-server "$STATE/redis.conf" </dev/null >"$STATE/redis.log" 2>&1 &
     redis_pid=$!
-    cat >"$STATE/backends.env" <<EOF
+    local redis=127.0.0.1:$redis_port
+    (
+        umask 077
+        cat >"$STATE/backends.env" <<EOF
 MOTO_PID=$moto_pid
 MOTO_PORT=$moto_port
 REDIS_PID=$redis_pid
 REDIS_PORT=$redis_port
 FK_AWS_ENDPOINT=http://127.0.0.1:$moto_port
-FK_REDIS_URL=redis://127.0.0.1:$redis_port
+FK_REDIS_URL=redis://fk-distributor:$distributor_pw@$redis
+FK_REDIS_READ_URL=redis://fk-client:$client_pw@$redis
 FK_TEST_AWS_ENDPOINT=http://127.0.0.1:$moto_port
-FK_TEST_REDIS_URL=redis://127.0.0.1:$redis_port
+FK_TEST_REDIS_URL=redis://fk-admin:$admin_pw@$redis
+FK_TEST_REDIS_WRITE_URL=redis://fk-distributor:$distributor_pw@$redis
+FK_TEST_REDIS_READ_URL=redis://fk-client:$client_pw@$redis
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
 AWS_REGION=us-east-1
 EOF
+    )
     wait_until moto "$moto_pid" moto_answers "$moto_port" || { stop; exit 1; }
-    wait_until redis "$redis_pid" redis-cli -p "$redis_port" ping || { stop; exit 1; }
-    echo "backends: moto http://127.0.0.1:$moto_port (pid $moto_pid), redis redis://127.0.0.1:$redis_port (pid $redis_pid); $STATE/backends.env"
+    wait_until redis "$redis_pid" redis-cli -p "$redis_port" --user fk-admin --pass "$admin_pw" \
+        --no-auth-warning ping || { stop; exit 1; }
+    echo "backends: moto http://127.0.0.1:$moto_port (pid $moto_pid), redis 127.0.0.1:$redis_port with ACL users fk-distributor (read-write) and fk-client (read-only) (pid $redis_pid); $STATE/backends.env"
 }
 
 # The recorded pids that are still our servers (a pid may have been reused).
@@ -113,7 +141,7 @@ stop() {
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; fi
     done
-    rm -f "$STATE/backends.env"
+    rm -f "$STATE/backends.env" "$STATE/redis.conf"
     echo "backends: stopped"
 }
 

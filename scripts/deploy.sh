@@ -24,8 +24,11 @@
 #   SKIP_PACKAGE=1     use the zips already in target/lambda (a pipeline built them)
 #   TERRAFORM=PATH     Terraform to run (default `terraform` on PATH, else .tools/bin/terraform)
 #
-# `terraform init` downloads the newest AWS provider the stack allows, so it
-# needs the registry; provided.al2023 needs provider 5.27 or newer.
+# `terraform init` (no -upgrade) installs the AWS provider that the stack's
+# .terraform.lock.hcl records, if there is one; otherwise the newest the
+# stack allows, and records it there, so later deploys keep that version
+# until the lock file is updated on purpose (`terraform init -upgrade` by
+# hand). It needs the registry; provided.al2023 needs provider 5.27 or newer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,7 +73,7 @@ fi
 if [[ -z ${SKIP_PACKAGE:-} && $action != destroy ]]; then
     make --no-print-directory package
 fi
-"$tf" -chdir="$dir" init -input=false -upgrade
+"$tf" -chdir="$dir" init -input=false
 plan_args=(-input=false -var-file="$vars" -out=deploy.tfplan)
 if [[ $action == destroy ]]; then plan_args+=(-destroy); fi
 "$tf" -chdir="$dir" plan "${plan_args[@]}"

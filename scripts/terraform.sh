@@ -3,7 +3,8 @@
 # scripts/setup.sh installs into .tools/ (no registry is reachable).
 #
 #   scripts/terraform.sh tf DIR ARGS...     run terraform in DIR (init first if needed)
-#   scripts/terraform.sh check              fmt -check, validate every root, README tables, checkov
+#   scripts/terraform.sh check              fmt -check, validate every root, provider 5.x/6.x schemas,
+#                                           README tables, checkov
 #   scripts/terraform.sh local-apply STATE  apply terraform/stacks/local into $FK_AWS_ENDPOINT;
 #                                           STATE/terraform.tfstate, STATE/outputs.json
 #   scripts/terraform.sh local-destroy STATE
@@ -87,6 +88,15 @@ check() {
     done
     ((failed == 0)) || return 1
     echo "terraform: validate ok ($(took "$t"))"
+    # Validate can only run 3.39 here; users run 5.x or 6.x: every resource,
+    # argument and block against the schemas of the newest of each (setup.sh
+    # extracts them), after the checker's own self-test (quiet unless it fails).
+    t=$(now)
+    local selftest
+    selftest=$(.tools/checkov/bin/python scripts/provider-schema-check.py --self-test) ||
+        { echo "$selftest" >&2; return 1; }
+    .tools/checkov/bin/python scripts/provider-schema-check.py
+    echo "terraform: provider 5.x/6.x schemas ok ($(took "$t"))"
     t=$(now)
     .tools/checkov/bin/python scripts/tf-docs.py --check terraform/modules/* terraform/stacks/*
     echo "terraform: module READMEs' tables match the variables and outputs ($(took "$t"))"
@@ -101,6 +111,7 @@ local_vars() {
     : "${FK_AWS_ENDPOINT:?run under scripts/backends.sh (FK_AWS_ENDPOINT is not set)}"
     VARS=(-var "endpoint=$FK_AWS_ENDPOINT" -var "store=${STORE:-s3}" -var "package_dir=$ROOT/target/lambda-local")
     if [[ -n ${FK_REDIS_URL:-} ]]; then VARS+=(-var "redis_url=$FK_REDIS_URL"); fi
+    if [[ -n ${FK_REDIS_READ_URL:-} ]]; then VARS+=(-var "redis_read_url=$FK_REDIS_READ_URL"); fi
     if [[ -n ${TF_LOCAL_NAME:-} ]]; then VARS+=(-var "name=$TF_LOCAL_NAME"); fi
 }
 
@@ -164,5 +175,5 @@ check) check ;;
 local-apply) local_apply "$@" ;;
 local-destroy) local_destroy "$@" ;;
 around) around "$@" ;;
-*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

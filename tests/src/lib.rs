@@ -85,9 +85,14 @@ pub async fn traced_stack() -> (fk_traces::OtlpReceiver, fk_telemetry::Telemetry
 impl Stack {
     pub async fn start(options: StackOptions) -> Stack {
         let moto = fk_testkit::moto();
-        let redis_url = match options.store {
-            StoreKind::Redis => Some(fk_testkit::redis().url.clone()),
-            _ => None,
+        // The functions write as the distributor's user; the deployment
+        // (every client) names the read-only user.
+        let (redis_url, redis_read_url) = match options.store {
+            StoreKind::Redis => {
+                let redis = fk_testkit::redis();
+                (Some(redis.write_url.clone()), Some(redis.read_url.clone()))
+            }
+            _ => (None, None),
         };
         let config = StackConfig {
             name: fk_testkit::unique_name("e2e"),
@@ -95,6 +100,7 @@ impl Stack {
             region: "us-east-1".into(),
             store: options.store,
             redis_url,
+            redis_read_url,
             lock_ttl_ms: options.lock_ttl_ms,
             visibility_timeout_s: options.visibility_timeout_s,
             max_receive_count: options.max_receive_count,

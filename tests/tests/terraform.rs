@@ -201,6 +201,12 @@ async fn the_terraform_applied_queues_are_encrypted_fifo_queues_redriven_to_thei
                 a.get("KmsMasterKeyId").is_some_and(|k| !k.is_empty()),
                 "{url} is not encrypted: {a:?}"
             );
+            // and takes the largest message the writer and client accept,
+            assert_eq!(
+                a.get("MaximumMessageSize").map(String::as_str),
+                Some(fk_core::message::MAX_MESSAGE_BYTES.to_string().as_str()),
+                "{url}"
+            );
         }
         // and the queue hands a message to that dead-letter queue after
         // maxReceiveCount receives.
@@ -287,12 +293,9 @@ fn the_terraform_applied_policies_grant_named_actions_only_what_each_principal_c
         "sqs:GetQueueAttributes",
     ];
     let user_store: &[&str] = match &stack.deployment.user_store {
-        fk_aws::deployment::UserStoreConfig::S3 { .. } => &[
-            "s3:GetObject",
-            "s3:PutObject",
-            "s3:DeleteObject",
-            "s3:ListBucket",
-        ],
+        fk_aws::deployment::UserStoreConfig::S3 { .. } => {
+            &["s3:GetObject", "s3:PutObject", "s3:ListBucket"]
+        }
         fk_aws::deployment::UserStoreConfig::Dynamodb { .. } => &["dynamodb:PutItem"],
         _ => &[],
     };

@@ -15,8 +15,9 @@ use common::user_contract::{child, create, path, stat, BINARY};
 /// A store under a fresh key prefix, and the counter of its calls.
 async fn store_and_counter() -> (Arc<dyn UserStore>, CallCounter) {
     let (clients, counter) = common::unused_clients().await;
+    // The distributor's user: what the contract needs is what it may do.
     let cfg = UserStoreConfig::Redis {
-        url: fk_testkit::redis().url.clone(),
+        url: fk_testkit::redis().write_url.clone(),
         prefix: fk_testkit::unique_name("fk"),
     };
     let store = user::connect(&cfg, &clients, &counter).await.unwrap();
@@ -117,4 +118,49 @@ async fn it_holds_up_to_its_documented_maximum() {
     store.apply(1, &write).await.unwrap();
 
     assert_eq!(store.get(&p).await.unwrap().unwrap().data, data);
+}
+
+#[tokio::test]
+async fn a_client_may_read_the_store_but_not_write_it() {
+    // Given a node the distributor's user wrote
+    let prefix = fk_testkit::unique_name("acl");
+    let redis = fk_testkit::redis();
+    let distributor = RedisUserStore::connect(&redis.write_url, &prefix, &CallCounter::new())
+        .await
+        .unwrap();
+    distributor.apply(1, &create("/a", BINARY)).await.unwrap();
+
+    // When a client connects as the clients' user
+    let client = RedisUserStore::connect(&redis.read_url, &prefix, &CallCounter::new())
+        .await
+        .unwrap();
+
+    // Then it reads the node, and every kind of write is refused, the
+    // script and plain commands alike
+    assert_eq!(client.get("/a").await.unwrap().unwrap().data, BINARY);
+    let refused = client.apply(2, &create("/b", BINARY)).await.unwrap_err();
+    assert!(
+        refused.message.to_lowercase().contains("noperm"),
+        "{refused}"
+    );
+    let raw = redis::Client::open(redis.read_url.as_str()).unwrap();
+    let mut conn = raw.get_multiplexed_async_connection().await.unwrap();
+    for attempt in [
+        redis::cmd("HSET")
+            .arg(format!("{prefix}:n:/a"))
+            .arg("data")
+            .arg("x")
+            .clone(),
+        redis::cmd("DEL").arg(format!("{prefix}:n:/a")).clone(),
+        redis::cmd("SADD")
+            .arg(format!("{prefix}:c:/a"))
+            .arg("x")
+            .clone(),
+        redis::cmd("FLUSHALL").clone(),
+    ] {
+        let result: redis::RedisResult<redis::Value> = attempt.query_async(&mut conn).await;
+        let err = result.expect_err("a client's write must be refused");
+        assert!(err.to_string().to_lowercase().contains("noperm"), "{err}");
+    }
+    assert_eq!(distributor.get("/a").await.unwrap().unwrap().data, BINARY);
 }

@@ -654,12 +654,18 @@ impl Client {
                 reply_to: session.reply_queue.url.clone(),
                 op,
             };
+            let envelope = request.encode();
+            if !envelope.fits_queue() {
+                // Larger than any queue takes: a clear error, nothing sent.
+                session.pending.finish(seq);
+                return Err(Error::BadArguments);
+            }
             let sent = fk_aws::sqs::send(
                 &session.clients.sqs,
                 &self.inner.deployment.writer_queue_url,
                 &session.id.to_string(),
                 &request.token(),
-                &request.encode(),
+                &envelope,
             )
             .await;
             if let Err(e) = sent {

@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
-use crate::heartbeat::EXPIRY_SEQ;
+use crate::heartbeat::{refusal_is_final, EXPIRY_SEQ};
 use crate::queue::send_reply;
 use crate::system::{
     CommitOutcome, Counter, NodeWrite, PersistentChanges, RefusalRecord, SystemCommit, SystemStore,
@@ -409,7 +409,11 @@ impl Distributor {
         error: Error,
         answer: Answer,
     ) -> Result<Distributed, StoreError> {
-        let recorded = self.system.record_refusal(req.session, req.seq).await?;
+        let recorded = if refusal_is_final(req.seq) {
+            self.system.record_refusal(req.session, req.seq).await?
+        } else {
+            RefusalRecord::Recorded
+        };
         self.release(req).await?;
         if recorded == RefusalRecord::AlreadyDecided {
             tracing::info!(token = %req.token, "dropping a copy of a decided request");

@@ -18,6 +18,17 @@ use crate::{Clock, Op, SessionId, StoreError, WriteRequest};
 /// client's range, so its token never collides with a client's write.
 pub const EXPIRY_SEQ: u64 = u64::MAX;
 
+/// Whether refusing the session's request `seq` decides it for good.
+///
+/// A client's request is answered once: its refusal is recorded so that no
+/// copy commits later. The heartbeat's close is different: every run sends
+/// it again until it takes effect (a close refused because a lock stayed
+/// held must be tried again, or the session would never expire), and
+/// closing a session twice is harmless: the second finds it gone.
+pub fn refusal_is_final(seq: u64) -> bool {
+    seq != EXPIRY_SEQ
+}
+
 pub struct Heartbeat {
     system: Arc<dyn SystemStore>,
     writes: Arc<dyn WriteQueue>,

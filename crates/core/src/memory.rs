@@ -337,6 +337,20 @@ impl UserStore for MemoryUserStore {
     async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError> {
         let mut nodes = self.nodes.lock().unwrap();
         if nodes.get(write.path()).is_some_and(|r| r.zxid > zxid) {
+            if let UserWrite::Children { path, change, .. } = write {
+                // Superseded, but the newer record may have been built
+                // without this change: list the child iff its own record
+                // says it exists.
+                let name = change.name();
+                let child = crate::path::join(path, name);
+                let exists = nodes.get(&child).is_some_and(|r| !r.tombstone);
+                let parent = nodes.get_mut(path).expect("checked above");
+                if exists {
+                    parent.children.insert(name.to_string());
+                } else {
+                    parent.children.remove(name);
+                }
+            }
             return Ok(());
         }
         match write {

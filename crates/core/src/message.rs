@@ -174,6 +174,34 @@ pub struct Envelope {
     pub payload: Option<Bytes>,
 }
 
+/// The largest message the writer and distributor queues take: SQS's
+/// maximum (1 MiB), which the Terraform queues module and the local stack
+/// provision (`max_message_size`). A write whose message would be larger is
+/// refused with `BadArguments` (by the client before it sends, by the
+/// writer before it forwards) rather than failing in the queue.
+pub const MAX_MESSAGE_BYTES: usize = 1_048_576;
+
+/// Room kept for the trace context attributes (`traceparent`, `tracestate`)
+/// a message may carry beside its payload.
+pub const TRACE_ATTRIBUTES_ALLOWANCE: usize = 1_024;
+
+impl Envelope {
+    /// The size SQS counts: the body, and each attribute's name, type and
+    /// value (the payload's, and the trace context's allowance).
+    pub fn queue_size(&self) -> usize {
+        let payload = self
+            .payload
+            .as_ref()
+            .map_or(0, |p| PAYLOAD_ATTRIBUTE.len() + "Binary".len() + p.len());
+        self.body.len() + payload + TRACE_ATTRIBUTES_ALLOWANCE
+    }
+
+    /// Whether the message fits the queues.
+    pub fn fits_queue(&self) -> bool {
+        self.queue_size() <= MAX_MESSAGE_BYTES
+    }
+}
+
 /// Why a queue message could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {

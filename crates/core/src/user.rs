@@ -64,6 +64,15 @@ pub enum ChildChange {
     Removed(String),
 }
 
+impl ChildChange {
+    /// The child's name.
+    pub fn name(&self) -> &str {
+        match self {
+            ChildChange::Added(name) | ChildChange::Removed(name) => name,
+        }
+    }
+}
+
 impl UserWrite {
     /// Sets the in-flight notifications the record will carry.
     pub fn set_in_flight(&mut self, value: &InFlight) {
@@ -98,6 +107,14 @@ pub trait UserStore: Send + Sync {
     /// superseded. Equal zxids apply again (a commit may write one record
     /// twice, and a redelivered commit repeats its writes), so every change
     /// must be idempotent.
+    ///
+    /// One exception keeps child lists whole when commits reach user
+    /// storage out of order (a redelivered batch that SQS, or an emulator,
+    /// hands back in another order): a superseded [`UserWrite::Children`]
+    /// still settles its one name, listed if and only if the child's own
+    /// record exists and is not a tombstone (child records follow the rule
+    /// above, so they are the truth for membership), leaving the parent's
+    /// `Stat` and zxid as they are.
     async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError>;
 
     /// The largest node data this store holds (bytes).

@@ -14,6 +14,8 @@ use std::time::Duration;
 use futures::future::join_all;
 use tracing::Instrument as _;
 
+use crate::heartbeat::refusal_is_final;
+use crate::message::Message as _;
 use crate::queue::send_reply;
 use crate::system::{LockOutcome, LockRequest, NodeRecord, RefusalRecord, SystemStore};
 use crate::transition::{apply, check_request, paths_to_lock, Halt, Refusal};
@@ -227,6 +229,12 @@ impl Writer {
                         pre,
                         close_session,
                     };
+                    if !commit.encode().fits_queue() {
+                        // Its pre-state (a multi's paths) made it too large
+                        // for the distributor queue: refuse, never retry.
+                        self.unlock_all(&locked, &commit.token).await?;
+                        return Ok(Attempt::Refused(Refusal::Single(Error::BadArguments)));
+                    }
                     let push = tracing::info_span!("push", zk.token = %commit.token);
                     self.commits.push(&commit).instrument(push).await?;
                     return Ok(Attempt::Forwarded);
@@ -249,7 +257,11 @@ impl Writer {
     /// recorded as the seq's decision, and a seq decided before (this is a
     /// copy of a request already answered) is dropped unanswered.
     async fn refuse(&self, req: &WriteRequest, refusal: Refusal) -> Result<Handled, StoreError> {
-        let recorded = self.system.record_refusal(req.session, req.seq).await?;
+        let recorded = if refusal_is_final(req.seq) {
+            self.system.record_refusal(req.session, req.seq).await?
+        } else {
+            RefusalRecord::Recorded
+        };
         if recorded == RefusalRecord::AlreadyDecided {
             tracing::info!(token = %req.token(), "dropping a copy of a decided request");
             return Ok(Handled::Duplicate);

@@ -7,6 +7,7 @@ mod sim;
 
 use bytes::Bytes;
 use fk_core::distributor::Distributed;
+use fk_core::system::SystemStore as _;
 use fk_core::writer::Handled;
 use fk_core::{CreateMode, Error};
 use sim::*;
@@ -229,4 +230,152 @@ async fn replies_stay_one_per_request_under_copies() {
     let node = sim.read("/c").await.unwrap();
     assert_eq!(node.stat.version, 5);
     assert_eq!(node.data, Bytes::from_static(b"5"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expiry_close_refused_once_closes_the_session_when_sent_again() {
+    // Given an expired session owning an ephemeral node that a queued write
+    // of another session holds locked
+    let mut sim = Sim::new();
+    let s = sim.open_session().await;
+    let other = sim.open_session().await;
+    sim.write(s, create_mode("/e", "", CreateMode::Ephemeral))
+        .await
+        .unwrap();
+    let queued = sim.request(other, set("/e", "held", None));
+    sim.writer.handle(&queued, 1).await.unwrap();
+    let queued_commit = sim.commits.pop().unwrap();
+    let close = fk_core::WriteRequest {
+        session: s,
+        seq: fk_core::heartbeat::EXPIRY_SEQ,
+        reply_to: reply_address(s),
+        op: fk_core::Op::CloseSession,
+    };
+
+    // When the heartbeat's close gives up on the lock
+    let deadline = 1_700_000_000_000 + 500;
+    let first = sim
+        .writer
+        .handle_within(&close, 1, Some(deadline))
+        .await
+        .unwrap();
+    assert_eq!(first, Handled::Refused(Error::OperationTimeout));
+
+    // Then the refusal is not final: once the lock is free, the next
+    // heartbeat's close goes through
+    sim.distributor.handle(&queued_commit).await.unwrap();
+    sim.writer.handle(&close, 1).await.unwrap();
+    sim.drain().await;
+    assert_eq!(sim.system.session(s).await.unwrap(), None);
+    assert_eq!(sim.read("/e").await, None);
+}
+
+/// The largest write each store accepts, as its writer-queue and
+/// distributor-queue messages: both fit the queues' 1 MiB.
+#[test]
+fn the_largest_accepted_write_of_each_store_fits_both_queues() {
+    use fk_core::message::{Message as _, MAX_MESSAGE_BYTES};
+    use fk_core::path::MAX_PATH_LEN;
+    use fk_core::{CommitRequest, PreState, SessionId, Stat, WriteRequest};
+
+    // The stores' limits (fk_aws::user::{S3,REDIS,DYNAMODB}_MAX_DATA).
+    for max_data in [1_000_000usize, 300_000] {
+        let path = format!("/{}", "p".repeat(MAX_PATH_LEN - 1));
+        let session = SessionId::from_raw(0x1234_5678_9abc).unwrap();
+        let reply_to =
+            "https://sqs.eu-central-1.amazonaws.com/123456789012/a-long-deployment-name-reply-0x00001234.fifo"
+                .to_string();
+        let op = set(&path, "", Some(7));
+        let op = match op {
+            fk_core::Op::SetData { path, version, .. } => fk_core::Op::SetData {
+                path,
+                data: Bytes::from(vec![0xffu8; max_data]),
+                version,
+            },
+            other => other,
+        };
+        let request = WriteRequest {
+            session,
+            seq: u64::MAX - 1,
+            reply_to: reply_to.clone(),
+            op: op.clone(),
+        };
+        let commit = CommitRequest {
+            token: request.token(),
+            session,
+            seq: request.seq,
+            reply_to,
+            time_ms: i64::MAX,
+            op,
+            pre: vec![PreState {
+                path: path.clone(),
+                stat: Some(Stat {
+                    czxid: i64::MAX,
+                    mzxid: i64::MAX,
+                    pzxid: i64::MAX,
+                    ctime: i64::MAX,
+                    mtime: i64::MAX,
+                    version: i32::MAX,
+                    cversion: i32::MAX,
+                    aversion: 0,
+                    ephemeral_owner: i64::MAX,
+                    data_length: max_data as i32,
+                    num_children: i32::MAX,
+                }),
+                watches: Default::default(),
+            }],
+            close_session: false,
+        };
+        for (what, envelope) in [("write", request.encode()), ("commit", commit.encode())] {
+            assert!(
+                envelope.fits_queue(),
+                "{what} of {max_data} bytes: {} > {MAX_MESSAGE_BYTES}",
+                envelope.queue_size()
+            );
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn sequential_creates_redelivered_in_reverse_to_a_new_instance_all_stay_listed() {
+    // Given three sequential creates committed by an instance that died
+    // before any reached user storage
+    let mut sim = Sim::new();
+    let s = sim.open_session().await;
+    sim.write(s, create("/q", "")).await.unwrap();
+    let mut commits = Vec::new();
+    for _ in 0..3 {
+        let req = sim.request(
+            s,
+            create_mode("/q/n-", "", CreateMode::PersistentSequential),
+        );
+        sim.writer.handle(&req, 1).await.unwrap();
+        let commit = sim.commits.pop().unwrap();
+        // Commit only: the system store moves on, user storage does not
+        // (this instance's user writes go nowhere: it died before them).
+        let dead = fk_core::distributor::Distributor::new(
+            sim.system.clone(),
+            std::sync::Arc::new(fk_core::memory::MemoryUserStore::default()),
+            sim.replies.clone(),
+            sim.watch_queue.clone(),
+        );
+        let done = dead.handle(&commit).await.unwrap();
+        assert!(matches!(done, Distributed::Committed(_)), "{done:?}");
+        commits.push(commit);
+    }
+
+    // When a new instance gets them back newest first (the emulator's
+    // order after a timeout), and then again in order
+    let fresh = sim.second_distributor();
+    for commit in commits.iter().rev().chain(commits.iter()) {
+        fresh.handle(commit).await.unwrap();
+    }
+
+    // Then every acknowledged name is listed, with the last Stat
+    let q = sim.read("/q").await.unwrap();
+    assert_eq!(
+        q.children,
+        vec!["n-0000000000", "n-0000000001", "n-0000000002"]
+    );
+    assert_eq!(q.stat.num_children, 3);
 }

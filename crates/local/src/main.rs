@@ -43,9 +43,14 @@ struct Up {
     /// Where node data lives.
     #[arg(long, value_enum, default_value = "s3")]
     store: StoreKind,
-    /// The Redis server of `--store redis`.
+    /// The Redis server of `--store redis`, as the user the functions
+    /// write as.
     #[arg(long, env = "FK_REDIS_URL")]
     redis_url: Option<String>,
+    /// The same server as the read-only user clients read as (what
+    /// `deployment.json` names); default: `--redis-url`.
+    #[arg(long, env = "FK_REDIS_READ_URL")]
+    redis_read_url: Option<String>,
     /// Prefix of every resource name.
     #[arg(long, default_value = "fk-local")]
     name: String,
@@ -125,6 +130,7 @@ impl Up {
                 region: self.region.clone(),
                 store: self.store,
                 redis_url: self.redis_url.clone(),
+                redis_read_url: self.redis_read_url.clone(),
                 lock_ttl_ms: self.lock_ttl_ms,
                 visibility_timeout_s: self.timeout_s as i32 + 2,
                 max_receive_count: self.max_receive_count,

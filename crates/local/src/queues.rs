@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata as _};
 use aws_sdk_sqs::operation::create_queue::CreateQueueError;
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
+use fk_core::message::MAX_MESSAGE_BYTES;
 
 /// How long a dead-letter queue keeps messages: SQS's maximum, 14 days.
 const DLQ_RETENTION_S: u32 = 14 * 24 * 3600;
@@ -36,6 +37,7 @@ pub async fn fifo_with_dlq(
             (Attr::FifoQueue, "true".to_owned()),
             (Attr::ContentBasedDeduplication, "false".to_owned()),
             (Attr::MessageRetentionPeriod, DLQ_RETENTION_S.to_string()),
+            (Attr::MaximumMessageSize, MAX_MESSAGE_BYTES.to_string()),
         ]),
     )
     .await?;
@@ -52,6 +54,7 @@ pub async fn fifo_with_dlq(
             (Attr::ContentBasedDeduplication, "false".to_owned()),
             (Attr::VisibilityTimeout, visibility_timeout_s.to_string()),
             (Attr::RedrivePolicy, redrive.to_string()),
+            (Attr::MaximumMessageSize, MAX_MESSAGE_BYTES.to_string()),
         ]),
     )
     .await?;

@@ -32,8 +32,12 @@ pub struct StackConfig {
     pub endpoint: String,
     pub region: String,
     pub store: StoreKind,
-    /// Required for [`StoreKind::Redis`].
+    /// Required for [`StoreKind::Redis`]: the functions' user, which may
+    /// write.
     pub redis_url: Option<String>,
+    /// The clients' (read-only) user of the same server, which goes into
+    /// the deployment document; `None`: clients use `redis_url` too.
+    pub redis_read_url: Option<String>,
     /// Lifetime of a node lock (`FK_LOCK_TTL_MS`).
     pub lock_ttl_ms: i64,
     /// Of both FIFO queues: how long a received message stays invisible.
@@ -87,13 +91,16 @@ pub async fn provision(cfg: &StackConfig) -> anyhow::Result<Provisioned> {
             UserStoreConfig::S3 { bucket: user_name }
         }
         StoreKind::Dynamodb => UserStoreConfig::Dynamodb { table: user_name },
-        StoreKind::Redis => UserStoreConfig::Redis {
-            url: cfg
+        StoreKind::Redis => {
+            let url = cfg
                 .redis_url
                 .clone()
-                .context("the redis user store needs a Redis URL")?,
-            prefix: name.clone(),
-        },
+                .context("the redis user store needs a Redis URL")?;
+            UserStoreConfig::Redis {
+                url: cfg.redis_read_url.clone().unwrap_or(url),
+                prefix: name.clone(),
+            }
+        }
     };
     let user_table = match &user_store {
         UserStoreConfig::Dynamodb { table } => Some(table.as_str()),
@@ -178,7 +185,9 @@ fn common_env(
         UserStoreConfig::S3 { bucket } => vars.insert(env::USER_BUCKET, bucket.clone()),
         UserStoreConfig::Dynamodb { table } => vars.insert(env::USER_TABLE, table.clone()),
         UserStoreConfig::Redis { url, prefix } => {
-            vars.insert(env::REDIS_URL, url.clone());
+            // The functions write: their own user, not the clients'.
+            let url = cfg.redis_url.clone().unwrap_or_else(|| url.clone());
+            vars.insert(env::REDIS_URL, url);
             vars.insert(env::REDIS_PREFIX, prefix.clone())
         }
     };

@@ -15,6 +15,7 @@ fn config(store: StoreKind) -> StackConfig {
         region: REGION.into(),
         store,
         redis_url: None,
+        redis_read_url: None,
         lock_ttl_ms: 1500,
         visibility_timeout_s: 7,
         max_receive_count: 4,

@@ -37,6 +37,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const AWS_ENDPOINT_ENV: &str = "FK_TEST_AWS_ENDPOINT";
 /// Environment variable: use this Redis URL instead of starting Redis.
 pub const REDIS_URL_ENV: &str = "FK_TEST_REDIS_URL";
+/// Environment variable: the URL of the user a distributor writes as.
+pub const REDIS_WRITE_URL_ENV: &str = "FK_TEST_REDIS_WRITE_URL";
+/// Environment variable: the URL of the read-only user clients read as.
+pub const REDIS_READ_URL_ENV: &str = "FK_TEST_REDIS_READ_URL";
 /// Environment variable: use this ZooKeeper (`host:port`) instead of
 /// starting one.
 pub const ZOOKEEPER_ENV: &str = "FK_TEST_ZOOKEEPER";
@@ -60,8 +64,12 @@ pub struct Moto {
 /// A running Redis server.
 #[derive(Debug)]
 pub struct Redis {
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://[user:password@]127.0.0.1:<port>`: may do anything.
     pub url: String,
+    /// The distributor's user: reads, writes and scripts.
+    pub write_url: String,
+    /// The clients' user: reads only.
+    pub read_url: String,
 }
 
 /// A running ZooKeeper server.
@@ -111,13 +119,24 @@ pub fn redis() -> &'static Redis {
     static REDIS: OnceLock<Redis> = OnceLock::new();
     REDIS.get_or_init(|| {
         if let Some(url) = env_nonempty(REDIS_URL_ENV) {
-            return Redis { url };
+            // scripts/backends.sh's server has a user per role; another
+            // server is used with one URL for all three.
+            let role = |var: &str| env_nonempty(var).unwrap_or_else(|| url.clone());
+            return Redis {
+                write_url: role(REDIS_WRITE_URL_ENV),
+                read_url: role(REDIS_READ_URL_ENV),
+                url,
+            };
         }
+        let conf =
+            std::env::temp_dir().join(format!("fk-testkit-redis-{}.conf", std::process::id()));
+        std::fs::write(&conf, REDIS_USERS).expect("writing the redis configuration");
         let port = start_server(
             "redis",
             |port| {
                 let mut cmd = Command::new("redis-server");
-                cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                cmd.arg(&conf)
+                    .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
                     .args(["--save", "", "--appendonly", "no"]);
                 cmd
             },
@@ -130,11 +149,25 @@ pub fn redis() -> &'static Redis {
                  running server."
             )
         });
+        let url =
+            |user: &str, password: &str| format!("redis://{user}:{password}@127.0.0.1:{port}");
         Redis {
-            url: format!("redis://127.0.0.1:{port}"),
+            url: url("fk-admin", "admin"),
+            write_url: url("fk-distributor", "distributor"),
+            read_url: url("fk-client", "client"),
         }
     })
 }
+
+/// The users of a Redis server this crate starts: the split of rights of
+/// scripts/backends.sh (and of the production store), with fixed passwords
+/// (the server listens on loopback only and lives as long as the test).
+const REDIS_USERS: &str = "\
+user default off
+user fk-admin on >admin ~* &* +@all
+user fk-distributor on >distributor ~* +@read +@write +@scripting +@transaction +@connection -@dangerous
+user fk-client on >client ~* +@read +@transaction +@connection -@dangerous
+";
 
 /// The ZooKeeper server this test process uses, started on first use: a
 /// standalone Apache ZooKeeper (3.8 on Debian 12) with its data in a fresh
@@ -466,16 +499,20 @@ fn http_answers(port: u16, path: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
 }
 
-/// Whether a Redis server on `port` answers `PING`.
+/// Whether a Redis server on `port` lets [`REDIS_USERS`]' admin in and
+/// answers `PING`.
 fn redis_answers(port: u16) -> bool {
     let Some(mut stream) = connect(port) else {
         return false;
     };
-    if stream.write_all(b"PING\r\n").is_err() {
+    if stream
+        .write_all(b"AUTH fk-admin admin\r\nPING\r\n")
+        .is_err()
+    {
         return false;
     }
-    let mut reply = [0u8; 7];
-    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+    let mut reply = [0u8; 12];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+OK\r\n+PONG\r\n"
 }
 
 /// Whether a ZooKeeper server on `port` serves requests: `ruok` answers

@@ -12,7 +12,13 @@ fn moto_starts_once_and_answers() {
 fn redis_starts_once_and_answers() {
     let first = fk_testkit::redis();
     assert!(std::ptr::eq(first, fk_testkit::redis()));
-    assert!(first.url.starts_with("redis://127.0.0.1:"));
+    // redis://user:password@127.0.0.1:port, one user per role.
+    for url in [&first.url, &first.write_url, &first.read_url] {
+        let (scheme, rest) = url.split_once("://").unwrap();
+        assert_eq!(scheme, "redis");
+        assert!(rest.contains("@127.0.0.1:"), "{url}");
+    }
+    assert_ne!(first.read_url, first.write_url);
 }
 
 #[test]

@@ -23,7 +23,8 @@ locals {
   user_store_json = {
     s3       = try(module.user_storage_s3[0].user_store_json, null)
     dynamodb = try(module.user_storage_dynamodb[0].user_store_json, null)
-    redis    = jsonencode({ kind = "redis", url = var.redis_url, prefix = local.redis_prefix })
+    # Clients read as the read-only user when there is one.
+    redis = jsonencode({ kind = "redis", url = var.redis_read_url != null ? var.redis_read_url : var.redis_url, prefix = local.redis_prefix })
   }[var.user_store]
 
   redis_prefix = var.redis_prefix != null ? var.redis_prefix : var.name

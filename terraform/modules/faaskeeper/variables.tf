@@ -30,6 +30,17 @@ variable "redis_url" {
   }
 }
 
+variable "redis_read_url" {
+  description = "URL of the same Redis server as a read-only user, for the clients' deployment document (user_store = redis); null: clients get redis_url."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_read_url == null || can(regex("^rediss?://", var.redis_read_url))
+    error_message = "The redis_read_url must start with redis:// or rediss://."
+  }
+}
+
 variable "redis_prefix" {
   description = "Key prefix of the Redis user store; null means the deployment name."
   type        = string

@@ -80,8 +80,10 @@ locals {
         resources = [var.system_table_arn]
       },
       {
-        sid       = "ReadSessions"
-        actions   = ["dynamodb:GetItem"]
+        # UpdateItem: a refused write's seq is recorded as decided before the
+        # client hears it (docs/write-path.md, "Exactly once").
+        sid       = "ReadSessionsRecordRefusals"
+        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
         resources = [var.sessions_table_arn]
       },
       {
@@ -105,14 +107,17 @@ locals {
         resources = [var.system_table_arn]
       },
       {
+        # GetItem: a commit whose session condition failed tells a closed
+        # session from a duplicate; UpdateItem also records refusals.
         sid       = "CommitSessions"
-        actions   = ["dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
         resources = [var.sessions_table_arn]
       },
       ], local.s3 ? [
       {
-        sid       = "ApplyToUserBucket"
-        actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        sid = "ApplyToUserBucket"
+        # GetObject also covers HeadObject; a delete writes a tombstone.
+        actions   = ["s3:GetObject", "s3:PutObject"]
         resources = [local.user_objects_arn]
       },
       {
@@ -123,8 +128,9 @@ locals {
       },
       ] : [], local.dynamodb ? [
       {
-        sid       = "ApplyToUserTable"
-        actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        sid = "ApplyToUserTable"
+        # A delete writes a tombstone (PutItem); DynamoDB's TTL removes it.
+        actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         resources = [var.user_table_arn]
       },
       ] : [], [

@@ -6,6 +6,12 @@
 # time; this module only names their prefix.
 
 locals {
+  # SQS's maximum (1 MiB): node data travels in the message, and the writer
+  # and the client refuse a write whose message would be larger
+  # (fk_core::message::MAX_MESSAGE_BYTES, checked against the applied queues
+  # by tests/tests/terraform.rs).
+  max_message_size = 1048576
+
   queues = {
     writer      = { visibility_timeout_seconds = var.writer_visibility_timeout_seconds }
     distributor = { visibility_timeout_seconds = var.distributor_visibility_timeout_seconds }
@@ -21,6 +27,7 @@ resource "aws_sqs_queue" "dlq" {
   fifo_queue                  = true
   content_based_deduplication = false
   message_retention_seconds   = var.dlq_message_retention_seconds
+  max_message_size            = local.max_message_size
   kms_master_key_id           = var.kms_master_key_id
 
   tags = var.tags
@@ -35,7 +42,7 @@ resource "aws_sqs_queue" "this" {
   content_based_deduplication = false
   visibility_timeout_seconds  = each.value.visibility_timeout_seconds
   message_retention_seconds   = var.message_retention_seconds
-  max_message_size            = 262144
+  max_message_size            = local.max_message_size
   kms_master_key_id           = var.kms_master_key_id
 
   redrive_policy = jsonencode({

@@ -37,6 +37,7 @@ module "faaskeeper" {
   name           = var.name
   user_store     = var.store
   redis_url      = var.redis_url
+  redis_read_url = var.redis_read_url
   endpoint       = var.endpoint
   runtime        = "provided.al2"
   lock_ttl_ms    = var.lock_ttl_ms

@@ -52,6 +52,17 @@ variable "redis_url" {
   }
 }
 
+variable "redis_read_url" {
+  description = "The same Redis server as the read-only user clients read as (FK_REDIS_READ_URL from scripts/backends.sh); null: redis_url."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_read_url == null || can(regex("^redis://", var.redis_read_url))
+    error_message = "The redis_read_url must start with redis://."
+  }
+}
+
 variable "package_dir" {
   description = "Where `make package-local` put <binary>/bootstrap.zip."
   type        = string

@@ -70,7 +70,7 @@ impl DynamoUserStore {
         zxid: i64,
         expression: &str,
         values: Vec<(&str, AttributeValue)>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut request = self
             .client
             .update_item()
@@ -89,6 +89,40 @@ impl DynamoUserStore {
             request = request.expression_attribute_values(label, value);
         }
         match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(errors::sdk(DYNAMODB, "UpdateItem", err)),
+        }
+    }
+
+    /// A superseded child change settles its name by the child's own
+    /// record (UserStore::apply): one GetItem and one UpdateItem, on this
+    /// rare path only (commits applied out of order).
+    async fn settle_child(&self, parent: &str, name: &str) -> Result<(), StoreError> {
+        let child = fk_core::path::join(parent, name);
+        let exists = self.get(&child).await?.is_some();
+        let verb = if exists { "ADD" } else { "DELETE" };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(USER_KEY, s(parent))
+            .update_expression(format!("{verb} #children :child"))
+            .condition_expression("attribute_exists(#zxid) AND attribute_not_exists(#tombstone)")
+            .expression_attribute_names("#children", CHILDREN)
+            .expression_attribute_names("#zxid", ZXID)
+            .expression_attribute_names("#tombstone", TOMBSTONE)
+            .expression_attribute_values(":child", AttributeValue::Ss(vec![name.to_string()]))
+            .send()
+            .await;
+        match result {
             Ok(_) => Ok(()),
             Err(err)
                 if matches!(
@@ -258,6 +292,7 @@ impl UserStore for DynamoUserStore {
                 in_flight_update(in_flight, &mut sets, &mut removes, &mut values);
                 self.update(path, zxid, &expression(&sets, &removes, ""), values)
                     .await
+                    .map(|_| ())
             }
             UserWrite::Children {
                 path,
@@ -279,8 +314,13 @@ impl UserStore for DynamoUserStore {
                 let mut removes = Vec::new();
                 in_flight_update(in_flight, &mut sets, &mut removes, &mut values);
                 let child = format!(" {verb} #children :child");
-                self.update(path, zxid, &expression(&sets, &removes, &child), values)
-                    .await
+                let applied = self
+                    .update(path, zxid, &expression(&sets, &removes, &child), values)
+                    .await?;
+                if !applied {
+                    self.settle_child(path, name).await?;
+                }
+                Ok(())
             }
             UserWrite::Delete { path } => {
                 let now = std::time::SystemTime::now()

@@ -37,17 +37,27 @@ const TOMBSTONE_LIFETIME_S: i64 = 24 * 3600;
 
 /// One write, atomically, unless the record holds a later commit.
 ///
-/// KEYS: the node hash, its children set. ARGV: zxid, kind (`create`,
+/// KEYS: the node hash, its children set (and for a child change, the
+/// child's hash). ARGV: zxid, kind (`create`,
 /// `set`, `add`, `remove`, `delete`), then per kind: `create`/`set` data,
 /// stat, inFlight (`""` for none); `add`/`remove` child name, stat,
 /// inFlight; `delete` the tombstone's lifetime in seconds. Returns 1 if
 /// applied, 0 if superseded.
 const APPLY: &str = r#"
 local stored = redis.call('HGET', KEYS[1], 'zxid')
+local kind = ARGV[2]
 if stored and tonumber(stored) > tonumber(ARGV[1]) then
+  -- Superseded. A child change still settles its name by the child's own
+  -- record (KEYS[3]): listed iff that exists and is no tombstone.
+  if (kind == 'add' or kind == 'remove') and redis.call('HEXISTS', KEYS[1], 'tombstone') == 0 then
+    if redis.call('HEXISTS', KEYS[3], 'stat') == 1 then
+      redis.call('SADD', KEYS[2], ARGV[3])
+    else
+      redis.call('SREM', KEYS[2], ARGV[3])
+    end
+  end
   return 0
 end
-local kind = ARGV[2]
 local function in_flight(value)
   if value == '' then
     redis.call('HDEL', KEYS[1], 'inFlight')
@@ -227,6 +237,7 @@ impl UserStore for RedisUserStore {
                     ChildChange::Added(name) => ("add", name),
                     ChildChange::Removed(name) => ("remove", name),
                 };
+                call.key(self.node_key(&fk_core::path::join(write.path(), name)));
                 call.arg(kind)
                     .arg(name)
                     .arg(stat_json(stat))

@@ -282,15 +282,15 @@ impl S3UserStore {
     }
 
     /// Writes `path`'s object for commit `zxid`, unless a later commit
-    /// wrote it. `make` builds the new node from the current one, which it
-    /// is given only for a [`Kind::Update`].
+    /// wrote it (`Ok(false)`). `make` builds the new node from the current
+    /// one, which it is given only for a [`Kind::Update`].
     async fn write(
         &self,
         path: &str,
         zxid: i64,
         kind: Kind,
         make: impl Fn(Option<UserNode>) -> UserNode,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let creates = matches!(kind, Kind::Create);
         let (reads_node, tombstone) = (matches!(kind, Kind::Update), matches!(kind, Kind::Delete));
         let mut fresh = false;
@@ -312,7 +312,7 @@ impl S3UserStore {
             };
             if current.as_ref().is_some_and(|k| k.zxid > zxid) {
                 // A later commit wrote the object: this write is superseded.
-                return Ok(());
+                return Ok(false);
             }
             let expect = match current {
                 Some(k) => Expect::Etag(k.etag),
@@ -320,13 +320,54 @@ impl S3UserStore {
             };
             let body = encode_record(&make(node), zxid, tombstone);
             if self.put(path, zxid, body, &expect).await? {
-                return Ok(());
+                return Ok(true);
             }
             fresh = true;
         }
         Err(StoreError::transient(
             S3,
             format!("PutObject of {path}: the object kept changing under the write"),
+        ))
+    }
+}
+
+impl S3UserStore {
+    /// A superseded child change settles its name by the child's own
+    /// object (UserStore::apply): listed iff it exists and is no tombstone.
+    /// Reads the child and the parent, and writes the parent only if the
+    /// list is wrong, keeping its zxid and Stat; on this rare path only.
+    async fn settle_child(&self, parent: &str, name: &str) -> Result<(), StoreError> {
+        let exists = self
+            .get(&fk_core::path::join(parent, name))
+            .await?
+            .is_some();
+        for _ in 0..CONDITION_RETRIES {
+            let Some(Fetched {
+                node: Some(mut node),
+                known,
+            }) = self.fetch(parent).await?
+            else {
+                return Ok(()); // no parent, or a tombstone: nothing to list
+            };
+            if node.children.iter().any(|c| c == name) == exists {
+                return Ok(());
+            }
+            if exists {
+                node.children.push(name.to_string());
+            } else {
+                node.children.retain(|c| c != name);
+            }
+            let body = encode_record(&node, known.zxid, false);
+            if self
+                .put(parent, known.zxid, body, &Expect::Etag(known.etag))
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Err(StoreError::transient(
+            S3,
+            format!("PutObject of {parent}: the object kept changing under the write"),
         ))
     }
 }
@@ -357,7 +398,9 @@ impl UserStore for S3UserStore {
                     children: Vec::new(),
                     in_flight: in_flight.clone(),
                 };
-                self.write(path, zxid, Kind::Create, |_| node.clone()).await
+                self.write(path, zxid, Kind::Create, |_| node.clone())
+                    .await
+                    .map(|_| ())
             }
             UserWrite::SetData {
                 path,
@@ -380,6 +423,7 @@ impl UserStore for S3UserStore {
                     node
                 })
                 .await
+                .map(|_| ())
             }
             UserWrite::Children {
                 path,
@@ -387,26 +431,31 @@ impl UserStore for S3UserStore {
                 change,
                 in_flight,
             } => {
-                self.write(path, zxid, Kind::Update, |old| {
-                    let mut node = old.unwrap_or_default();
-                    node.stat = *stat;
-                    node.in_flight = in_flight.clone();
-                    match change {
-                        ChildChange::Added(name) => {
-                            if !node.children.contains(name) {
-                                node.children.push(name.clone());
+                let applied = self
+                    .write(path, zxid, Kind::Update, |old| {
+                        let mut node = old.unwrap_or_default();
+                        node.stat = *stat;
+                        node.in_flight = in_flight.clone();
+                        match change {
+                            ChildChange::Added(name) => {
+                                if !node.children.contains(name) {
+                                    node.children.push(name.clone());
+                                }
                             }
+                            ChildChange::Removed(name) => node.children.retain(|c| c != name),
                         }
-                        ChildChange::Removed(name) => node.children.retain(|c| c != name),
-                    }
-                    node
-                })
+                        node
+                    })
+                    .await?;
+                if !applied {
+                    self.settle_child(path, change.name()).await?;
+                }
+                Ok(())
+            }
+            UserWrite::Delete { path } => self
+                .write(path, zxid, Kind::Delete, |_| UserNode::default())
                 .await
-            }
-            UserWrite::Delete { path } => {
-                self.write(path, zxid, Kind::Delete, |_| UserNode::default())
-                    .await
-            }
+                .map(|_| ()),
         }
     }
 

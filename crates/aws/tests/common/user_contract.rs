@@ -328,6 +328,51 @@ pub async fn a_commit_that_writes_a_record_twice_applies_both(store: &dyn UserSt
     assert_eq!(node.stat.cversion, 2);
 }
 
+pub async fn a_child_change_applied_after_a_newer_parent_write_is_still_listed(
+    store: &dyn UserStore,
+) {
+    // Given a parent whose child c was created by commit 3, and whose
+    // record commit 4 (adding d) wrote first: the batch came back reordered
+    let p = path("reordered");
+    let c = fk_core::path::join(&p, "c");
+    let d = fk_core::path::join(&p, "d");
+    store.apply(1, &create(&p, b"")).await.unwrap();
+    store.apply(3, &create(&c, b"")).await.unwrap();
+    store.apply(4, &create(&d, b"")).await.unwrap();
+    store
+        .apply(4, &child(&p, ChildChange::Added("d".into()), 2))
+        .await
+        .unwrap();
+
+    // When commit 3's child change arrives after it
+    store
+        .apply(3, &child(&p, ChildChange::Added("c".into()), 1))
+        .await
+        .unwrap();
+
+    // Then both children are listed, under commit 4's Stat
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert_eq!(node.children, vec!["c".to_string(), "d".to_string()]);
+    assert_eq!(node.stat.cversion, 2);
+
+    // and a late add of a child deleted since does not list it again
+    store
+        .apply(5, &UserWrite::Delete { path: d.clone() })
+        .await
+        .unwrap();
+    store
+        .apply(5, &child(&p, ChildChange::Removed("d".into()), 3))
+        .await
+        .unwrap();
+    store
+        .apply(4, &child(&p, ChildChange::Added("d".into()), 2))
+        .await
+        .unwrap();
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert_eq!(node.children, vec!["c".to_string()]);
+    assert_eq!(node.stat.cversion, 3);
+}
+
 /// Generates the shared user-store tests; `$store` is an async expression
 /// that builds a fresh `Arc<dyn UserStore>`.
 #[macro_export]
@@ -346,6 +391,7 @@ macro_rules! user_store_contract {
             an_older_write_never_replaces_a_newer_one,
             a_late_write_does_not_bring_a_deleted_node_back,
             a_commit_that_writes_a_record_twice_applies_both,
+            a_child_change_applied_after_a_newer_parent_write_is_still_listed,
         );
     };
     (@tests $store:expr; $($name:ident,)*) => {

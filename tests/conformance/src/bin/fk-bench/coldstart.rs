@@ -40,6 +40,7 @@ pub async fn measure(bin_dir: &Path, endpoint: &str) -> Vec<ColdStart> {
         region: "us-east-1".into(),
         store: StoreKind::S3,
         redis_url: None,
+        redis_read_url: None,
         lock_ttl_ms: 10_000,
         visibility_timeout_s: 30,
         max_receive_count: 3,
