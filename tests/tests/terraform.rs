@@ -3,7 +3,8 @@
 //! configuration outputs, serve a client that knows only the configuration's
 //! `client_config`; and what the configuration created carries the settings
 //! it promises (FIFO queues without content-based deduplication, encrypted,
-//! each redriven to its dead-letter queue; encrypted tables with
+//! each redriven to its dead-letter queue, and the heartbeat's encrypted
+//! standard failure queue; encrypted tables with
 //! point-in-time recovery; IAM policies that name every action and grant
 //! each principal the calls its code makes, no more).
 //!
@@ -223,6 +224,30 @@ async fn the_terraform_applied_queues_are_encrypted_fifo_queues_redriven_to_thei
         );
         assert!(redrive["maxReceiveCount"].as_u64().unwrap_or(0) >= 1);
     }
+
+    // The heartbeat's failure queue (its on-failure destination) is
+    // encrypted like the others, and standard: Lambda cannot send to FIFO.
+    let name = format!("{}-heartbeat-failures", deployment.name);
+    let url = sqs
+        .get_queue_url()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetQueueUrl {name}: {e:?}"))
+        .queue_url
+        .unwrap_or_else(|| panic!("GetQueueUrl {name} returned no URL"));
+    let attributes = queue_attributes(&sqs, &url).await;
+    assert!(
+        attributes
+            .get("KmsMasterKeyId")
+            .is_some_and(|k| !k.is_empty()),
+        "{url} is not encrypted: {attributes:?}"
+    );
+    assert_ne!(
+        attributes.get("FifoQueue").map(String::as_str),
+        Some("true"),
+        "{url}"
+    );
 }
 
 #[tokio::test]

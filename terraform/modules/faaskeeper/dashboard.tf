@@ -2,7 +2,8 @@
 # metrics AWS records anyway. Functions: duration (p50, p99) and errors;
 # queues: age of the oldest message (the queue wait a trace shows as
 # "queued") and depth; dead-letter queues: depth (any message there is a
-# write that failed for good); DynamoDB: throttled reads and writes. The
+# write that failed for good), with the heartbeat's failure queue (a run
+# that failed for good); DynamoDB: throttled reads and writes. The
 # traces themselves are in X-Ray or Tempo (observability/README.md).
 
 locals {
@@ -20,8 +21,10 @@ locals {
     } : q => regex("[^/]+$", url)
   }
   dashboard_dlqs = [
-    for url in [module.queues.writer_dlq_url, module.queues.distributor_dlq_url, module.queues.watch_dlq_url] :
-    regex("[^/]+$", url)
+    for url in concat(
+      [module.queues.writer_dlq_url, module.queues.distributor_dlq_url, module.queues.watch_dlq_url],
+      var.heartbeat_enabled ? [module.queues.heartbeat_failure_queue_url] : [],
+    ) : regex("[^/]+$", url)
   ]
 
   dashboard_tables = concat(
@@ -62,7 +65,7 @@ locals {
       metrics = [for q in values(local.dashboard_queues) : ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q]]
     },
     {
-      title   = "Dead-letter queue depth (writes that failed for good)"
+      title   = "Dead-letter queue depth (writes, and heartbeat runs, that failed for good)"
       stat    = "Maximum"
       metrics = [for q in local.dashboard_dlqs : ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q]]
     },
@@ -80,7 +83,9 @@ locals {
 resource "aws_cloudwatch_dashboard" "this" {
   count = var.dashboard_enabled ? 1 : 0
 
-  dashboard_name = var.name
+  # Dashboards are global to the account (their ARN has no region): the
+  # region in the name keeps two regions' deployments of one name apart.
+  dashboard_name = "${var.name}-${local.region}"
   dashboard_body = jsonencode({
     widgets = [
       for i, w in local.dashboard_widgets : merge(local.dashboard_widget, {

@@ -16,6 +16,15 @@ locals {
     watch       = "${var.name}-watch"
   }
 
+  # Every customer managed key the principals must be allowed to use: the
+  # one that encrypts what this module creates, and any others given.
+  kms_key_arns = distinct(concat(var.kms_key_arns, var.kms_key_arn == null ? [] : [var.kms_key_arn]))
+
+  # Reserved concurrency by function; -1 (unreserved) unless given.
+  reserved_concurrent_executions = {
+    for f in keys(local.function_names) : f => lookup(var.reserved_concurrent_executions, f, -1)
+  }
+
   # Visibility timeout of the queues: longer than the function timeout
   # (AWS advises 6 times it for an event source mapping).
   visibility_timeout_seconds = var.queue_visibility_timeout_seconds != null ? var.queue_visibility_timeout_seconds : 6 * var.function_timeout
@@ -126,6 +135,7 @@ module "system_storage" {
 
   name                           = var.name
   point_in_time_recovery_enabled = var.point_in_time_recovery_enabled
+  kms_key_arn                    = var.kms_key_arn
   tags                           = var.tags
 }
 
@@ -147,6 +157,7 @@ module "user_storage_dynamodb" {
 
   name                           = var.name
   point_in_time_recovery_enabled = var.point_in_time_recovery_enabled
+  kms_key_arn                    = var.kms_key_arn
   tags                           = var.tags
 }
 
@@ -158,6 +169,9 @@ module "queues" {
   distributor_visibility_timeout_seconds = local.visibility_timeout_seconds
   watch_visibility_timeout_seconds       = local.visibility_timeout_seconds
   max_receive_count                      = var.max_receive_count
+  kms_master_key_id                      = var.kms_key_arn != null ? var.kms_key_arn : "alias/aws/sqs"
+  heartbeat_failure_queue_enabled        = var.heartbeat_enabled
+  deny_insecure_transport                = var.endpoint == null # an emulator speaks plain HTTP
   alarms_enabled                         = var.alarms_enabled
   # Half the lock lifetime: time to act before writes start timing out.
   distributor_age_alarm_seconds = max(1, floor(var.lock_ttl_ms / 2000))
@@ -183,7 +197,10 @@ module "iam" {
   function_names        = local.function_names
   vpc_enabled           = length(var.distributor_vpc_subnet_ids) > 0
   xray_enabled          = local.xray_enabled
-  kms_key_arns          = var.kms_key_arns
+  kms_key_arns          = local.kms_key_arns
+
+  # Lambda sends the heartbeat's failed runs there as the heartbeat's role.
+  heartbeat_failure_queue_arn = module.queues.heartbeat_failure_queue_arn
 }
 
 module "writer" {
@@ -199,6 +216,11 @@ module "writer" {
   policy_json   = module.iam.writer_policy_json
   layers        = local.layers
   tracing_mode  = local.tracing_mode
+
+  role_permissions_boundary      = var.permissions_boundary_arn
+  reserved_concurrent_executions = local.reserved_concurrent_executions.writer
+  kms_key_arn                    = var.kms_key_arn
+  log_kms_key_id                 = var.log_kms_key_arn
 
   # One message group per session: Lambda runs sessions in parallel and
   # each session's writes in order.
@@ -225,6 +247,11 @@ module "distributor" {
   policy_json   = module.iam.distributor_policy_json
   layers        = local.layers
   tracing_mode  = local.tracing_mode
+
+  role_permissions_boundary      = var.permissions_boundary_arn
+  reserved_concurrent_executions = local.reserved_concurrent_executions.distributor
+  kms_key_arn                    = var.kms_key_arn
+  log_kms_key_id                 = var.log_kms_key_arn
 
   # One message group (the commit order): one invocation at a time.
   event_source_mapping_enabled = var.event_source_mappings_enabled
@@ -254,6 +281,11 @@ module "watch" {
   layers        = local.layers
   tracing_mode  = local.tracing_mode
 
+  role_permissions_boundary      = var.permissions_boundary_arn
+  reserved_concurrent_executions = local.reserved_concurrent_executions.watch
+  kms_key_arn                    = var.kms_key_arn
+  log_kms_key_id                 = var.log_kms_key_arn
+
   # Lambda delivers each message group of the FIFO queue in order.
   event_source_mapping_enabled = var.event_source_mappings_enabled
   event_source_arn             = module.queues.watch_queue_arn
@@ -279,6 +311,19 @@ module "heartbeat" {
   policy_json   = module.iam.heartbeat_policy_json
   layers        = local.layers
   tracing_mode  = local.tracing_mode
+
+  # EventBridge invokes it asynchronously. A missed run is repeated by the
+  # next scheduled one, so retries only add runs that overlap it (0 by
+  # default); one that failed for good is recorded in the failure queue.
+  async_invoke_config_enabled        = true
+  async_maximum_retry_attempts       = var.heartbeat_maximum_retry_attempts
+  async_maximum_event_age_in_seconds = var.heartbeat_maximum_event_age_in_seconds
+  async_on_failure_destination_arn   = module.queues.heartbeat_failure_queue_arn
+
+  role_permissions_boundary      = var.permissions_boundary_arn
+  reserved_concurrent_executions = local.reserved_concurrent_executions.heartbeat
+  kms_key_arn                    = var.kms_key_arn
+  log_kms_key_id                 = var.log_kms_key_arn
 
   log_retention_in_days = var.log_retention_in_days
   alarms_enabled        = var.alarms_enabled

@@ -48,6 +48,11 @@ output "watch_dlq_url" {
   value       = module.queues.watch_dlq_url
 }
 
+output "heartbeat_failure_queue_url" {
+  description = "URL of the queue where Lambda records heartbeat runs that failed for good (null without the heartbeat)."
+  value       = module.queues.heartbeat_failure_queue_url
+}
+
 output "lambda_function_arns" {
   description = "ARNs of the functions, by role."
   value = merge(

@@ -311,6 +311,53 @@ variable "heartbeat_schedule_expression" {
   }
 }
 
+variable "heartbeat_maximum_retry_attempts" {
+  description = "Retries of a failed heartbeat run (0 to 2; EventBridge invokes it asynchronously). 0: the next scheduled run is the retry, and a retry would only overlap it; a run that failed for good is recorded in `<name>-heartbeat-failures` (alarmed)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = contains([0, 1, 2], var.heartbeat_maximum_retry_attempts)
+    error_message = "The heartbeat_maximum_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "heartbeat_maximum_event_age_in_seconds" {
+  description = "How long a heartbeat event may wait for a run (60 to 21600 s; Lambda queues asynchronous events, e.g. while throttled) before it is dropped to `<name>-heartbeat-failures`. 60: a run older than the 1-minute schedule is superseded by the next one; raise it with a slower schedule."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.heartbeat_maximum_event_age_in_seconds >= 60 && var.heartbeat_maximum_event_age_in_seconds <= 21600 && floor(var.heartbeat_maximum_event_age_in_seconds) == var.heartbeat_maximum_event_age_in_seconds
+    error_message = "The heartbeat_maximum_event_age_in_seconds must be a whole number from 60 to 21600."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency by function (keys writer, distributor, watch, heartbeat); a function left out, or -1, is unreserved, 0 stops it. A reservation is also a cap: below the number of active message groups (sessions, for the writer), messages wait or, throttled, count towards max_receive_count."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for f, n in var.reserved_concurrent_executions :
+      contains(["writer", "distributor", "watch", "heartbeat"], f) && n >= -1 && floor(n) == n
+    ])
+    error_message = "The reserved_concurrent_executions keys must be writer, distributor, watch or heartbeat, and each value a whole number, -1 (unreserved) or more."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "ARN of a managed policy set as the permissions boundary of every IAM role created here (the functions' execution roles), if the account requires one; null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:[a-z-]+:iam::([0-9]{12}|aws):policy/.+", var.permissions_boundary_arn))
+    error_message = "The permissions_boundary_arn must be an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)."
+  }
+}
+
 variable "distributor_vpc_subnet_ids" {
   description = "Subnets of the distributor, to reach a Redis user store in a VPC (they need routes to SQS and DynamoDB)."
   type        = list(string)
@@ -333,8 +380,30 @@ variable "distributor_vpc_security_group_ids" {
   }
 }
 
+variable "kms_key_arn" {
+  description = "Customer managed KMS key (ARN) that encrypts the DynamoDB tables, every queue here and the functions' environment variables; the functions' roles and client_policy_json get kms:Decrypt and kms:GenerateDataKey on it. Null: AWS managed keys (aws/dynamodb, alias/aws/sqs, aws/lambda). Its key policy must let the account's principals use it. Not the S3 bucket (SSE-S3, see ../user-storage-s3)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/", var.kms_key_arn))
+    error_message = "The kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "Customer managed KMS key (ARN) that encrypts the functions' log groups; its key policy must allow the logs.<region>.amazonaws.com service principal. Null: CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/", var.log_kms_key_arn))
+    error_message = "The log_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
 variable "kms_key_arns" {
-  description = "Customer managed KMS keys the functions and clients must be allowed to use; empty with AWS managed keys (the default)."
+  description = "Further customer managed KMS keys the functions and clients must be allowed to use (kms_key_arn is added by itself); empty with AWS managed keys (the default)."
   type        = list(string)
   default     = []
 
@@ -356,19 +425,19 @@ variable "log_retention_in_days" {
 }
 
 variable "alarms_enabled" {
-  description = "Create the DLQ-depth and function-errors alarms."
+  description = "Create the alarms: DLQ depth, heartbeat failures, distributor backlog, function errors."
   type        = bool
   default     = true
 }
 
 variable "alarm_actions" {
-  description = "ARNs (SNS topics, …) notified by every alarm."
+  description = "ARNs (SNS topics, …, at most 5) notified when any alarm here goes to ALARM and back to OK. WARNING: empty (the default) means the alarms change state in CloudWatch and notify nobody; give an SNS topic in production."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
-    error_message = "The alarm_actions must be ARNs."
+    condition     = length(var.alarm_actions) <= 5 && alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
+    error_message = "The alarm_actions must be at most 5 ARNs (CloudWatch's limit per alarm state)."
   }
 }
 

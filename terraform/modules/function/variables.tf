@@ -1,5 +1,5 @@
 variable "function_name" {
-  description = "Name of the function, its role and its log group (`/aws/lambda/<function_name>`)."
+  description = "Name of the function, of its log group (`/aws/lambda/<function_name>`) and of its role with the region added (`<function_name>-<region>`, shortened with a hash past IAM's 64 characters)."
   type        = string
 
   validation {
@@ -95,13 +95,13 @@ variable "policy_json" {
 }
 
 variable "role_permissions_boundary" {
-  description = "ARN of a permissions boundary for the role, if the account requires one."
+  description = "ARN of a managed policy set as the role's permissions boundary, if the account requires one; null: none."
   type        = string
   default     = null
 
   validation {
-    condition     = var.role_permissions_boundary == null || can(regex("^arn:[a-z-]+:iam::[0-9]*:policy/", var.role_permissions_boundary))
-    error_message = "The role_permissions_boundary must be an IAM policy ARN."
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:[a-z-]+:iam::([0-9]{12}|aws):policy/.+", var.role_permissions_boundary))
+    error_message = "The role_permissions_boundary must be an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)."
   }
 }
 
@@ -139,13 +139,52 @@ variable "kms_key_arn" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Reserved concurrency; -1 leaves it unreserved. Order never depends on it: FIFO message groups do."
+  description = "Reserved concurrency; -1 leaves it unreserved, 0 stops every invocation. Order never depends on it: FIFO message groups do."
   type        = number
   default     = -1
 
   validation {
-    condition     = var.reserved_concurrent_executions >= -1
-    error_message = "The reserved_concurrent_executions must be -1 (unreserved) or more."
+    condition     = var.reserved_concurrent_executions >= -1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions
+    error_message = "The reserved_concurrent_executions must be a whole number, -1 (unreserved) or more."
+  }
+}
+
+variable "async_invoke_config_enabled" {
+  description = "Configure asynchronous invocations (a schedule's): async_maximum_retry_attempts, async_maximum_event_age_in_seconds and async_on_failure_destination_arn. False: Lambda's defaults (2 retries, 6 hours, no destination)."
+  type        = bool
+  default     = false
+}
+
+variable "async_maximum_retry_attempts" {
+  description = "Retries of an asynchronous event whose run failed (0 to 2), when async_invoke_config_enabled."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2], var.async_maximum_retry_attempts)
+    error_message = "The async_maximum_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "async_maximum_event_age_in_seconds" {
+  description = "How long an asynchronous event may wait for a run (60 to 21600 s) before Lambda discards it (to the on-failure destination), when async_invoke_config_enabled."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.async_maximum_event_age_in_seconds >= 60 && var.async_maximum_event_age_in_seconds <= 21600 && floor(var.async_maximum_event_age_in_seconds) == var.async_maximum_event_age_in_seconds
+    error_message = "The async_maximum_event_age_in_seconds must be a whole number from 60 to 21600."
+  }
+}
+
+variable "async_on_failure_destination_arn" {
+  description = "Where Lambda records an asynchronous event that failed for good: a standard (not FIFO) SQS queue, SNS topic, Lambda function or EventBridge bus ARN that policy_json lets the role send to; null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.async_on_failure_destination_arn == null || can(regex("^arn:[a-z-]+:(sqs|sns|lambda|events):", var.async_on_failure_destination_arn))
+    error_message = "The async_on_failure_destination_arn must be an SQS queue, SNS topic, Lambda function or EventBridge bus ARN."
   }
 }
 
@@ -239,13 +278,13 @@ variable "errors_alarm_threshold" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (SNS topics, …) notified when the errors alarm changes state."
+  description = "ARNs (SNS topics, …, at most 5) notified when the errors alarm goes to ALARM and back to OK. Empty (the default): it notifies nobody."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
-    error_message = "The alarm_actions must be ARNs."
+    condition     = length(var.alarm_actions) <= 5 && alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
+    error_message = "The alarm_actions must be at most 5 ARNs (CloudWatch's limit per alarm state)."
   }
 }
 

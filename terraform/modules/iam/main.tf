@@ -187,6 +187,14 @@ locals {
         actions   = ["sqs:SendMessage"]
         resources = [var.writer_queue_arn]
       },
+      ], var.heartbeat_failure_queue_arn == null ? [] : [
+      {
+        # Lambda records a run that failed for good at the heartbeat's
+        # on-failure destination, sending as the function's role.
+        sid       = "RecordFailedRuns"
+        actions   = ["sqs:SendMessage"]
+        resources = [var.heartbeat_failure_queue_arn]
+      },
     ], local.logs["heartbeat"], local.kms, local.xray)
 
     # ---- clients (crates/client): what an application's role needs ----------

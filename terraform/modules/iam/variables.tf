@@ -78,6 +78,17 @@ variable "watch_dlq_arn" {
   }
 }
 
+variable "heartbeat_failure_queue_arn" {
+  description = "ARN of the heartbeat's on-failure destination queue, which Lambda sends to as the heartbeat's role; null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.heartbeat_failure_queue_arn == null || can(regex("^arn:[a-z-]+:sqs:", var.heartbeat_failure_queue_arn))
+    error_message = "The heartbeat_failure_queue_arn must be an SQS queue ARN."
+  }
+}
+
 variable "reply_queue_prefix" {
   description = "Name prefix of the clients' reply queues (`<name>-reply-`)."
   type        = string
@@ -148,7 +159,7 @@ variable "xray_enabled" {
 }
 
 variable "kms_key_arns" {
-  description = "Customer managed KMS keys of the tables, queues or bucket that every principal here must use; empty with AWS managed keys."
+  description = "Customer managed KMS keys of the tables, queues or function environments that every principal here must use (kms:Decrypt, kms:GenerateDataKey); empty with AWS managed keys."
   type        = list(string)
   default     = []
 

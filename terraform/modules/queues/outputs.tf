@@ -58,15 +58,26 @@ output "watch_dlq_arn" {
   value       = aws_sqs_queue.dlq["watch"].arn
 }
 
+output "heartbeat_failure_queue_url" {
+  description = "URL of the heartbeat's failure queue, or null (heartbeat_failure_queue_enabled false)."
+  value       = try(aws_sqs_queue.heartbeat_failures[0].id, null)
+}
+
+output "heartbeat_failure_queue_arn" {
+  description = "ARN of the heartbeat's failure queue (its on-failure destination), or null."
+  value       = try(aws_sqs_queue.heartbeat_failures[0].arn, null)
+}
+
 output "reply_queue_prefix" {
   description = "Clients name their reply queues `<prefix><session>.fifo`."
   value       = "${var.name}-reply-"
 }
 
 output "cloudwatch_metric_alarm_arns" {
-  description = "ARNs of the alarms: the DLQ-depth ones by queue (writer, distributor, watch), and distributor-backlog when enabled."
+  description = "ARNs of the alarms: the DLQ-depth ones by queue (writer, distributor, watch), distributor-backlog and heartbeat-failures when enabled."
   value = merge(
     { for k, a in aws_cloudwatch_metric_alarm.dlq_depth : k => a.arn },
     { for a in aws_cloudwatch_metric_alarm.distributor_age : "distributor-backlog" => a.arn },
+    { for a in aws_cloudwatch_metric_alarm.heartbeat_failures : "heartbeat-failures" => a.arn },
   )
 }

@@ -75,7 +75,7 @@ variable "dlq_message_retention_seconds" {
 }
 
 variable "kms_master_key_id" {
-  description = "KMS key of server-side encryption: the AWS managed alias/aws/sqs by default, or a customer managed key's id, ARN or alias."
+  description = "KMS key of server-side encryption of every queue here: the AWS managed alias/aws/sqs by default, or a customer managed key's id, ARN or alias (its senders and consumers need kms:GenerateDataKey and kms:Decrypt on it)."
   type        = string
   default     = "alias/aws/sqs"
 
@@ -85,8 +85,20 @@ variable "kms_master_key_id" {
   }
 }
 
+variable "heartbeat_failure_queue_enabled" {
+  description = "Create `<name>-heartbeat-failures`, a standard queue where Lambda records heartbeat runs that failed for good (the heartbeat's on-failure destination), with the same depth alarm as the DLQs."
+  type        = bool
+  default     = false
+}
+
+variable "deny_insecure_transport" {
+  description = "A queue policy on every queue here that denies each SQS action to requests not made over TLS. The local stack turns it off: its emulator speaks plain HTTP."
+  type        = bool
+  default     = true
+}
+
 variable "alarms_enabled" {
-  description = "Create the DLQ-depth alarms."
+  description = "Create the DLQ-depth alarms (and the heartbeat failure queue's)."
   type        = bool
   default     = true
 }
@@ -103,13 +115,13 @@ variable "distributor_age_alarm_seconds" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (SNS topics, …) notified when a DLQ alarm changes state."
+  description = "ARNs (SNS topics, …) notified when an alarm here goes to ALARM and back to OK. Empty (the default): the alarms notify nobody."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
-    error_message = "The alarm_actions must be ARNs."
+    condition     = length(var.alarm_actions) <= 5 && alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
+    error_message = "The alarm_actions must be at most 5 ARNs (CloudWatch's limit per alarm state)."
   }
 }
 

@@ -33,6 +33,11 @@ module "faaskeeper" {
   alarm_actions         = var.alarm_actions
   otlp_endpoint         = var.otlp_endpoint
 
+  permissions_boundary_arn       = var.permissions_boundary_arn
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  kms_key_arn                    = var.kms_key_arn
+  log_kms_key_arn                = var.log_kms_key_arn
+
   # Traces through a collector layer (X-Ray or otlp_endpoint) and X-Ray's
   # own segments; the configuration layer comes from `make package`.
   collector_layer_arn       = var.collector_layer_arn

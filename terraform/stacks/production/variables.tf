@@ -93,13 +93,13 @@ variable "log_retention_in_days" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (e.g. an SNS topic) notified by the DLQ and function-error alarms."
+  description = "ARNs (e.g. an SNS topic; at most 5) notified when any alarm goes to ALARM and back to OK. WARNING: empty (the default) means the alarms notify nobody; set an SNS topic (example.tfvars)."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
-    error_message = "The alarm_actions must be ARNs."
+    condition     = length(var.alarm_actions) <= 5 && alltrue([for a in var.alarm_actions : can(regex("^arn:[a-z-]+:", a))])
+    error_message = "The alarm_actions must be at most 5 ARNs (CloudWatch's limit per alarm state)."
   }
 }
 
@@ -162,4 +162,51 @@ variable "xray_tracing" {
   description = "X-Ray active tracing of every function."
   type        = bool
   default     = false
+}
+
+variable "permissions_boundary_arn" {
+  description = "Managed policy ARN set as the permissions boundary of every IAM role the stack creates, if the account requires one; null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:[a-z-]+:iam::([0-9]{12}|aws):policy/.+", var.permissions_boundary_arn))
+    error_message = "The permissions_boundary_arn must be an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency by function (writer, distributor, watch, heartbeat); left out or -1: unreserved. A reservation is also a cap (see modules/faaskeeper)."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for f, n in var.reserved_concurrent_executions :
+      contains(["writer", "distributor", "watch", "heartbeat"], f) && n >= -1 && floor(n) == n
+    ])
+    error_message = "The reserved_concurrent_executions keys must be writer, distributor, watch or heartbeat, and each value a whole number, -1 (unreserved) or more."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key ARN for the tables, queues and function environments, not the S3 bucket, which stays on SSE-S3 (the roles and the client policy get kms:Decrypt and kms:GenerateDataKey on it); null: AWS managed keys."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/", var.kms_key_arn))
+    error_message = "The kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "Customer managed KMS key ARN for the functions' log groups (its key policy must allow logs.<region>.amazonaws.com); null: CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/", var.log_kms_key_arn))
+    error_message = "The log_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
 }

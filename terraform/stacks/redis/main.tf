@@ -74,6 +74,7 @@ module "redis" {
   security_group_ids       = [aws_security_group.redis.id]
   node_type                = var.redis_node_type
   number_cache_clusters    = var.redis_nodes
+  kms_key_id               = var.kms_key_arn
 }
 
 module "faaskeeper" {
@@ -103,6 +104,11 @@ module "faaskeeper" {
   log_retention_in_days = var.log_retention_in_days
   alarm_actions         = var.alarm_actions
   otlp_endpoint         = var.otlp_endpoint
+
+  permissions_boundary_arn       = var.permissions_boundary_arn
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  kms_key_arn                    = var.kms_key_arn
+  log_kms_key_arn                = var.log_kms_key_arn
 
   # Traces through a collector layer (X-Ray or otlp_endpoint) and X-Ray's
   # own segments; the configuration layer comes from `make package`.
