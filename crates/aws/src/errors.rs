@@ -36,6 +36,22 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// Maps an SDK error of `operation` (e.g. `"UpdateItem"`).
+/// A conditional DynamoDB call's result: `Ok(true)` if it applied,
+/// `Ok(false)` if its condition failed (an answer, not an error).
+pub(crate) fn applied<O, E>(
+    operation: &str,
+    result: Result<O, SdkError<E, HttpResponse>>,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(err) => Err(sdk(DYNAMODB, operation, err)),
+    }
+}
+
 pub(crate) fn sdk<E>(
     backend: &'static str,
     operation: &str,

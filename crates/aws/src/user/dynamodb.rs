@@ -24,8 +24,6 @@ use fk_core::watch::InFlight;
 use fk_core::StoreError;
 
 use super::DYNAMODB_MAX_DATA;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use fk_core::Stat;
 
 use crate::attrs::{self, n, s, Item};
@@ -88,18 +86,7 @@ impl DynamoUserStore {
         for (label, value) in values {
             request = request.expression_attribute_values(label, value);
         }
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(errors::sdk(DYNAMODB, "UpdateItem", err)),
-        }
+        errors::applied("UpdateItem", request.send().await)
     }
 
     /// A superseded child change settles its name by the child's own
@@ -122,18 +109,8 @@ impl DynamoUserStore {
             .expression_attribute_values(":child", AttributeValue::Ss(vec![name.to_string()]))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(errors::sdk(DYNAMODB, "UpdateItem", err)),
-        }
+        // A failed condition: the parent is gone or a tombstone.
+        errors::applied("UpdateItem", result).map(|_| ())
     }
 
     /// One conditional PutItem of the whole item.
@@ -149,18 +126,8 @@ impl DynamoUserStore {
             .expression_attribute_values(":zxid", zxid)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(errors::sdk(DYNAMODB, "PutItem", err)),
-        }
+        // A failed condition: a later commit wrote the item.
+        errors::applied("PutItem", result).map(|_| ())
     }
 }
 
