@@ -13,8 +13,8 @@ use fk_core::Stat;
 
 use common::user_contract::{child, create, path, stat, BINARY};
 
-/// A fresh bucket's store, and the counter of its calls.
-async fn store_and_counter() -> (Arc<dyn UserStore>, CallCounter) {
+/// The emulator's clients, their call counter and a new bucket.
+async fn fresh_bucket() -> (fk_aws::clients::Clients, CallCounter, String) {
     let (clients, counter) = common::clients().await;
     let bucket = fk_testkit::unique_name("user");
     clients
@@ -24,6 +24,12 @@ async fn store_and_counter() -> (Arc<dyn UserStore>, CallCounter) {
         .send()
         .await
         .unwrap();
+    (clients, counter, bucket)
+}
+
+/// A fresh bucket's store, and the counter of its calls.
+async fn store_and_counter() -> (Arc<dyn UserStore>, CallCounter) {
+    let (clients, counter, bucket) = fresh_bucket().await;
     let cfg = UserStoreConfig::S3 { bucket };
     let store = user::connect(&cfg, &clients, &counter).await.unwrap();
     counter.take();
@@ -39,15 +45,7 @@ user_store_contract!(store().await);
 #[tokio::test]
 async fn a_node_is_one_object_under_n_plus_its_path() {
     // Given a bucket with a root child written
-    let (clients, counter) = common::clients().await;
-    let bucket = fk_testkit::unique_name("user");
-    clients
-        .s3
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let (clients, counter, bucket) = fresh_bucket().await;
     let store = S3UserStore::new(clients.s3.clone(), &bucket);
 
     // When the root gets its first child
@@ -132,15 +130,7 @@ async fn writes_cost_the_documented_calls() {
 
 /// Two stores on one bucket: two distributor instances, the first one late.
 async fn two_instances() -> (S3UserStore, S3UserStore, CallCounter) {
-    let (clients, counter) = common::clients().await;
-    let bucket = fk_testkit::unique_name("user");
-    clients
-        .s3
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let (clients, counter, bucket) = fresh_bucket().await;
     let first = S3UserStore::new(clients.s3.clone(), &bucket);
     let second = S3UserStore::new(clients.s3.clone(), &bucket);
     (first, second, counter)
