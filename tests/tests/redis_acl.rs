@@ -19,7 +19,7 @@ async fn a_client_of_the_redis_store_reads_through_its_user_and_cannot_write() {
     assert_eq!(data, b"through the queue");
 
     // When something with the clients' credentials writes Redis directly
-    let UserStoreConfig::Redis { url, prefix } = &stack.deployment.user_store else {
+    let UserStoreConfig::Redis { url, prefix, .. } = &stack.deployment.user_store else {
         panic!("a redis deployment");
     };
     let raw = redis::Client::open(url.as_str()).unwrap();

@@ -33,6 +33,8 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// Only for a Redis user store whose password is a secret.
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Clients {
@@ -50,7 +52,11 @@ impl Clients {
         let sqs = aws_sdk_sqs::config::Builder::from(sdk)
             .interceptor(counter.interceptor())
             .build();
+        let secrets = aws_sdk_secretsmanager::config::Builder::from(sdk)
+            .interceptor(counter.interceptor())
+            .build();
         Clients {
+            secrets: aws_sdk_secretsmanager::Client::from_conf(secrets),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
             s3: aws_sdk_s3::Client::from_conf(s3),
             sqs: aws_sdk_sqs::Client::from_conf(sqs),

@@ -15,7 +15,15 @@ pub enum UserStoreConfig {
     /// One DynamoDB item per node.
     Dynamodb { table: String },
     /// One Redis hash (and child set) per node, keys under `prefix`.
-    Redis { url: String, prefix: String },
+    /// `rediss://` URLs speak TLS. The password is the URL's, or the value
+    /// of the Secrets Manager secret `password_secret_arn` (ElastiCache's
+    /// RBAC users, terraform/modules/user-storage-redis), which replaces it.
+    Redis {
+        url: String,
+        prefix: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password_secret_arn: Option<String>,
+    },
 }
 
 impl UserStoreConfig {

@@ -21,6 +21,12 @@ pub const USER_BUCKET: &str = "FK_USER_BUCKET";
 pub const USER_TABLE: &str = "FK_USER_TABLE";
 /// Redis URL of the `redis` user store.
 pub const REDIS_URL: &str = "FK_REDIS_URL";
+/// Secrets Manager secret whose value is the password of `FK_REDIS_URL`'s
+/// user (ElastiCache RBAC); unset when the URL carries its own.
+pub const REDIS_PASSWORD_SECRET_ARN: &str = "FK_REDIS_PASSWORD_SECRET_ARN";
+/// A PEM file of the CA that signed a `rediss://` server's certificate, when
+/// it is not a public one (ElastiCache's are); read by functions and clients.
+pub const REDIS_CA_FILE: &str = "FK_REDIS_CA_FILE";
 /// Key prefix of the `redis` user store.
 pub const REDIS_PREFIX: &str = "FK_REDIS_PREFIX";
 /// Lifetime of a node lock, in milliseconds.

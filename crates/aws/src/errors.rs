@@ -11,6 +11,7 @@ pub(crate) const DYNAMODB: &str = "dynamodb";
 pub(crate) const S3: &str = "s3";
 pub(crate) const SQS: &str = "sqs";
 pub(crate) const REDIS: &str = "redis";
+pub(crate) const SECRETS_MANAGER: &str = "secretsmanager";
 
 /// Service error codes that mean "try again": throttling, capacity and
 /// server-side failures.

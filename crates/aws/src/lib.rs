@@ -83,6 +83,7 @@ pub mod clients;
 pub mod deployment;
 pub mod env;
 pub mod schema;
+pub mod secrets;
 pub mod sqs;
 pub mod system;
 pub mod user;

@@ -19,6 +19,7 @@ async fn store_and_counter() -> (Arc<dyn UserStore>, CallCounter) {
     let cfg = UserStoreConfig::Redis {
         url: fk_testkit::redis().write_url.clone(),
         prefix: fk_testkit::unique_name("fk"),
+        password_secret_arn: None,
     };
     let store = user::connect(&cfg, &clients, &counter).await.unwrap();
     (store, counter)

@@ -91,6 +91,7 @@ pub fn user_store(src: &dyn Source) -> Result<UserStoreConfig, ConfigError> {
         "redis" => Ok(UserStoreConfig::Redis {
             url: required(src, env::REDIS_URL)?,
             prefix: src.get(env::REDIS_PREFIX).unwrap_or_else(|| "fk".into()),
+            password_secret_arn: src.get(env::REDIS_PASSWORD_SECRET_ARN),
         }),
         _ => Err(ConfigError::Invalid {
             name: env::USER_STORE,
@@ -165,7 +166,8 @@ mod tests {
             cfg,
             UserStoreConfig::Redis {
                 url: "redis://127.0.0.1:1/".into(),
-                prefix: "fk".into()
+                prefix: "fk".into(),
+                password_secret_arn: None,
             }
         );
     }

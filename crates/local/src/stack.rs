@@ -99,6 +99,7 @@ pub async fn provision(cfg: &StackConfig) -> anyhow::Result<Provisioned> {
             UserStoreConfig::Redis {
                 url: cfg.redis_read_url.clone().unwrap_or(url),
                 prefix: name.clone(),
+                password_secret_arn: None,
             }
         }
     };
@@ -184,7 +185,7 @@ fn common_env(
     match &deployment.user_store {
         UserStoreConfig::S3 { bucket } => vars.insert(env::USER_BUCKET, bucket.clone()),
         UserStoreConfig::Dynamodb { table } => vars.insert(env::USER_TABLE, table.clone()),
-        UserStoreConfig::Redis { url, prefix } => {
+        UserStoreConfig::Redis { url, prefix, .. } => {
             // The functions write: their own user, not the clients'.
             let url = cfg.redis_url.clone().unwrap_or_else(|| url.clone());
             vars.insert(env::REDIS_URL, url);

@@ -178,7 +178,8 @@ async fn the_redis_store_needs_a_url_and_keys_go_under_the_stack_name() {
         p.deployment.user_store,
         UserStoreConfig::Redis {
             url: "redis://127.0.0.1:6379".into(),
-            prefix: cfg.name.clone()
+            prefix: cfg.name.clone(),
+            password_secret_arn: None,
         }
     );
     assert_eq!(p.writer_env["FK_REDIS_URL"], "redis://127.0.0.1:6379");

@@ -159,6 +159,106 @@ pub fn redis() -> &'static Redis {
     })
 }
 
+/// A Redis server that speaks TLS only (as ElastiCache with encryption in
+/// transit), with the users of [`redis()`] and a certificate from a CA of
+/// its own.
+#[derive(Debug)]
+pub struct RedisTls {
+    /// `rediss://fk-distributor:distributor@127.0.0.1:<port>`.
+    pub write_url: String,
+    /// `rediss://fk-client:client@127.0.0.1:<port>`.
+    pub read_url: String,
+    /// The PEM certificate of the CA that signed the server's.
+    pub ca_pem: Vec<u8>,
+}
+
+/// The TLS Redis server of this test process, started on first use (its
+/// certificates made with `openssl`).
+pub fn redis_tls() -> &'static RedisTls {
+    static REDIS_TLS: OnceLock<RedisTls> = OnceLock::new();
+    REDIS_TLS.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("fk-testkit-redis-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory for the TLS files");
+        make_test_certificates(&dir).unwrap_or_else(|why| {
+            panic!("could not make test certificates with `openssl` (apt-get install openssl): {why}")
+        });
+        let conf = dir.join("redis.conf");
+        std::fs::write(&conf, REDIS_USERS).expect("writing the redis configuration");
+        let file = |name: &str| dir.join(name).display().to_string();
+        let port = start_server(
+            "redis-tls",
+            |port| {
+                let mut cmd = Command::new("redis-server");
+                cmd.arg(&conf)
+                    .args(["--bind", "127.0.0.1", "--port", "0"])
+                    .args(["--tls-port", &port.to_string()])
+                    .args(["--tls-cert-file", &file("server.pem")])
+                    .args(["--tls-key-file", &file("server.key")])
+                    .args(["--tls-ca-cert-file", &file("ca.pem")])
+                    .args(["--tls-auth-clients", "no"])
+                    .args(["--save", "", "--appendonly", "no"]);
+                cmd
+            },
+            |port| {
+                Command::new("redis-cli")
+                    .args(["--tls", "--cacert", &file("ca.pem")])
+                    .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+                    .args(["--user", "fk-admin", "--pass", "admin", "--no-auth-warning", "ping"])
+                    .stderr(Stdio::null())
+                    .output()
+                    .is_ok_and(|out| out.stdout.starts_with(b"PONG"))
+            },
+        )
+        .unwrap_or_else(|why| panic!("could not start `redis-server` with TLS: {why}"));
+        let url =
+            |user: &str, password: &str| format!("rediss://{user}:{password}@127.0.0.1:{port}");
+        RedisTls {
+            write_url: url("fk-distributor", "distributor"),
+            read_url: url("fk-client", "client"),
+            ca_pem: std::fs::read(dir.join("ca.pem")).expect("the CA certificate"),
+        }
+    })
+}
+
+/// A CA (`ca.pem`) and a certificate for 127.0.0.1 it signed
+/// (`server.pem`, `server.key`), in `dir`.
+fn make_test_certificates(dir: &Path) -> Result<(), String> {
+    let run = |args: &[&str]| -> Result<(), String> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("openssl: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "openssl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    let subject_ca = "/CN=fk-testkit CA";
+    run(&[
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", subject_ca,
+        "-keyout", "ca.key", "-out", "ca.pem",
+    ])?;
+    run(&[
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+        "server.key", "-out", "server.csr",
+    ])?;
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .map_err(|e| e.to_string())?;
+    run(&[
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem",
+    ])
+}
+
 /// The users of a Redis server this crate starts: the split of rights of
 /// scripts/backends.sh (and of the production store), with fixed passwords
 /// (the server listens on loopback only and lives as long as the test).

@@ -15,7 +15,7 @@ use crate::clients::Clients;
 use crate::deployment::UserStoreConfig;
 
 pub use self::dynamodb::DynamoUserStore;
-pub use self::redis::RedisUserStore;
+pub use self::redis::{RedisAccess, RedisUserStore};
 pub use self::s3::S3UserStore;
 
 /// The largest node data in S3. An object may be far larger; this keeps a
@@ -39,8 +39,36 @@ pub async fn connect(
         UserStoreConfig::Dynamodb { table } => {
             Arc::new(DynamoUserStore::new(clients.dynamodb.clone(), table))
         }
-        UserStoreConfig::Redis { url, prefix } => {
-            Arc::new(RedisUserStore::connect(url, prefix, counter).await?)
+        UserStoreConfig::Redis {
+            url,
+            prefix,
+            password_secret_arn,
+        } => {
+            let access = RedisAccess {
+                password: match password_secret_arn {
+                    Some(arn) => Some(crate::secrets::string(&clients.secrets, arn).await?),
+                    None => None,
+                },
+                ca_pem: redis_ca_from_env()?,
+            };
+            Arc::new(RedisUserStore::connect_with(url, prefix, &access, counter).await?)
         }
+    })
+}
+
+/// The CA certificate `FK_REDIS_CA_FILE` names, if it is set.
+fn redis_ca_from_env() -> Result<Option<Vec<u8>>, StoreError> {
+    let Some(path) = std::env::var_os(crate::env::REDIS_CA_FILE) else {
+        return Ok(None);
+    };
+    std::fs::read(&path).map(Some).map_err(|e| {
+        StoreError::permanent(
+            crate::errors::REDIS,
+            format!(
+                "{} ({}): {e}",
+                crate::env::REDIS_CA_FILE,
+                std::path::Path::new(&path).display()
+            ),
+        )
     })
 }

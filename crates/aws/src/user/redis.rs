@@ -116,14 +116,62 @@ impl std::fmt::Debug for RedisUserStore {
     }
 }
 
+/// How to reach a Redis server beyond its URL.
+#[derive(Clone, Default)]
+pub struct RedisAccess {
+    /// Replaces the URL's password (a Secrets Manager value).
+    pub password: Option<String>,
+    /// The PEM certificate of a private CA for `rediss://`; `None` trusts
+    /// the public roots.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for RedisAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAccess")
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
 impl RedisUserStore {
-    /// Connects to `url`; keys go under `prefix`.
+    /// Connects to `url` with its own credentials; keys go under `prefix`.
     pub async fn connect(
         url: &str,
         prefix: &str,
         counter: &CallCounter,
     ) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| errors::redis("open", e))?;
+        Self::connect_with(url, prefix, &RedisAccess::default(), counter).await
+    }
+
+    /// Connects to `url` with `access`'s password and CA; keys go under
+    /// `prefix`.
+    pub async fn connect_with(
+        url: &str,
+        prefix: &str,
+        access: &RedisAccess,
+        counter: &CallCounter,
+    ) -> Result<Self, StoreError> {
+        use redis::IntoConnectionInfo;
+        let mut info = url
+            .into_connection_info()
+            .map_err(|e| errors::redis("open", e))?;
+        if let Some(password) = &access.password {
+            let settings = info.redis_settings().clone().set_password(password);
+            info = info.set_redis_settings(settings);
+        }
+        let client = match &access.ca_pem {
+            Some(pem) => redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+            None => redis::Client::open(info),
+        }
+        .map_err(|e| errors::redis("open", e))?;
         // Fail fast: the caller (a function fed by a queue) retries the
         // whole message, which beats waiting out a long backoff here.
         let config = ConnectionManagerConfig::new()
