@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+    ScalarAttributeType, SseSpecification, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use fk_core::StoreError;
 
@@ -17,9 +18,15 @@ pub const SYSTEM_KEY: &str = "path";
 pub const SESSIONS_KEY: &str = "session";
 /// Partition key (S) of the DynamoDB user table: the node path.
 pub const USER_KEY: &str = "path";
+/// The user table's time-to-live attribute (N, epoch seconds): a deleted
+/// node's tombstone expires (crates/aws/src/user/dynamodb.rs).
+pub const USER_EXPIRES_AT: &str = "expiresAt";
 
-/// Creates the system, sessions and (if named) user tables, on-demand
-/// billing, unless they exist; returns when all are active.
+/// Creates the system, sessions and (if named) user tables unless they
+/// exist, as terraform/modules/system-storage and user-storage-dynamodb
+/// declare them (tests/tests/terraform.rs compares the two): on-demand
+/// billing, encrypted with the AWS managed key, point-in-time recovery, and
+/// the user table's time to live; returns when all are active.
 pub async fn create_tables(
     client: &aws_sdk_dynamodb::Client,
     system: &str,
@@ -33,7 +40,64 @@ pub async fn create_tables(
     }
     for &(table, _) in &tables {
         wait_active(client, table).await?;
+        client
+            .update_continuous_backups()
+            .table_name(table)
+            .point_in_time_recovery_specification(
+                PointInTimeRecoverySpecification::builder()
+                    .point_in_time_recovery_enabled(true)
+                    .build()
+                    .map_err(built)?,
+            )
+            .send()
+            .await
+            .map_err(|e| errors::sdk(DYNAMODB, "UpdateContinuousBackups", e))?;
     }
+    if let Some(user) = user {
+        enable_time_to_live(client, user).await?;
+    }
+    Ok(())
+}
+
+fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::permanent(DYNAMODB, e.to_string())
+}
+
+/// Turns on `USER_EXPIRES_AT` expiry, unless it is on already (DynamoDB
+/// refuses to enable it twice).
+async fn enable_time_to_live(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(), StoreError> {
+    let described = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| errors::sdk(DYNAMODB, "DescribeTimeToLive", e))?;
+    let on = described.time_to_live_description().is_some_and(|d| {
+        d.attribute_name() == Some(USER_EXPIRES_AT)
+            && matches!(
+                d.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+    });
+    if on {
+        return Ok(());
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(USER_EXPIRES_AT)
+                .enabled(true)
+                .build()
+                .map_err(built)?,
+        )
+        .send()
+        .await
+        .map_err(|e| errors::sdk(DYNAMODB, "UpdateTimeToLive", e))?;
     Ok(())
 }
 
@@ -42,12 +106,11 @@ async fn create_table(
     table: &str,
     key: &str,
 ) -> Result<(), StoreError> {
-    let built =
-        |e: aws_sdk_dynamodb::error::BuildError| StoreError::permanent(DYNAMODB, e.to_string());
     let result = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
+        .sse_specification(SseSpecification::builder().enabled(true).build())
         .attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(key)

@@ -10,6 +10,9 @@ use fk_core::message::MAX_MESSAGE_BYTES;
 
 /// How long a dead-letter queue keeps messages: SQS's maximum, 14 days.
 const DLQ_RETENTION_S: u32 = 14 * 24 * 3600;
+/// Every queue is encrypted, by default with the AWS managed key (the
+/// queues module's `kms_master_key_id`).
+const SQS_MANAGED_KEY: &str = "alias/aws/sqs";
 
 /// A FIFO queue and the dead-letter queue its redrive policy points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,7 @@ pub async fn fifo_with_dlq(
             (Attr::ContentBasedDeduplication, "false".to_owned()),
             (Attr::MessageRetentionPeriod, DLQ_RETENTION_S.to_string()),
             (Attr::MaximumMessageSize, MAX_MESSAGE_BYTES.to_string()),
+            (Attr::KmsMasterKeyId, SQS_MANAGED_KEY.to_owned()),
         ]),
     )
     .await?;
@@ -55,6 +59,7 @@ pub async fn fifo_with_dlq(
             (Attr::VisibilityTimeout, visibility_timeout_s.to_string()),
             (Attr::RedrivePolicy, redrive.to_string()),
             (Attr::MaximumMessageSize, MAX_MESSAGE_BYTES.to_string()),
+            (Attr::KmsMasterKeyId, SQS_MANAGED_KEY.to_owned()),
         ]),
     )
     .await?;

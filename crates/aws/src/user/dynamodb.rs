@@ -36,7 +36,7 @@ const CHILDREN: &str = "children";
 const ZXID: &str = "zxid";
 const TOMBSTONE: &str = "tombstone";
 /// The table's TTL attribute: when DynamoDB may delete a tombstone.
-pub const EXPIRES_AT: &str = "expiresAt";
+pub const EXPIRES_AT: &str = crate::schema::USER_EXPIRES_AT;
 /// How long a tombstone is kept: far longer than any function runs, so no
 /// replay or late writer of an older commit outlives it.
 pub const TOMBSTONE_LIFETIME_S: i64 = 24 * 3600;
