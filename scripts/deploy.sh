@@ -24,11 +24,13 @@
 #   SKIP_PACKAGE=1     use the zips already in target/lambda (a pipeline built them)
 #   TERRAFORM=PATH     Terraform to run (default `terraform` on PATH, else .tools/bin/terraform)
 #
-# `terraform init` (no -upgrade) installs the AWS provider that the stack's
-# .terraform.lock.hcl records, if there is one; otherwise the newest the
-# stack allows, and records it there, so later deploys keep that version
-# until the lock file is updated on purpose (`terraform init -upgrade` by
-# hand). It needs the registry; provided.al2023 needs provider 5.27 or newer.
+# `terraform init -lockfile=readonly` installs exactly the AWS provider the
+# stack's committed .terraform.lock.hcl records (5.100.0; terraform/README.md,
+# "Provider versions"), checked against its hashes, and fails rather than
+# pick another: a plan and its apply, a laptop and the pipeline, run the
+# same provider. Moving to another version is a reviewed change of that
+# file (`terraform providers lock` with every platform, README). It needs
+# the registry (or a mirror in your CLI configuration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,7 +75,7 @@ fi
 if [[ -z ${SKIP_PACKAGE:-} && $action != destroy ]]; then
     make --no-print-directory package
 fi
-"$tf" -chdir="$dir" init -input=false
+"$tf" -chdir="$dir" init -input=false -lockfile=readonly
 plan_args=(-input=false -var-file="$vars" -out=deploy.tfplan)
 if [[ $action == destroy ]]; then plan_args+=(-destroy); fi
 "$tf" -chdir="$dir" plan "${plan_args[@]}"

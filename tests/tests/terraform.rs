@@ -402,3 +402,197 @@ fn the_terraform_applied_policies_grant_named_actions_only_what_each_principal_c
     }
     assert_eq!(granted.len(), expected.len(), "{granted:?}");
 }
+
+/// What a table is, beyond its name: keys, billing, encryption, backups
+/// and expiry.
+async fn table_shape(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> std::collections::BTreeMap<&'static str, String> {
+    let described = dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DescribeTable {table}: {e:?}"));
+    let t = described.table().expect("a described table");
+    let backups = dynamodb
+        .describe_continuous_backups()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DescribeContinuousBackups {table}: {e:?}"));
+    let ttl = dynamodb
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DescribeTimeToLive {table}: {e:?}"));
+    let debug = |v: &dyn std::fmt::Debug| format!("{v:?}");
+    std::collections::BTreeMap::from([
+        ("key schema", debug(&t.key_schema())),
+        ("attributes", debug(&t.attribute_definitions())),
+        (
+            "billing",
+            debug(&t.billing_mode_summary().and_then(|b| b.billing_mode())),
+        ),
+        (
+            "encryption",
+            debug(&t.sse_description().and_then(|d| d.status())),
+        ),
+        (
+            "point-in-time recovery",
+            debug(
+                &backups
+                    .continuous_backups_description()
+                    .and_then(|d| d.point_in_time_recovery_description())
+                    .and_then(|p| p.point_in_time_recovery_status()),
+            ),
+        ),
+        (
+            "time to live",
+            debug(&ttl.time_to_live_description().map(|d| {
+                (
+                    d.time_to_live_status().map(|s| s.as_str().to_string()),
+                    d.attribute_name().map(str::to_string),
+                )
+            })),
+        ),
+    ])
+}
+
+/// What a queue is, beyond its name and the timeouts each stack chooses:
+/// the attributes the write path relies on.
+fn queue_shape(a: &HashMap<String, String>) -> std::collections::BTreeMap<&'static str, String> {
+    let get = |k: &str| a.get(k).cloned().unwrap_or_default();
+    let redrive: Option<serde_json::Value> =
+        a.get("RedrivePolicy").and_then(|r| serde_json::from_str(r).ok());
+    std::collections::BTreeMap::from([
+        ("FifoQueue", get("FifoQueue")),
+        ("ContentBasedDeduplication", get("ContentBasedDeduplication")),
+        ("MaximumMessageSize", get("MaximumMessageSize")),
+        ("MessageRetentionPeriod", get("MessageRetentionPeriod")),
+        ("DelaySeconds", get("DelaySeconds")),
+        (
+            "encrypted",
+            (a.get("KmsMasterKeyId").is_some_and(|k| !k.is_empty())
+                || get("SqsManagedSseEnabled") == "true")
+                .to_string(),
+        ),
+        (
+            "maxReceiveCount",
+            redrive
+                .map(|r| r["maxReceiveCount"].to_string())
+                .unwrap_or_default(),
+        ),
+    ])
+}
+
+#[tokio::test]
+async fn the_stacks_the_tests_provision_are_the_stack_terraform_applies() {
+    // The end-to-end tests provision a stack per test through the SDK
+    // (fk_local::provision: seconds instead of an apply, and isolated);
+    // this holds that provisioning to what terraform/stacks/local makes.
+    let Some((stack, _)) = applied_stack() else {
+        return;
+    };
+    let applied = stack.to_provisioned().unwrap();
+    let deployment = &stack.deployment;
+    let endpoint = deployment.endpoint.clone().unwrap();
+    let store = match &deployment.user_store {
+        fk_aws::deployment::UserStoreConfig::S3 { .. } => fk_local::StoreKind::S3,
+        fk_aws::deployment::UserStoreConfig::Dynamodb { .. } => fk_local::StoreKind::Dynamodb,
+        fk_aws::deployment::UserStoreConfig::Redis { .. } => fk_local::StoreKind::Redis,
+    };
+    // Given a stack provisioned as the tests do, beside the applied one,
+    let sdk_stack = fk_local::provision(&fk_local::StackConfig {
+        name: fk_testkit::unique_name("parity"),
+        endpoint: endpoint.clone(),
+        region: deployment.region.clone(),
+        store,
+        redis_url: std::env::var("FK_REDIS_URL").ok(),
+        redis_read_url: std::env::var("FK_REDIS_READ_URL").ok(),
+        lock_ttl_ms: 5_000,
+        visibility_timeout_s: 10,
+        max_receive_count: 5,
+    })
+    .await
+    .unwrap();
+    let sdk = fk_aws::clients::sdk_config(Some(&endpoint), &deployment.region).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+
+    let mut differences = Vec::new();
+    let mut compare = |what: String, terraform: std::collections::BTreeMap<&str, String>, tests: std::collections::BTreeMap<&str, String>| {
+        for (key, value) in &terraform {
+            if tests.get(key) != Some(value) {
+                differences.push(format!(
+                    "{what} {key}: Terraform {value}, tests {}",
+                    tests.get(key).map(String::as_str).unwrap_or("(none)")
+                ));
+            }
+        }
+    };
+
+    // when both are described,
+    let mut tables = vec![
+        ("system", applied.deployment.system_table.clone(), sdk_stack.deployment.system_table.clone()),
+        ("sessions", applied.deployment.sessions_table.clone(), sdk_stack.deployment.sessions_table.clone()),
+    ];
+    if let (
+        fk_aws::deployment::UserStoreConfig::Dynamodb { table: a },
+        fk_aws::deployment::UserStoreConfig::Dynamodb { table: b },
+    ) = (&applied.deployment.user_store, &sdk_stack.deployment.user_store)
+    {
+        tables.push(("user", a.clone(), b.clone()));
+    }
+    for (role, terraform, tests) in tables {
+        compare(
+            format!("{role} table"),
+            table_shape(&dynamodb, &terraform).await,
+            table_shape(&dynamodb, &tests).await,
+        );
+    }
+    let queues = [
+        ("writer queue", &applied.deployment.writer_queue_url, &sdk_stack.deployment.writer_queue_url),
+        ("writer dead-letter queue", &applied.writer_dlq_url, &sdk_stack.writer_dlq_url),
+        ("distributor queue", &applied.distributor_queue_url, &sdk_stack.distributor_queue_url),
+        ("distributor dead-letter queue", &applied.distributor_dlq_url, &sdk_stack.distributor_dlq_url),
+        ("watch queue", &applied.watch_queue_url, &sdk_stack.watch_queue_url),
+        ("watch dead-letter queue", &applied.watch_dlq_url, &sdk_stack.watch_dlq_url),
+    ];
+    for (role, terraform, tests) in queues {
+        compare(
+            role.to_string(),
+            queue_shape(&queue_attributes(&sqs, terraform).await),
+            queue_shape(&queue_attributes(&sqs, tests).await),
+        );
+    }
+    // and each function is given the same variables (by name),
+    let names = |env: &std::collections::BTreeMap<String, String>| {
+        env.keys()
+            .filter(|k| k.starts_with("FK_"))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for (function, terraform, tests) in [
+        ("writer", &applied.writer_env, &sdk_stack.writer_env),
+        ("distributor", &applied.distributor_env, &sdk_stack.distributor_env),
+        ("watch", &applied.watch_env, &sdk_stack.watch_env),
+        ("heartbeat", &applied.heartbeat_env, &sdk_stack.heartbeat_env),
+    ] {
+        compare(
+            format!("{function} function"),
+            [("FK_ variables", names(terraform))].into(),
+            [("FK_ variables", names(tests))].into(),
+        );
+    }
+
+    // then they are the same stack.
+    assert!(
+        differences.is_empty(),
+        "the tests' stacks differ from terraform/stacks/local:\n  {}",
+        differences.join("\n  ")
+    );
+}

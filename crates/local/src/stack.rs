@@ -157,7 +157,21 @@ pub async fn provision(cfg: &StackConfig) -> anyhow::Result<Provisioned> {
         heartbeat_env,
         writer_env: with_dlq(&writer.dlq_url),
         distributor_env,
-        watch_env: with_dlq(&watch.dlq_url),
+        // The watch function reads the session and system tables only
+        // (what terraform/modules/faaskeeper gives it).
+        watch_env: with_dlq(&watch.dlq_url)
+            .into_iter()
+            .filter(|(k, _)| {
+                [
+                    env::AWS_ENDPOINT,
+                    env::REGION,
+                    env::SYSTEM_TABLE,
+                    env::SESSIONS_TABLE,
+                    env::DEAD_LETTER_QUEUE_URL,
+                ]
+                .contains(&k.as_str())
+            })
+            .collect(),
         deployment,
         distributor_queue_url: distributor.url,
         writer_dlq_url: writer.dlq_url,

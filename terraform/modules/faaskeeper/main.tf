@@ -1,8 +1,9 @@
 # A whole FaaSKeeper deployment from the other modules: system storage, the
-# user store (S3 or DynamoDB created here; Redis passed in by URL, see
-# ../user-storage-redis), the FIFO queues, least-privilege IAM, the writer,
-# distributor and watch functions fed by their queues, and the heartbeat on
-# its schedule. The root configurations in terraform/stacks call this.
+# user store (S3 or DynamoDB created here; Redis passed in by URL and
+# password secret, see ../user-storage-redis), the FIFO queues,
+# least-privilege IAM, the writer, distributor and watch functions fed by
+# their queues, and the heartbeat on its schedule. The root configurations
+# in terraform/stacks call this.
 
 data "aws_region" "current" {}
 
@@ -32,16 +33,28 @@ locals {
   user_store_json = {
     s3       = try(module.user_storage_s3[0].user_store_json, null)
     dynamodb = try(module.user_storage_dynamodb[0].user_store_json, null)
-    # Clients read as the read-only user when there is one.
-    redis = jsonencode({ kind = "redis", url = var.redis_read_url != null ? var.redis_read_url : var.redis_url, prefix = local.redis_prefix })
+    # Clients read as the read-only user when there is one, with that
+    # user's password secret (null: the URL carries its password, or none).
+    redis = jsonencode({
+      kind                = "redis"
+      url                 = var.redis_read_url != null ? var.redis_read_url : var.redis_url
+      prefix              = local.redis_prefix
+      password_secret_arn = local.redis_client_password_secret_arn
+    })
   }[var.user_store]
 
   redis_prefix = var.redis_prefix != null ? var.redis_prefix : var.name
+  redis        = var.user_store == "redis"
+  # The secret that goes with the URL clients are given.
+  redis_client_password_secret_arn = var.redis_read_url != null ? var.redis_read_password_secret_arn : var.redis_password_secret_arn
 
   user_store_environment = {
     s3       = try(module.user_storage_s3[0].function_environment, {})
     dynamodb = try(module.user_storage_dynamodb[0].function_environment, {})
-    redis    = { FK_USER_STORE = "redis", FK_REDIS_URL = var.redis_url, FK_REDIS_PREFIX = local.redis_prefix }
+    redis = merge(
+      { FK_USER_STORE = "redis", FK_REDIS_URL = var.redis_url, FK_REDIS_PREFIX = local.redis_prefix },
+      var.redis_password_secret_arn == null ? {} : { FK_REDIS_PASSWORD_SECRET_ARN = var.redis_password_secret_arn },
+    )
   }[var.user_store]
 
   # The variables crates/aws/src/env.rs names, as crates/local's provisioning
@@ -135,6 +148,7 @@ module "system_storage" {
 
   name                           = var.name
   point_in_time_recovery_enabled = var.point_in_time_recovery_enabled
+  deletion_protection            = var.deletion_protection
   kms_key_arn                    = var.kms_key_arn
   tags                           = var.tags
 }
@@ -147,6 +161,10 @@ module "user_storage_s3" {
   bucket_name   = var.user_bucket_name
   force_destroy = var.user_store_force_destroy
 
+  versioning_enabled                 = var.user_bucket_versioning_enabled
+  noncurrent_version_expiration_days = var.user_bucket_noncurrent_version_expiration_days
+  kms_key_arn                        = var.kms_key_arn
+
   deny_insecure_transport = var.endpoint == null # an emulator speaks plain HTTP
   tags                    = var.tags
 }
@@ -157,6 +175,7 @@ module "user_storage_dynamodb" {
 
   name                           = var.name
   point_in_time_recovery_enabled = var.point_in_time_recovery_enabled
+  deletion_protection            = var.deletion_protection
   kms_key_arn                    = var.kms_key_arn
   tags                           = var.tags
 }
@@ -198,6 +217,11 @@ module "iam" {
   vpc_enabled           = length(var.distributor_vpc_subnet_ids) > 0
   xray_enabled          = local.xray_enabled
   kms_key_arns          = local.kms_key_arns
+
+  # The Redis users' passwords: the distributor's (the one function that
+  # opens the store) and the one clients are given.
+  redis_password_secret_arn        = local.redis ? var.redis_password_secret_arn : null
+  redis_client_password_secret_arn = local.redis ? local.redis_client_password_secret_arn : null
 
   # Lambda sends the heartbeat's failed runs there as the heartbeat's role.
   heartbeat_failure_queue_arn = module.queues.heartbeat_failure_queue_arn

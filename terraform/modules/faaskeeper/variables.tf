@@ -41,6 +41,28 @@ variable "redis_read_url" {
   }
 }
 
+variable "redis_password_secret_arn" {
+  description = "Secrets Manager secret holding the password of redis_url's user (user_store = redis; ../user-storage-redis's password_secret_arn): the functions with FK_REDIS_URL get it as FK_REDIS_PASSWORD_SECRET_ARN and the distributor may read it. Null: the URL carries its own password, or none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_password_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.redis_password_secret_arn))
+    error_message = "The redis_password_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)."
+  }
+}
+
+variable "redis_read_password_secret_arn" {
+  description = "Secrets Manager secret holding the password of redis_read_url's user: the clients' deployment document names it and client_policy_json may read it. Without redis_read_url, clients use redis_url and redis_password_secret_arn instead."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_read_password_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.redis_read_password_secret_arn))
+    error_message = "The redis_read_password_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)."
+  }
+}
+
 variable "redis_prefix" {
   description = "Key prefix of the Redis user store; null means the deployment name."
   type        = string
@@ -67,6 +89,29 @@ variable "user_store_force_destroy" {
   description = "Let destroy delete a user bucket that still holds nodes."
   type        = bool
   default     = false
+}
+
+variable "user_bucket_versioning_enabled" {
+  description = "S3 versioning of the user bucket (user_store = s3): overwritten and deleted node objects stay recoverable for user_bucket_noncurrent_version_expiration_days."
+  type        = bool
+  default     = true
+}
+
+variable "user_bucket_noncurrent_version_expiration_days" {
+  description = "Days the user bucket keeps a node object's earlier versions (1 to 3650)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.user_bucket_noncurrent_version_expiration_days >= 1 && var.user_bucket_noncurrent_version_expiration_days <= 3650 && floor(var.user_bucket_noncurrent_version_expiration_days) == var.user_bucket_noncurrent_version_expiration_days
+    error_message = "The user_bucket_noncurrent_version_expiration_days must be a whole number from 1 to 3650."
+  }
+}
+
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection of the system, sessions and (user_store = dynamodb) user tables: deleting them, `terraform destroy` included, fails until this is set false and applied."
+  type        = bool
+  default     = true
 }
 
 variable "point_in_time_recovery_enabled" {
@@ -381,7 +426,7 @@ variable "distributor_vpc_security_group_ids" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key (ARN) that encrypts the DynamoDB tables, every queue here and the functions' environment variables; the functions' roles and client_policy_json get kms:Decrypt and kms:GenerateDataKey on it. Null: AWS managed keys (aws/dynamodb, alias/aws/sqs, aws/lambda). Its key policy must let the account's principals use it. Not the S3 bucket (SSE-S3, see ../user-storage-s3)."
+  description = "Customer managed KMS key (ARN) that encrypts the DynamoDB tables, every queue here, the functions' environment variables and new objects of the S3 user bucket (SSE-KMS with a bucket key); the functions' roles and client_policy_json get kms:Decrypt and kms:GenerateDataKey on it. Null: AWS managed keys (aws/dynamodb, alias/aws/sqs, aws/lambda) and SSE-S3. Its key policy must let the account's principals use it."
   type        = string
   default     = null
 

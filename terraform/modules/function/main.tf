@@ -78,7 +78,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_115:reserved_concurrent_executions is an input, unreserved (-1) by default: a reservation takes capacity from the account's pool, and queue-fed functions are already bounded by their FIFO message groups
   #checkov:skip=CKV_AWS_116:queue-fed functions dead-letter through their queue's redrive policy; an asynchronously invoked one (the heartbeat) records failed events through an on-failure destination (aws_lambda_function_event_invoke_config below), which keeps the error beside the event, unlike dead_letter_config
   #checkov:skip=CKV_AWS_117:needs a VPC only to reach a Redis user store; vpc_subnet_ids puts it in one
-  #checkov:skip=CKV_AWS_173:the environment holds resource names, no secrets; kms_key_arn sets a customer managed key
+  #checkov:skip=CKV_AWS_173:the environment holds resource names, and for an ElastiCache store the ARN of the password secret, not the password (a redis_url given by hand may carry one, as the local stack's throwaway server does); kms_key_arn sets a customer managed key
   #checkov:skip=CKV_AWS_272:zips come from this repository's release pipeline; code signing needs an AWS Signer profile the deployment does not own
   function_name    = var.function_name
   description      = var.description

@@ -61,6 +61,22 @@ locals {
     resources = var.kms_key_arns
   }]
 
+  # The password of a Redis user (ElastiCache RBAC), kept in Secrets
+  # Manager and read at start-up by the principal that connects as that
+  # user; if its KMS key is customer managed, it is among kms_key_arns
+  # (kms:Decrypt, above). The writer and the heartbeat carry the Redis
+  # variables but never open the store (and run outside its VPC).
+  redis_secret_distributor = var.redis_password_secret_arn == null ? [] : [{
+    sid       = "ReadRedisPassword"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.redis_password_secret_arn]
+  }]
+  redis_secret_client = var.redis_client_password_secret_arn == null ? [] : [{
+    sid       = "ReadRedisPassword"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.redis_client_password_secret_arn]
+  }]
+
   # Lambda's active tracing and a collector layer's X-Ray exporter send
   # segments as the function's role.
   xray = var.xray_enabled ? [{
@@ -157,7 +173,7 @@ locals {
         # (AWS's AWSLambdaVPCAccessExecutionRole grants them on `*` too).
         resources = ["*"]
       },
-    ] : [], local.logs["distributor"], local.kms, local.xray)
+    ] : [], local.redis_secret_distributor, local.logs["distributor"], local.kms, local.xray)
 
     # ---- watch: deliver fired events to the sessions that set them ----------
     # Each event names the session's reply queue URL (lambdas/watch,
@@ -245,7 +261,7 @@ locals {
         actions   = ["dynamodb:GetItem"]
         resources = [var.user_table_arn]
       },
-    ] : [], local.kms)
+    ] : [], local.redis_secret_client, local.kms)
   }
 }
 

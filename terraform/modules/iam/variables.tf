@@ -100,7 +100,7 @@ variable "reply_queue_prefix" {
 }
 
 variable "user_store_kind" {
-  description = "Where node data lives: s3, dynamodb or redis (Redis is reached over the network: no IAM)."
+  description = "Where node data lives: s3, dynamodb or redis (Redis is reached over the network: no IAM, but its users' passwords may be Secrets Manager secrets)."
   type        = string
 
   validation {
@@ -128,6 +128,28 @@ variable "user_table_arn" {
   validation {
     condition     = var.user_table_arn == null || can(regex("^arn:[a-z-]+:dynamodb:", var.user_table_arn))
     error_message = "The user_table_arn must be a DynamoDB table ARN."
+  }
+}
+
+variable "redis_password_secret_arn" {
+  description = "Secrets Manager secret with the password of the Redis user the distributor connects as (user_store_kind = redis); the distributor gets secretsmanager:GetSecretValue on it. Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_password_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:", var.redis_password_secret_arn))
+    error_message = "The redis_password_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "redis_client_password_secret_arn" {
+  description = "Secrets Manager secret with the password of the Redis user clients read as (user_store_kind = redis); the client policy gets secretsmanager:GetSecretValue on it. Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_client_password_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:", var.redis_client_password_secret_arn))
+    error_message = "The redis_client_password_secret_arn must be a Secrets Manager secret ARN."
   }
 }
 
@@ -159,7 +181,7 @@ variable "xray_enabled" {
 }
 
 variable "kms_key_arns" {
-  description = "Customer managed KMS keys of the tables, queues or function environments that every principal here must use (kms:Decrypt, kms:GenerateDataKey); empty with AWS managed keys."
+  description = "Customer managed KMS keys of the tables, queues, function environments, user bucket or Redis password secrets that every principal here must use (kms:Decrypt, kms:GenerateDataKey); empty with AWS managed keys."
   type        = list(string)
   default     = []
 

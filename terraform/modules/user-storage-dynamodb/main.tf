@@ -27,5 +27,8 @@ resource "aws_dynamodb_table" "this" {
     kms_key_arn = var.kms_key_arn
   }
 
+  # Newer than provider 3.39: its offline copy leaves the line out.
+  deletion_protection_enabled = var.deletion_protection # aws>=5
+
   tags = var.tags
 }

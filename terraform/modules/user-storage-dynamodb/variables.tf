@@ -14,6 +14,12 @@ variable "point_in_time_recovery_enabled" {
   default     = true
 }
 
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection of the table: a delete (and `terraform destroy`) fails until it is set false and applied."
+  type        = bool
+  default     = true
+}
+
 variable "kms_key_arn" {
   description = "Customer managed KMS key for encryption at rest; null uses the AWS managed key (aws/dynamodb)."
   type        = string

@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Deployment name: the replication group is `<name>-redis`; keys default to the prefix `<name>`."
+  description = "Deployment name: the replication group is `<name>-redis`, the RBAC users `fk-<name>-*`; keys default to the prefix `<name>`."
   type        = string
 
   validation {
@@ -8,14 +8,8 @@ variable "name" {
   }
 }
 
-variable "create_replication_group" {
-  description = "Create an ElastiCache replication group; false passes `url` through."
-  type        = bool
-  default     = false
-}
-
 variable "url" {
-  description = "URL of an existing Redis server (redis://host:port/), used when create_replication_group is false."
+  description = "URL of an existing Redis server (redis:// or rediss://, with its user and password if it has them): nothing is created, and this, read_url and the secret ARNs pass through. Null: create an ElastiCache replication group."
   type        = string
   default     = null
 
@@ -25,19 +19,53 @@ variable "url" {
   }
 }
 
-variable "prefix" {
-  description = "Key prefix of the store (FK_REDIS_PREFIX); null means the deployment name."
+variable "read_url" {
+  description = "With url: the same server as a read-only user, for clients; null: clients use url."
   type        = string
   default     = null
 
   validation {
-    condition     = var.prefix == null || can(regex("^[^\\s]{1,64}$", var.prefix))
-    error_message = "The prefix must be 1 to 64 characters without spaces."
+    condition     = var.read_url == null || can(regex("^rediss?://", var.read_url))
+    error_message = "The read_url must start with redis:// or rediss://."
+  }
+}
+
+variable "password_secret_arn" {
+  description = "With url: a Secrets Manager secret holding the password of url's user (passed through as password_secret_arn); null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.password_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.password_secret_arn))
+    error_message = "The password_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "read_password_secret_arn" {
+  description = "With read_url: a Secrets Manager secret holding the password of read_url's user (passed through as read_password_secret_arn); null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.read_password_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.read_password_secret_arn))
+    error_message = "The read_password_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "prefix" {
+  description = "Key prefix of the store (FK_REDIS_PREFIX): keys are `<prefix>:…`, and the RBAC users may touch no others. Null means the deployment name."
+  type        = string
+  default     = null
+
+  validation {
+    # No glob characters: the users' key pattern is `~<prefix>:*`.
+    condition     = var.prefix == null || can(regex("^[^\\s*?\\[\\]\\\\]{1,64}$", var.prefix))
+    error_message = "The prefix must be 1 to 64 characters without spaces or the glob characters * ? [ ] \\."
   }
 }
 
 variable "subnet_ids" {
-  description = "Private subnets of the replication group (create_replication_group only)."
+  description = "Private subnets of the replication group (when url is null), in two or more zones for Multi-AZ."
   type        = list(string)
   default     = []
 
@@ -70,24 +98,24 @@ variable "node_type" {
 }
 
 variable "engine_version" {
-  description = "Redis OSS engine version, as ElastiCache spells it."
+  description = "Redis OSS engine version, as ElastiCache spells it; 6.0 or newer (RBAC). The parameter group is the version's default (default.redis7, default.redis6.x)."
   type        = string
   default     = "7.1"
 
   validation {
-    condition     = can(regex("^[0-9]+(\\.[0-9x]+)*$", var.engine_version))
-    error_message = "The engine_version must look like 7.1 or 6.2."
+    condition     = can(regex("^[0-9]+(\\.[0-9x]+)*$", var.engine_version)) && try(tonumber(split(".", var.engine_version)[0]) >= 6, false)
+    error_message = "The engine_version must look like 7.1 or 6.2 (6.0 or newer: RBAC users need it)."
   }
 }
 
-variable "number_cache_clusters" {
-  description = "Nodes in the group: 1 primary plus replicas; 2 or more enables automatic failover across zones."
+variable "num_cache_clusters" {
+  description = "Nodes in the group: 1 primary plus replicas; 2 or more enables automatic failover and Multi-AZ."
   type        = number
   default     = 2
 
   validation {
-    condition     = var.number_cache_clusters >= 1 && var.number_cache_clusters <= 6
-    error_message = "The number_cache_clusters must be between 1 and 6."
+    condition     = var.num_cache_clusters >= 1 && var.num_cache_clusters <= 6 && floor(var.num_cache_clusters) == var.num_cache_clusters
+    error_message = "The num_cache_clusters must be a whole number from 1 to 6."
   }
 }
 
@@ -102,21 +130,21 @@ variable "port" {
   }
 }
 
-variable "kms_key_id" {
-  description = "Customer managed KMS key for encryption at rest; null uses the AWS managed key."
+variable "read_from_replicas" {
+  description = "Give clients the reader endpoint (the replicas) instead of the primary. Replication is asynchronous: a client may then miss its own latest write and see a node go back in time between two reads. False keeps every read on the primary."
+  type        = bool
+  default     = false
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key (ARN) that encrypts the replication group at rest and the password secrets; null: the AWS managed keys. ElastiCache cannot change a group's key: a new one replaces the group (and its data)."
   type        = string
   default     = null
 
   validation {
-    condition     = var.kms_key_id == null || can(regex("^arn:[a-z-]+:kms:", var.kms_key_id))
-    error_message = "The kms_key_id must be a KMS key ARN."
+    condition     = var.kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:", var.kms_key_arn))
+    error_message = "The kms_key_arn must be a KMS key ARN."
   }
-}
-
-variable "transit_encryption_enabled" {
-  description = "TLS between clients and Redis. Leave false until fk-aws's Redis client is built with TLS (README)."
-  type        = bool
-  default     = false
 }
 
 variable "snapshot_retention_limit" {
@@ -130,8 +158,31 @@ variable "snapshot_retention_limit" {
   }
 }
 
+variable "restore_snapshot_name" {
+  description = "An ElastiCache snapshot the new replication group starts from (moving an existing deployment's data over, README); read only at creation. Null: an empty group."
+  type        = string
+  default     = null
+}
+
+variable "auto_minor_version_upgrade" {
+  description = "Let ElastiCache apply minor engine upgrades in the maintenance window."
+  type        = bool
+  default     = true
+}
+
+variable "secret_recovery_window_in_days" {
+  description = "Days a deleted password secret can still be restored (7 to 30), or 0 to delete at once."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.secret_recovery_window_in_days == 0 || (var.secret_recovery_window_in_days >= 7 && var.secret_recovery_window_in_days <= 30)
+    error_message = "The secret_recovery_window_in_days must be 0 or from 7 to 30."
+  }
+}
+
 variable "tags" {
-  description = "Tags of the replication group and its CloudFormation stack."
+  description = "Tags of everything created here."
   type        = map(string)
   default     = {}
 

@@ -31,6 +31,34 @@ variable "deny_insecure_transport" {
   default     = true
 }
 
+variable "versioning_enabled" {
+  description = "Keep earlier versions of every node object (S3 versioning): an overwrite or delete by mistake can be undone for noncurrent_version_expiration_days. False suspends versioning (S3 cannot return a bucket to unversioned)."
+  type        = bool
+  default     = true
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days an overwritten or deleted version of a node object is kept before S3 expires it (1 to 3650). Every write leaves one such version."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1 && var.noncurrent_version_expiration_days <= 3650 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days
+    error_message = "The noncurrent_version_expiration_days must be a whole number from 1 to 3650."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key (ARN) for SSE-KMS of new objects, with a bucket key; null: SSE-S3 (AES256). Writers and readers need kms:GenerateDataKey and kms:Decrypt on it (../iam grants them when ../faaskeeper's kms_key_arn is this key)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:", var.kms_key_arn))
+    error_message = "The kms_key_arn must be a KMS key ARN."
+  }
+}
+
 variable "tags" {
   description = "Tags of the bucket."
   type        = map(string)

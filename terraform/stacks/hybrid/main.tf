@@ -15,6 +15,10 @@ module "faaskeeper" {
   name       = var.name
   user_store = "dynamodb"
 
+  # The user table is the only copy of node data: it, and the system and
+  # sessions tables, cannot be deleted by mistake.
+  deletion_protection = var.deletion_protection
+
   writer_zip_path      = "${var.package_dir}/fk-writer/bootstrap.zip"
   distributor_zip_path = "${var.package_dir}/fk-distributor/bootstrap.zip"
   heartbeat_zip_path   = "${var.package_dir}/fk-heartbeat/bootstrap.zip"

@@ -178,6 +178,12 @@ variable "reserved_concurrent_executions" {
   }
 }
 
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection of the tables: `terraform destroy` fails until it is set false and applied."
+  type        = bool
+  default     = true
+}
+
 variable "kms_key_arn" {
   description = "Customer managed KMS key ARN for the tables, queues and function environments (the roles and the client policy get kms:Decrypt and kms:GenerateDataKey on it); null: AWS managed keys."
   type        = string

@@ -56,4 +56,7 @@ module "faaskeeper" {
   heartbeat_schedule_enabled       = false # the runner schedules it
 
   user_store_force_destroy = true
+  # `make test` destroys what it applied (the emulator's copy of the modules
+  # leaves deletion protection out anyway: it needs provider 4+).
+  deletion_protection = false
 }

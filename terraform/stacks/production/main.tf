@@ -16,6 +16,12 @@ module "faaskeeper" {
   user_store       = "s3"
   user_bucket_name = var.user_bucket_name
 
+  # The bucket is the only copy of node data: versioned, old versions kept
+  # for a while; the tables cannot be deleted by mistake.
+  user_bucket_versioning_enabled                 = var.user_bucket_versioning_enabled
+  user_bucket_noncurrent_version_expiration_days = var.user_bucket_noncurrent_version_expiration_days
+  deletion_protection                            = var.deletion_protection
+
   writer_zip_path      = "${var.package_dir}/fk-writer/bootstrap.zip"
   distributor_zip_path = "${var.package_dir}/fk-distributor/bootstrap.zip"
   heartbeat_zip_path   = "${var.package_dir}/fk-heartbeat/bootstrap.zip"

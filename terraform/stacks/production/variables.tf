@@ -189,8 +189,31 @@ variable "reserved_concurrent_executions" {
   }
 }
 
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection of the tables: `terraform destroy` fails until it is set false and applied."
+  type        = bool
+  default     = true
+}
+
+variable "user_bucket_versioning_enabled" {
+  description = "S3 versioning of the user bucket: overwritten and deleted node objects stay recoverable for user_bucket_noncurrent_version_expiration_days."
+  type        = bool
+  default     = true
+}
+
+variable "user_bucket_noncurrent_version_expiration_days" {
+  description = "Days the user bucket keeps earlier versions of a node object (1 to 3650)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.user_bucket_noncurrent_version_expiration_days >= 1 && var.user_bucket_noncurrent_version_expiration_days <= 3650 && floor(var.user_bucket_noncurrent_version_expiration_days) == var.user_bucket_noncurrent_version_expiration_days
+    error_message = "The user_bucket_noncurrent_version_expiration_days must be a whole number from 1 to 3650."
+  }
+}
+
 variable "kms_key_arn" {
-  description = "Customer managed KMS key ARN for the tables, queues and function environments, not the S3 bucket, which stays on SSE-S3 (the roles and the client policy get kms:Decrypt and kms:GenerateDataKey on it); null: AWS managed keys."
+  description = "Customer managed KMS key ARN for the tables, queues, function environments and the S3 user bucket (SSE-KMS with a bucket key; the roles and the client policy get kms:Decrypt and kms:GenerateDataKey on it); null: AWS managed keys and SSE-S3."
   type        = string
   default     = null
 

@@ -1,8 +1,8 @@
 # FaaSKeeper in AWS with a Redis user store (ElastiCache, created here, or an
 # existing server): the fastest reads. Redis lives in a VPC, so the
-# distributor runs in the given private subnets, which must reach SQS and
-# DynamoDB (a NAT gateway, or VPC endpoints), and clients must run where
-# they can reach Redis (client_security_group_ids).
+# distributor runs in the given private subnets, which must reach SQS,
+# DynamoDB and Secrets Manager (a NAT gateway, or VPC endpoints), and clients
+# must run where they can reach Redis (client_security_group_ids).
 
 provider "aws" {
   region = var.region
@@ -13,8 +13,9 @@ provider "aws" {
 }
 
 resource "aws_security_group" "distributor" {
+  #checkov:skip=CKV2_AWS_5:attached to the distributor's Lambda function (vpc_config, in module.faaskeeper's module.distributor); checkov 3.3 loses that two-module path once module.faaskeeper also takes module.redis's outputs
   name        = "${var.name}-distributor"
-  description = "FaaSKeeper ${var.name} distributor: Redis, and HTTPS to AWS APIs"
+  description = "FaaSKeeper ${var.name} distributor: Redis (TLS), and HTTPS to AWS APIs"
   vpc_id      = var.vpc_id
 
   egress {
@@ -26,8 +27,8 @@ resource "aws_security_group" "distributor" {
   }
 
   egress {
-    #checkov:skip=CKV_AWS_382:HTTPS to SQS and DynamoDB, whose addresses are AWS's public ranges unless VPC endpoints are used
-    description = "SQS and DynamoDB APIs (through NAT or VPC endpoints)"
+    #checkov:skip=CKV_AWS_382:HTTPS to SQS, DynamoDB and Secrets Manager, whose addresses are AWS's public ranges unless VPC endpoints are used
+    description = "SQS, DynamoDB and Secrets Manager APIs (through NAT or VPC endpoints)"
     from_port   = 443
     to_port     = 443
     protocol    = "tcp"
@@ -36,7 +37,6 @@ resource "aws_security_group" "distributor" {
 }
 
 resource "aws_security_group" "redis" {
-  #checkov:skip=CKV2_AWS_5:attached to the replication group inside module.redis's CloudFormation stack, which the scan cannot follow
   name        = "${var.name}-redis"
   description = "FaaSKeeper ${var.name} Redis user store: the distributor and clients only"
   vpc_id      = var.vpc_id
@@ -67,23 +67,36 @@ resource "aws_security_group_rule" "redis_from_clients" {
 module "redis" {
   source = "../../modules/user-storage-redis"
 
-  name                     = var.name
-  create_replication_group = var.redis_url == null
+  name = var.name
+  # An existing server passes through; without one, a replication group
+  # with RBAC users is created.
   url                      = var.redis_url
-  subnet_ids               = var.subnet_ids
-  security_group_ids       = [aws_security_group.redis.id]
-  node_type                = var.redis_node_type
-  number_cache_clusters    = var.redis_nodes
-  kms_key_id               = var.kms_key_arn
+  read_url                 = var.redis_read_url
+  password_secret_arn      = var.redis_password_secret_arn
+  read_password_secret_arn = var.redis_read_password_secret_arn
+
+  subnet_ids            = var.subnet_ids
+  security_group_ids    = [aws_security_group.redis.id]
+  node_type             = var.redis_node_type
+  num_cache_clusters    = var.redis_nodes
+  read_from_replicas    = var.redis_read_from_replicas
+  restore_snapshot_name = var.redis_restore_snapshot_name
+  # The replication group and the password secrets; the faaskeeper module
+  # below grants the functions and clients kms:Decrypt on the same key.
+  kms_key_arn = var.kms_key_arn
 }
 
 module "faaskeeper" {
   source = "../../modules/faaskeeper"
 
-  name         = var.name
-  user_store   = "redis"
-  redis_url    = module.redis.redis_url
-  redis_prefix = module.redis.redis_prefix
+  name                           = var.name
+  user_store                     = "redis"
+  redis_url                      = module.redis.redis_url
+  redis_read_url                 = module.redis.redis_read_url
+  redis_prefix                   = module.redis.redis_prefix
+  redis_password_secret_arn      = module.redis.password_secret_arn
+  redis_read_password_secret_arn = module.redis.read_password_secret_arn
+  deletion_protection            = var.deletion_protection
 
   writer_zip_path      = "${var.package_dir}/fk-writer/bootstrap.zip"
   distributor_zip_path = "${var.package_dir}/fk-distributor/bootstrap.zip"

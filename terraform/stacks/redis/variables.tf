@@ -52,7 +52,7 @@ variable "client_security_group_ids" {
 }
 
 variable "redis_url" {
-  description = "An existing Redis server (redis://host:port/) instead of a new ElastiCache replication group."
+  description = "An existing Redis server (redis:// or rediss://) instead of a new ElastiCache replication group; null: create one, with RBAC users whose passwords are in Secrets Manager."
   type        = string
   default     = null
 
@@ -60,6 +60,51 @@ variable "redis_url" {
     condition     = var.redis_url == null || can(regex("^rediss?://", var.redis_url))
     error_message = "The redis_url must start with redis:// or rediss://."
   }
+}
+
+variable "redis_read_url" {
+  description = "With redis_url: the same server as a read-only user, for clients; null: clients use redis_url."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_read_url == null || can(regex("^rediss?://", var.redis_read_url))
+    error_message = "The redis_read_url must start with redis:// or rediss://."
+  }
+}
+
+variable "redis_password_secret_arn" {
+  description = "With redis_url: a Secrets Manager secret holding the password of redis_url's user (the distributor may read it); null: the URL carries its password, or none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_password_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.redis_password_secret_arn))
+    error_message = "The redis_password_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "redis_read_password_secret_arn" {
+  description = "With redis_read_url: a Secrets Manager secret holding the password of redis_read_url's user (the client policy may read it); null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.redis_read_password_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.redis_read_password_secret_arn))
+    error_message = "The redis_read_password_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "redis_read_from_replicas" {
+  description = "Give clients the replication group's reader endpoint instead of the primary. Replicas lag: a client may miss its own latest write (see modules/user-storage-redis)."
+  type        = bool
+  default     = false
+}
+
+variable "redis_restore_snapshot_name" {
+  description = "An ElastiCache snapshot the new replication group starts from (moving a deployment's data over, README); read only when the group is created."
+  type        = string
+  default     = null
 }
 
 variable "redis_node_type" {
@@ -74,7 +119,7 @@ variable "redis_node_type" {
 }
 
 variable "redis_nodes" {
-  description = "Nodes of the replication group (2 or more: automatic failover)."
+  description = "Nodes of the replication group (2 or more: automatic failover and Multi-AZ)."
   type        = number
   default     = 2
 
@@ -242,8 +287,14 @@ variable "reserved_concurrent_executions" {
   }
 }
 
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection of the system and sessions tables: `terraform destroy` fails until it is set false and applied."
+  type        = bool
+  default     = true
+}
+
 variable "kms_key_arn" {
-  description = "Customer managed KMS key ARN for the tables, queues and function environments (the roles and the client policy get kms:Decrypt and kms:GenerateDataKey on it), and for the ElastiCache replication group created here (its key policy must allow ElastiCache; a new key replaces the group and loses its nodes: set it before creating); null: AWS managed keys."
+  description = "Customer managed KMS key ARN for the tables, queues and function environments (the roles and the client policy get kms:Decrypt and kms:GenerateDataKey on it), and for the ElastiCache replication group and password secrets created here (its key policy must allow ElastiCache and Secrets Manager; a new key replaces the group and loses its nodes: set it before creating); null: AWS managed keys."
   type        = string
   default     = null
 
