@@ -465,11 +465,15 @@ async fn table_shape(
 /// the attributes the write path relies on.
 fn queue_shape(a: &HashMap<String, String>) -> std::collections::BTreeMap<&'static str, String> {
     let get = |k: &str| a.get(k).cloned().unwrap_or_default();
-    let redrive: Option<serde_json::Value> =
-        a.get("RedrivePolicy").and_then(|r| serde_json::from_str(r).ok());
+    let redrive: Option<serde_json::Value> = a
+        .get("RedrivePolicy")
+        .and_then(|r| serde_json::from_str(r).ok());
     std::collections::BTreeMap::from([
         ("FifoQueue", get("FifoQueue")),
-        ("ContentBasedDeduplication", get("ContentBasedDeduplication")),
+        (
+            "ContentBasedDeduplication",
+            get("ContentBasedDeduplication"),
+        ),
         ("MaximumMessageSize", get("MaximumMessageSize")),
         ("MessageRetentionPeriod", get("MessageRetentionPeriod")),
         ("DelaySeconds", get("DelaySeconds")),
@@ -523,7 +527,9 @@ async fn the_stacks_the_tests_provision_are_the_stack_terraform_applies() {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
 
     let mut differences = Vec::new();
-    let mut compare = |what: String, terraform: std::collections::BTreeMap<&str, String>, tests: std::collections::BTreeMap<&str, String>| {
+    let mut compare = |what: String,
+                       terraform: std::collections::BTreeMap<&str, String>,
+                       tests: std::collections::BTreeMap<&str, String>| {
         for (key, value) in &terraform {
             if tests.get(key) != Some(value) {
                 differences.push(format!(
@@ -536,14 +542,24 @@ async fn the_stacks_the_tests_provision_are_the_stack_terraform_applies() {
 
     // when both are described,
     let mut tables = vec![
-        ("system", applied.deployment.system_table.clone(), sdk_stack.deployment.system_table.clone()),
-        ("sessions", applied.deployment.sessions_table.clone(), sdk_stack.deployment.sessions_table.clone()),
+        (
+            "system",
+            applied.deployment.system_table.clone(),
+            sdk_stack.deployment.system_table.clone(),
+        ),
+        (
+            "sessions",
+            applied.deployment.sessions_table.clone(),
+            sdk_stack.deployment.sessions_table.clone(),
+        ),
     ];
     if let (
         fk_aws::deployment::UserStoreConfig::Dynamodb { table: a },
         fk_aws::deployment::UserStoreConfig::Dynamodb { table: b },
-    ) = (&applied.deployment.user_store, &sdk_stack.deployment.user_store)
-    {
+    ) = (
+        &applied.deployment.user_store,
+        &sdk_stack.deployment.user_store,
+    ) {
         tables.push(("user", a.clone(), b.clone()));
     }
     for (role, terraform, tests) in tables {
@@ -554,12 +570,36 @@ async fn the_stacks_the_tests_provision_are_the_stack_terraform_applies() {
         );
     }
     let queues = [
-        ("writer queue", &applied.deployment.writer_queue_url, &sdk_stack.deployment.writer_queue_url),
-        ("writer dead-letter queue", &applied.writer_dlq_url, &sdk_stack.writer_dlq_url),
-        ("distributor queue", &applied.distributor_queue_url, &sdk_stack.distributor_queue_url),
-        ("distributor dead-letter queue", &applied.distributor_dlq_url, &sdk_stack.distributor_dlq_url),
-        ("watch queue", &applied.watch_queue_url, &sdk_stack.watch_queue_url),
-        ("watch dead-letter queue", &applied.watch_dlq_url, &sdk_stack.watch_dlq_url),
+        (
+            "writer queue",
+            &applied.deployment.writer_queue_url,
+            &sdk_stack.deployment.writer_queue_url,
+        ),
+        (
+            "writer dead-letter queue",
+            &applied.writer_dlq_url,
+            &sdk_stack.writer_dlq_url,
+        ),
+        (
+            "distributor queue",
+            &applied.distributor_queue_url,
+            &sdk_stack.distributor_queue_url,
+        ),
+        (
+            "distributor dead-letter queue",
+            &applied.distributor_dlq_url,
+            &sdk_stack.distributor_dlq_url,
+        ),
+        (
+            "watch queue",
+            &applied.watch_queue_url,
+            &sdk_stack.watch_queue_url,
+        ),
+        (
+            "watch dead-letter queue",
+            &applied.watch_dlq_url,
+            &sdk_stack.watch_dlq_url,
+        ),
     ];
     for (role, terraform, tests) in queues {
         compare(
@@ -578,9 +618,17 @@ async fn the_stacks_the_tests_provision_are_the_stack_terraform_applies() {
     };
     for (function, terraform, tests) in [
         ("writer", &applied.writer_env, &sdk_stack.writer_env),
-        ("distributor", &applied.distributor_env, &sdk_stack.distributor_env),
+        (
+            "distributor",
+            &applied.distributor_env,
+            &sdk_stack.distributor_env,
+        ),
         ("watch", &applied.watch_env, &sdk_stack.watch_env),
-        ("heartbeat", &applied.heartbeat_env, &sdk_stack.heartbeat_env),
+        (
+            "heartbeat",
+            &applied.heartbeat_env,
+            &sdk_stack.heartbeat_env,
+        ),
     ] {
         compare(
             format!("{function} function"),

@@ -6,7 +6,10 @@ use fk_core::StoreError;
 use crate::errors;
 
 /// The string value of the secret `arn` (its current version).
-pub async fn string(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, StoreError> {
+pub async fn string(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+) -> Result<String, StoreError> {
     let out = client
         .get_secret_value()
         .secret_id(arn)

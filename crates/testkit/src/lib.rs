@@ -180,7 +180,9 @@ pub fn redis_tls() -> &'static RedisTls {
         let dir = std::env::temp_dir().join(format!("fk-testkit-redis-tls-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a directory for the TLS files");
         make_test_certificates(&dir).unwrap_or_else(|why| {
-            panic!("could not make test certificates with `openssl` (apt-get install openssl): {why}")
+            panic!(
+                "could not make test certificates with `openssl` (apt-get install openssl): {why}"
+            )
         });
         let conf = dir.join("redis.conf");
         std::fs::write(&conf, REDIS_USERS).expect("writing the redis configuration");
@@ -203,7 +205,14 @@ pub fn redis_tls() -> &'static RedisTls {
                 Command::new("redis-cli")
                     .args(["--tls", "--cacert", &file("ca.pem")])
                     .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-                    .args(["--user", "fk-admin", "--pass", "admin", "--no-auth-warning", "ping"])
+                    .args([
+                        "--user",
+                        "fk-admin",
+                        "--pass",
+                        "admin",
+                        "--no-auth-warning",
+                        "ping",
+                    ])
                     .stderr(Stdio::null())
                     .output()
                     .is_ok_and(|out| out.stdout.starts_with(b"PONG"))
@@ -245,8 +254,16 @@ fn make_test_certificates(dir: &Path) -> Result<(), String> {
         "-keyout", "ca.key", "-out", "ca.pem",
     ])?;
     run(&[
-        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
-        "server.key", "-out", "server.csr",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
     ])?;
     std::fs::write(
         dir.join("san.ext"),
@@ -254,8 +271,21 @@ fn make_test_certificates(dir: &Path) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     run(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.pem",
     ])
 }
 
