@@ -35,7 +35,11 @@ use command::Command;
     name = "fk",
     version,
     about = "ZooKeeper's commands against a FaaSKeeper deployment",
-    after_help = "With no command: the shell at a terminal, else `fk script`."
+    after_help = concat!(
+        "With no command: the shell at a terminal, else `fk script`.\n",
+        "Not supported (each says why): getAcl, setAcl, addauth, setquota, listquota, ",
+        "delquota, config, reconfig."
+    )
 )]
 struct Cli {
     /// The deployment document (JSON). Default: $FK_DEPLOYMENT, then

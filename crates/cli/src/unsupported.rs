@@ -31,6 +31,10 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ),
 ];
 
+/// What `help` says of them.
+pub const HELP: &str = "Not supported (each says why): getAcl, setAcl, addauth, setquota, \
+listquota, delquota, config, reconfig.";
+
 /// The answer to a command that is not one of ours.
 pub fn answer(words: &[String]) -> Failure {
     let name = words.first().map(String::as_str).unwrap_or_default();

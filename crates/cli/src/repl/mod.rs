@@ -31,7 +31,8 @@ pub use connection::{Connection, EventSink};
     name = "fk",
     no_binary_name = true,
     disable_version_flag = true,
-    help_template = "Commands:\n{subcommands}"
+    help_template = "Commands:\n{subcommands}\n\n{after-help}",
+    after_help = unsupported::HELP
 )]
 struct Line {
     #[command(subcommand)]
