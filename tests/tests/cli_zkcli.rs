@@ -288,7 +288,7 @@ get /j
 }
 
 #[test]
-fn unsupported_zkcli_commands_say_why_and_fail() {
+fn unsupported_zkcli_commands_say_why_and_fail_and_shell_commands_need_the_shell() {
     for (command, reason) in [
         (vec!["getAcl", "/a"], "ACLs"),
         (vec!["setAcl", "/a", "world:anyone:r"], "ACLs"),
@@ -313,4 +313,13 @@ fn unsupported_zkcli_commands_say_why_and_fail() {
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
     assert_eq!(stderr(&unknown), "Command not found: frobnicate\n");
+    let shell_only = std::process::Command::new(fk_e2e::binary("fk"))
+        .args(["redo", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(shell_only.status.code(), Some(2));
+    assert_eq!(
+        stderr(&shell_only),
+        "redo is a command of the shell and of scripts (fk shell, fk script)\n"
+    );
 }

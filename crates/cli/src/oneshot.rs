@@ -49,7 +49,14 @@ pub async fn run(command: Command, deployment: Deployment, json: bool) -> ExitCo
 /// A command that is not one of ours: unsupported (exit status 1) or
 /// unknown (2, as a usage error).
 pub fn other(words: &[String], json: bool) -> ExitCode {
-    let failure = crate::unsupported::answer(words);
+    let failure = match words.first().map(String::as_str) {
+        Some(name @ ("history" | "redo" | "printwatches" | "close" | "connect" | "quit")) => {
+            Failure::Usage(format!(
+                "{name} is a command of the shell and of scripts (fk shell, fk script)"
+            ))
+        }
+        _ => crate::unsupported::answer(words),
+    };
     render::failure(&failure, json, None);
     match failure {
         Failure::Unsupported(_) => ExitCode::from(1),

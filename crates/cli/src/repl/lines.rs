@@ -32,10 +32,15 @@ impl Lines {
     /// Lines of standard input.
     pub fn stdin() -> Self {
         Self::spawn(|_prompt: &str| {
-            let mut line = String::new();
-            match std::io::stdin().lock().read_line(&mut line) {
+            let mut line = Vec::new();
+            match std::io::stdin().lock().read_until(b'\n', &mut line) {
                 Ok(0) => Read::End,
-                Ok(_) => Read::Line(line.trim_end_matches(['\n', '\r']).to_string()),
+                // A byte that is not UTF-8 fails its own line, not the script.
+                Ok(_) => Read::Line(
+                    String::from_utf8_lossy(&line)
+                        .trim_end_matches(['\n', '\r'])
+                        .to_string(),
+                ),
                 Err(e) => Read::Failed(format!("reading standard input: {e}")),
             }
         })
