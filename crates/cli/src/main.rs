@@ -1,9 +1,14 @@
-//! `fk`: a zkCli-like command line for FaaSKeeper deployments.
+//! `fk`: zkCli's commands against a FaaSKeeper deployment: one command
+//! from the command line, a script on standard input, or the interactive
+//! shell.
 //!
 //! # Layout
 //!
-//! - `command`: the commands, parsed by clap, and what each does.
+//! - `command`: zkCli's commands, parsed by clap, and what each does.
+//! - `oneshot`: `fk <command>`.
+//! - `repl`: `fk script` and `fk shell` (one session, line by line).
 //! - `render`: text (zkCli's format) and `--json` output.
+//! - `unsupported`: the zkCli commands this service lacks, and why.
 //! - `locate`: finding the deployment document.
 //! - `trace`: `fk trace`, the waterfall of the last writes (needs no
 //!   deployment). Every command is traced (`fk-cli` spans) when
@@ -13,21 +18,28 @@
 mod command;
 mod cost;
 mod locate;
+mod oneshot;
 mod render;
+mod repl;
 mod trace;
+mod unsupported;
 
-use std::io::BufRead;
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser;
-use command::{Command, EventCount, Failure};
-use fk_client::{Client, SessionState};
+use command::Command;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "fk",
     version,
-    about = "ZooKeeper's commands against a FaaSKeeper deployment"
+    about = "ZooKeeper's commands against a FaaSKeeper deployment",
+    after_help = concat!(
+        "With no command: the shell at a terminal, else `fk script`.\n",
+        "Not supported (each says why): getAcl, setAcl, addauth, setquota, listquota, ",
+        "delquota, config, reconfig."
+    )
 )]
 struct Cli {
     /// The deployment document (JSON). Default: $FK_DEPLOYMENT, then
@@ -38,20 +50,25 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
-    command: TopLevel,
+    command: Option<TopLevel>,
 }
 
 #[derive(Debug, clap::Subcommand)]
 enum TopLevel {
     #[command(flatten)]
     One(Command),
-    /// Run commands read from standard input, one per line, in one session.
+    /// Run the commands on standard input in one session, each answered
+    /// before the next line is read.
     Script,
+    /// zkCli's interactive shell, in one session.
+    Shell,
     /// Print where the last writes spent their time (from the spans of
     /// the local stack's trace receiver).
     Trace(trace::TraceArgs),
     /// The monthly AWS bill of a workload, against ZooKeeper on VMs.
     Cost(cost::CostArgs),
+    #[command(external_subcommand)]
+    Other(Vec<String>),
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -83,11 +100,17 @@ async fn main() -> ExitCode {
 
 async fn run() -> ExitCode {
     let cli = Cli::parse();
-    if let TopLevel::Trace(args) = &cli.command {
-        return trace::run(args, cli.deployment.as_deref(), cli.json);
-    }
-    if let TopLevel::Cost(args) = &cli.command {
-        return cost::run(args, cli.json);
+    let json = cli.json;
+    // What needs no deployment.
+    match &cli.command {
+        Some(TopLevel::Trace(args)) => return trace::run(args, cli.deployment.as_deref(), json),
+        Some(TopLevel::Cost(args)) => return cost::run(args, json),
+        Some(TopLevel::Other(words)) => return oneshot::other(words, json),
+        Some(TopLevel::One(Command::Version)) => {
+            render::success(&command::version(), json);
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let deployment = match locate::deployment(cli.deployment.as_deref()) {
         Ok(d) => d,
@@ -96,113 +119,14 @@ async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let commands = match cli.command {
-        TopLevel::One(command) => vec![command],
-        TopLevel::Cost(_) => unreachable!("answered above"),
-        TopLevel::Trace(_) => unreachable!("answered above"),
-        TopLevel::Script => match read_script() {
-            Ok(commands) => commands,
-            Err(message) => {
-                eprintln!("fk: {message}");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    let needs_session = commands.iter().any(Command::needs_session);
-    // A lone command that leaves a watch waits for its event(s).
-    let await_events = match commands.as_slice() {
-        [only] => only.events_to_await(),
-        _ => None,
-    };
-    let client = if needs_session {
-        Client::connect(&deployment).await
-    } else {
-        Client::read_only(&deployment).await
-    };
-    let client = match client {
-        Ok(c) => c,
-        Err(e) => {
-            render::failure(
-                &Failure {
-                    path: String::new(),
-                    error: e,
-                },
-                cli.json,
-            );
-            return ExitCode::from(1);
-        }
-    };
-    let events = EventCount::default();
-    if needs_session {
-        if let Ok(mut stream) = client.subscribe() {
-            let (events, json) = (events.clone(), cli.json);
-            tokio::spawn(async move {
-                while let Ok(event) = stream.recv().await {
-                    render::event(&event, json);
-                    events.printed_one();
-                }
-            });
+    match cli.command {
+        Some(TopLevel::One(command)) => oneshot::run(command, deployment, json).await,
+        Some(TopLevel::Script) => repl::script::run(deployment, json).await,
+        Some(TopLevel::Shell) => repl::shell::run(deployment, json).await,
+        None if std::io::stdin().is_terminal() => repl::shell::run(deployment, json).await,
+        None => repl::script::run(deployment, json).await,
+        Some(TopLevel::Trace(_) | TopLevel::Cost(_) | TopLevel::Other(_)) => {
+            unreachable!("answered above")
         }
     }
-    let mut failed = false;
-    let mut watch_set = true;
-    for command in commands {
-        // `exists -w` on a missing node answers NoNode and still watches.
-        let watches_anyway = command.watches_a_missing_node();
-        match command.run(&client, &events).await {
-            Ok(output) => render::success(&output, cli.json),
-            Err(failure) => {
-                watch_set = watches_anyway && failure.error == fk_client::Error::NoNode;
-                render::failure(&failure, cli.json);
-                failed = true;
-            }
-        }
-    }
-    if let (Some(count), true) = (await_events, watch_set) {
-        // Until the event(s) arrive, or Ctrl-C.
-        tokio::select! {
-            _ = events.wait_for_total(count, None) => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-    }
-    if matches!(client.state(), SessionState::Expired | SessionState::Closed) {
-        // Closed by the script (or expired): nothing left to close.
-    } else if let Err(e) = client.close().await {
-        render::failure(
-            &Failure {
-                path: String::new(),
-                error: e,
-            },
-            cli.json,
-        );
-        failed = true;
-    }
-    if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// Parses standard input: one command per line, shell quoting, `#` comments.
-fn read_script() -> Result<Vec<Command>, String> {
-    #[derive(Debug, Parser)]
-    #[command(name = "fk", no_binary_name = true)]
-    struct Line {
-        #[command(subcommand)]
-        command: Command,
-    }
-    let mut commands = Vec::new();
-    for (n, line) in std::io::stdin().lock().lines().enumerate() {
-        let line = line.map_err(|e| format!("reading standard input: {e}"))?;
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let words =
-            shlex::split(trimmed).ok_or_else(|| format!("line {}: unbalanced quotes", n + 1))?;
-        let parsed = Line::try_parse_from(words).map_err(|e| format!("line {}: {e}", n + 1))?;
-        commands.push(parsed.command);
-    }
-    Ok(commands)
 }
