@@ -32,6 +32,7 @@ CARGO_LAMBDA_REQS=('cargo-lambda==1.9.2')            # own venv, --package only
 if ! $PACKAGE_ONLY; then
     apt_need redis-server redis-server
     apt_need openssl openssl                              # certificates of the TLS Redis the tests start
+    apt_need tmux tmux                                    # the interactive shell test (tests/tests/cli_shell.rs)
     apt_need java default-jre-headless                    # runs ZooKeeper (conformance suite)
     apt_need /usr/share/java/zookeeper.jar zookeeper     # the reference the conformance suite compares with
     pip_need 'moto[server]==5.2.5'
