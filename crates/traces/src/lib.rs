@@ -15,15 +15,19 @@
 //!   end-to-end tests run their own.
 //! - [`store`]: that file: one span per line, appended as batches arrive,
 //!   read back by `fk trace`.
+//! - [`otlp_json`]: spans back as an OTLP `ExportTraceServiceRequest` in
+//!   its JSON mapping (`fk trace --otlp-json`), for Jaeger, Tempo or a
+//!   collector.
 //! - [`waterfall`]: spans grouped into traces, the traces of writes picked
 //!   out, and each one printed as a tree of spans with start offsets,
 //!   durations, the waits in the queues and the write's stages.
 
+pub mod otlp_json;
 pub mod receiver;
 pub mod span;
 pub mod store;
 pub mod waterfall;
 
 pub use receiver::OtlpReceiver;
-pub use span::SpanRecord;
+pub use span::{AttributeType, SpanRecord};
 pub use waterfall::{last, traces, waterfall, writes, Stage, Trace};

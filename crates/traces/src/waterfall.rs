@@ -352,6 +352,7 @@ mod tests {
             end_ns: 1_000_000_000 + end_ms * 1_000_000,
             error: false,
             attributes: BTreeMap::new(),
+            attribute_types: BTreeMap::new(),
         }
     }
 
