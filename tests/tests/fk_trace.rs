@@ -282,8 +282,8 @@ fn fk_trace_prints_a_watched_cli_write_from_the_cli_to_the_watch_delivery() {
         );
     }
 
-    // and the text waterfall shows the same tree, indented
-    let text = stdout(&up.run(&["trace", "--spans", spans]));
+    // and the table shows the same tree, indented
+    let text = stdout(&up.run(&["trace", "--format", "table", "--spans", spans]));
     println!("{text}");
     let position = |needle: &str| {
         text.lines()

@@ -15,6 +15,8 @@
 //!   end-to-end tests run their own.
 //! - [`store`]: that file: one span per line, appended as batches arrive,
 //!   read back by `fk trace`.
+//! - [`bars`]: the waterfall drawn in the terminal, a bar per span on the
+//!   trace's time line, fitted to a width (what `fk trace` prints).
 //! - [`otlp_json`]: spans back as an OTLP `ExportTraceServiceRequest` in
 //!   its JSON mapping (`fk trace --otlp-json`), for Jaeger, Tempo or a
 //!   collector.
@@ -22,6 +24,10 @@
 //!   out, and each one printed as a tree of spans with start offsets,
 //!   durations, the waits in the queues and the write's stages.
 
+pub mod bars;
+#[cfg(test)]
+mod fixtures;
+pub mod html;
 pub mod otlp_json;
 pub mod receiver;
 pub mod span;

@@ -9,7 +9,9 @@
 //! nanoseconds as decimal strings (JSON numbers lose precision past 2^53),
 //! enums as their numbers, attributes as `{key, value: AnyValue}`.
 //!
-//! The document is written on one line: the same file is then a body for
+//! Unset messages (the mapping writes them as `null`) and empty defaults
+//! are left out, as the OpenTelemetry exporters do. The document is
+//! written on one line: the same file is then a body for
 //! `POST /v1/traces` (`Content-Type: application/json`), a JSON-lines file
 //! for the collector's `otlpjsonfile` receiver and an upload for Jaeger's
 //! UI.
@@ -84,29 +86,65 @@ pub fn request(spans: &[SpanRecord]) -> Result<ExportTraceServiceRequest, BadId>
 pub fn to_string(spans: &[SpanRecord]) -> Result<String, BadId> {
     let request = request(spans)?;
     let mut document = serde_json::to_value(&request).expect("an export request serialises");
-    drop_empty_parents(&mut document);
+    prune(&mut document);
     Ok(document.to_string())
 }
 
-/// A root span's parent id is empty: the mapping writes it as `""`, which
-/// the specification allows, but leaving the field out is what exporters
-/// do and what every reader is sure to take.
-fn drop_empty_parents(document: &mut serde_json::Value) {
-    let resources = document["resourceSpans"].as_array_mut();
-    for resource in resources.into_iter().flatten() {
-        let scopes = resource["scopeSpans"].as_array_mut();
-        for scope in scopes.into_iter().flatten() {
-            let spans = scope["spans"].as_array_mut();
-            for span in spans
-                .into_iter()
-                .flatten()
-                .filter_map(|s| s.as_object_mut())
-            {
-                if span.get("parentSpanId").is_some_and(|p| p == "") {
-                    span.remove("parentSpanId");
+/// The spans of an OTLP-JSON file: one export request a line (what
+/// [`to_string`] writes, or a collector's file exporter).
+pub fn parse(text: &str) -> Result<Vec<SpanRecord>, serde_json::Error> {
+    let mut spans = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let request: ExportTraceServiceRequest = serde_json::from_str(line)?;
+        spans.extend(crate::receiver::records(request));
+    }
+    Ok(spans)
+}
+
+/// Fields the mapping writes even when they hold their default (an empty
+/// id, list or string, a zero count), which OTLP-JSON lets a writer leave
+/// out, as exporters do.
+const LEFT_OUT_WHEN_EMPTY: &[&str] = &[
+    "parentSpanId",
+    "attributes",
+    "message",
+    "traceState",
+    "schemaUrl",
+    "flags",
+    "droppedAttributesCount",
+    "droppedEventsCount",
+    "droppedLinksCount",
+    "events",
+    "links",
+    "entityRefs",
+];
+
+/// Leaves out the unset messages the mapping writes as `null` (a span's
+/// status, the scope), which some readers take for a value, and the
+/// defaults above. An attribute's value is never touched: an empty
+/// string there is a value.
+fn prune(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(fields) => {
+            fields.retain(|key, field| {
+                let empty = match field {
+                    Value::Null => return false,
+                    Value::String(s) => s.is_empty(),
+                    Value::Array(items) => items.is_empty(),
+                    Value::Number(n) => n.as_u64() == Some(0),
+                    _ => false,
+                };
+                !(empty && LEFT_OUT_WHEN_EMPTY.contains(&key.as_str()))
+            });
+            for (key, field) in fields.iter_mut() {
+                if key != "value" {
+                    prune(field);
                 }
             }
         }
+        Value::Array(items) => items.iter_mut().for_each(prune),
+        _ => {}
     }
 }
 
@@ -298,7 +336,9 @@ mod tests {
 
         // then: the receiver makes the same spans of it, types included
         assert_eq!(parsed, request(&spans).unwrap());
-        assert_eq!(by_id(records(parsed)), by_id(spans));
+        assert_eq!(by_id(records(parsed)), by_id(spans.clone()));
+        let twice = format!("{text}\n{text}\n");
+        assert_eq!(parse(&twice).unwrap().len(), 2 * spans.len());
     }
 
     #[test]
@@ -366,7 +406,13 @@ mod tests {
         let kinds: Vec<i64> = spans.iter().map(|s| s["kind"].as_i64().unwrap()).collect();
         assert_eq!(kinds, [3, 4, 5, 1, 2]);
         assert_eq!(named("lock")["status"]["code"], 2);
-        assert!(named("send w").get("status").is_none_or(Value::is_null));
+        assert!(named("send w").get("status").is_none());
+        // no null anywhere, no empty default written out
+        assert!(!text.contains("null") && !text.contains("\"\""), "{text}");
+        assert!(
+            !text.contains("\"events\"") && !text.contains("\"flags\""),
+            "{text}"
+        );
 
         // attributes as AnyValue objects of their type; int64 as a string
         assert_eq!(
