@@ -61,8 +61,11 @@ impl Layout {
         let fixed =
             2 + 2 + service + 2 + NUMBER + 2 + NUMBER + 2 + if error { ERROR.len() } else { 0 };
         let room = width.saturating_sub(fixed);
-        // Names take what they need up to half the room; the bars the rest.
-        let name = name.min((room - room / 2).max(MIN_NAME));
+        // Names take what they need up to half the room, and leave the
+        // bars their least; the bars take the rest.
+        let name = name
+            .min((room - room / 2).max(MIN_NAME))
+            .min(room.saturating_sub(MIN_BAR).max(MIN_NAME));
         let deepest = lines.iter().map(|l| l.depth).max().unwrap_or(0);
         Layout {
             name,
