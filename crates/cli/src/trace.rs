@@ -40,6 +40,7 @@ pub struct TraceArgs {
     /// What to print: a time bar per span (bars, the default), the
     /// figures alone (table), the spans as OTLP-JSON (otlp-json) or a
     /// page (html). The global --json prints the waterfalls as JSON.
+    /// With --otlp-json or --html, nothing is printed unless this asks.
     #[arg(long, value_enum, value_name = "FORMAT")]
     format: Option<Format>,
     /// The width of the bars' rows. Default: $COLUMNS, then the
