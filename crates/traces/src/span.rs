@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A span as the receiver keeps it: enough to rebuild a trace's tree and
 /// time line, and the attributes to label it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpanRecord {
     /// The `service.name` resource attribute (`fk-writer`, `fk-cli`, …).
     pub service: String,
@@ -27,8 +27,24 @@ pub struct SpanRecord {
     /// True when the span's status is an error.
     #[serde(default)]
     pub error: bool,
+    /// Every attribute as text (an integer as its digits, …).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// The type of each attribute that was not a string, so an export
+    /// (OTLP-JSON) gives `zk.zxid` back as the integer a query compares.
+    /// Files written before it was kept read back with every attribute a
+    /// string.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attribute_types: BTreeMap<String, AttributeType>,
+}
+
+/// The OTLP type of an attribute that is not a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeType {
+    Int,
+    Double,
+    Bool,
 }
 
 impl SpanRecord {

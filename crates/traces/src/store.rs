@@ -40,6 +40,7 @@ pub fn read(path: &Path) -> std::io::Result<Vec<SpanRecord>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::span::AttributeType;
 
     fn span(name: &str) -> SpanRecord {
         SpanRecord {
@@ -53,6 +54,7 @@ mod tests {
             end_ns: 2,
             error: false,
             attributes: [("zk.path".to_string(), "/a".to_string())].into(),
+            attribute_types: [("zk.zxid".to_string(), AttributeType::Int)].into(),
         }
     }
 
