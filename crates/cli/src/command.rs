@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Subcommand;
-use fk_client::{AddWatchMode, Client, CreateMode, Error, Stat, WatcherType};
+use fk_client::{AddWatchMode, Client, Code, CreateMode, Error, Stat, WatcherType};
 use fk_core::{Op, OpResult};
 
 #[derive(Debug, Clone, Subcommand)]
@@ -163,10 +163,10 @@ impl Step {
             #[command(subcommand)]
             step: Step,
         }
-        let words = shlex::split(text).ok_or(Error::BadArguments)?;
+        let words = shlex::split(text).ok_or(Code::BadArguments)?;
         let one = <One as clap::Parser>::try_parse_from(words).map_err(|e| {
             eprintln!("multi step {text:?}: {e}");
-            Error::BadArguments
+            Error::from(Code::BadArguments)
         })?;
         let any = |v: Option<i32>| v.filter(|v| *v != -1);
         Ok(match one.step {
@@ -387,7 +387,7 @@ impl Command {
                     zk.exists(&path).await
                 }
                 .map_err(fail)?;
-                let stat = stat.ok_or_else(|| fail(Error::NoNode))?;
+                let stat = stat.ok_or_else(|| fail(Code::NoNode.into()))?;
                 Ok(Output::Stat { path, stat })
             }
             Command::AddWatch { mode, path } => {
@@ -420,7 +420,7 @@ impl Command {
                 } else {
                     Err(Failure {
                         path,
-                        error: Error::OperationTimeout,
+                        error: Code::OperationTimeout.into(),
                     })
                 }
             }

@@ -137,7 +137,7 @@ async fn run() -> ExitCode {
         if let Ok(mut stream) = client.subscribe() {
             let (events, json) = (events.clone(), cli.json);
             tokio::spawn(async move {
-                while let Ok(event) = stream.recv().await {
+                while let Some(event) = stream.recv().await {
                     render::event(&event, json);
                     events.printed_one();
                 }
@@ -152,7 +152,7 @@ async fn run() -> ExitCode {
         match command.run(&client, &events).await {
             Ok(output) => render::success(&output, cli.json),
             Err(failure) => {
-                watch_set = watches_anyway && failure.error == fk_client::Error::NoNode;
+                watch_set = watches_anyway && failure.error == fk_client::Code::NoNode;
                 render::failure(&failure, cli.json);
                 failed = true;
             }

@@ -60,27 +60,34 @@ pub fn event(event: &WatchedEvent, as_json: bool) {
 }
 
 pub fn failure(failure: &Failure, as_json: bool) {
+    let code = failure.error.code();
+    // A backend failure's cause (which resource, why), beside the code.
+    let cause = std::error::Error::source(&failure.error).map(|_| failure.error.to_string());
     if as_json {
-        println!(
-            "{}",
-            json!({
-                "path": failure.path,
-                "error": format!("{:?}", failure.error),
-                "code": failure.error.code(),
-            })
-        );
+        let mut doc = json!({
+            "path": failure.path,
+            "error": format!("{code:?}"),
+            "code": code.code(),
+        });
+        if let Some(cause) = &cause {
+            doc["cause"] = json!(cause);
+        }
+        println!("{doc}");
         return;
     }
-    let name = format!("{:?}", failure.error);
+    let name = format!("{code:?}");
     if failure.path.is_empty() {
         eprintln!("KeeperErrorCode = {name}");
-    } else if failure.error == fk_client::Error::NoNode {
+    } else if code == fk_client::Code::NoNode {
         eprintln!(
             "Node does not exist: {} (KeeperErrorCode = {name})",
             failure.path
         );
     } else {
         eprintln!("KeeperErrorCode = {name} for {}", failure.path);
+    }
+    if let Some(cause) = cause {
+        eprintln!("{cause}");
     }
 }
 

@@ -10,6 +10,7 @@ use fk_core::{DecodeError, Envelope, Message, Reply, SessionId};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
+use crate::state::Status;
 use crate::watches::Registry;
 
 /// What arrives on a session's channel.
@@ -99,14 +100,17 @@ pub(crate) fn spawn_listener(
     session: SessionId,
     pending: Arc<Pending>,
     watches: Arc<Registry>,
+    status: Arc<Status>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match queue.receive_traced(20).await {
                 Ok(received) => {
+                    status.reachable(true);
                     for message in received {
                         match decode(message.envelope) {
                             Ok(Incoming::Reply(reply)) if reply.session == session => {
+                                status.reply_overdue(false);
                                 pending.deliver(reply)
                             }
                             Ok(Incoming::Notification(n)) if n.session == session => {
@@ -138,6 +142,7 @@ pub(crate) fn spawn_listener(
                     }
                 }
                 Err(e) => {
+                    status.reachable(false);
                     tracing::warn!(error = %e, "reply queue receive failed; retrying");
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                 }
