@@ -41,10 +41,11 @@ pub async fn system_table(
         .update_item()
         .table_name(table)
         .key(SYSTEM_KEY, AttributeValue::S(NO_ITEM.into()))
-        .update_expression("SET #k = :v")
+        .update_expression("SET #a = :v")
         .condition_expression("attribute_exists(#k)")
         .expression_attribute_names("#k", SYSTEM_KEY)
-        .expression_attribute_values(":v", AttributeValue::S(NO_ITEM.into()))
+        .expression_attribute_names("#a", "probe")
+        .expression_attribute_values(":v", AttributeValue::Bool(true))
         .send()
         .await;
     errors::applied("UpdateItem", result).map(|_| ())
