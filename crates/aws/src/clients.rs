@@ -67,9 +67,11 @@ fn is_loopback(endpoint: &str) -> bool {
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
+    #[cfg(feature = "s3")]
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     /// Only for a Redis user store whose password is a secret.
+    #[cfg(feature = "redis")]
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
@@ -81,6 +83,7 @@ impl Clients {
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
             .interceptor(counter.interceptor())
             .build();
+        #[cfg(feature = "s3")]
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(sdk.endpoint_url().is_some())
             .interceptor(counter.interceptor())
@@ -88,12 +91,15 @@ impl Clients {
         let sqs = aws_sdk_sqs::config::Builder::from(sdk)
             .interceptor(counter.interceptor())
             .build();
+        #[cfg(feature = "redis")]
         let secrets = aws_sdk_secretsmanager::config::Builder::from(sdk)
             .interceptor(counter.interceptor())
             .build();
         Clients {
+            #[cfg(feature = "redis")]
             secrets: aws_sdk_secretsmanager::Client::from_conf(secrets),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            #[cfg(feature = "s3")]
             s3: aws_sdk_s3::Client::from_conf(s3),
             sqs: aws_sdk_sqs::Client::from_conf(sqs),
         }

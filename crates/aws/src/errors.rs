@@ -8,9 +8,12 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use fk_core::{FailureKind, StoreError};
 
 pub(crate) const DYNAMODB: &str = "dynamodb";
+#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 pub(crate) const S3: &str = "s3";
 pub(crate) const SQS: &str = "sqs";
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) const REDIS: &str = "redis";
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) const SECRETS_MANAGER: &str = "secretsmanager";
 
 /// Service error codes that mean "slow down".
@@ -132,6 +135,7 @@ where
     }
 }
 
+#[cfg(feature = "redis")]
 /// Maps a Redis error: connection trouble and server-side busy states are
 /// retryable (the client reconnects by itself); a refused login or a
 /// command the user may not run is not.

@@ -8,7 +8,9 @@
 //! - [`clients`]: the SDK configuration and clients, built once per process;
 //!   [`calls`]: a counter of every call they make (tests and benchmarks).
 //! - [`system`]: [`SystemStore`](fk_core::system::SystemStore) on DynamoDB.
-//! - [`user`]: [`UserStore`](fk_core::UserStore) on S3, DynamoDB or Redis.
+//! - [`user`]: [`UserStore`](fk_core::UserStore) on S3, DynamoDB or Redis,
+//!   each behind a cargo feature of the same name (`s3`, `dynamodb`,
+//!   `redis`; all on by default).
 //! - [`sqs`]: the distributor queue, replies, session queues and Lambda's
 //!   SQS records.
 //! - [`probe`]: cheap checks that a deployment's resources exist, run by
@@ -90,6 +92,7 @@ pub mod deployment;
 pub mod env;
 pub mod probe;
 pub mod schema;
+#[cfg(feature = "redis")]
 pub mod secrets;
 pub mod sqs;
 pub mod system;

@@ -12,7 +12,7 @@ use fk_aws::clients::{sdk_config, Clients};
 use fk_aws::deployment::{Deployment, UserStoreConfig};
 use fk_core::UserStore;
 
-use crate::Error;
+use crate::{Code, Error};
 
 /// The backends a client talks to.
 pub(crate) struct Backends {
@@ -24,6 +24,15 @@ pub(crate) struct Backends {
 /// Builds the SDK clients and opens the user store (for Redis, a
 /// connection).
 pub(crate) async fn open(deployment: &Deployment) -> Result<Backends, Error> {
+    if let Some(feature) = fk_aws::user::missing_feature(&deployment.user_store) {
+        return Err(Error::because(
+            Code::Unimplemented,
+            format!(
+                "this build of fk-client cannot read a {feature} user store: \
+                 enable its cargo feature `{feature}`"
+            ),
+        ));
+    }
     let calls = CallCounter::new();
     let sdk = sdk_config(deployment.endpoint.as_deref(), &deployment.region).await;
     let clients = Clients::new(&sdk, &calls);
