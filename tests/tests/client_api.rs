@@ -249,3 +249,81 @@ async fn a_multi_reports_each_ops_result_and_create_all_makes_the_parents() {
     zk.close().await.unwrap();
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_reply_suspends_the_session_and_a_retry_policy_waits_it_out_applying_once() {
+    // given two sessions with short request timeouts, one with a retry
+    // policy, and the functions stopped: writes queue up unanswered
+    let mut stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
+    let setup = stack.client().await;
+    setup
+        .create("/jobs", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    let plain = Client::builder(&stack.deployment)
+        .request_timeout(Duration::from_secs(1))
+        .connect()
+        .await
+        .unwrap();
+    let patient = Client::builder(&stack.deployment)
+        .request_timeout(Duration::from_secs(1))
+        .retry_policy(RetryPolicy::exponential(
+            Duration::from_millis(200),
+            Duration::from_secs(1),
+            60,
+        ))
+        .connect()
+        .await
+        .unwrap();
+    let mut states = plain.state_watcher();
+    stack.stop_functions().await;
+
+    // when the plain session writes, then its reply is overdue: a
+    // retryable ConnectionLoss that says why, and the session Suspended
+    let err = plain
+        .create("/jobs/plain-", b"", CreateMode::PersistentSequential)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ConnectionLoss, "{err}");
+    assert!(err.is_retryable());
+    assert!(err.to_string().contains("no reply"), "{err}");
+    assert_eq!(*states.borrow_and_update(), SessionState::Suspended);
+
+    // when the patient session writes a sequential node and the functions
+    // come back a few seconds later
+    let write = tokio::spawn({
+        let patient = patient.clone();
+        async move {
+            patient
+                .create("/jobs/patient-", b"", CreateMode::PersistentSequential)
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!write.is_finished(), "still retrying");
+    stack.start_functions().await;
+
+    // then its write succeeds, sent again as the same request: one node
+    let (created, _) = tokio::time::timeout(WAIT, write)
+        .await
+        .expect("the write is answered")
+        .unwrap()
+        .unwrap();
+    assert!(created.starts_with("/jobs/patient-"), "{created}");
+    let children = setup.get_children("/jobs").await.unwrap();
+    let patients: Vec<_> = children
+        .iter()
+        .filter(|c| c.starts_with("patient-"))
+        .collect();
+    assert_eq!(patients.len(), 1, "applied once: {children:?}");
+    // and the plain session's late reply, when it came, resumed it
+    tokio::time::timeout(WAIT, states.wait_for(|s| *s == SessionState::Connected))
+        .await
+        .expect("Connected again once a reply came")
+        .unwrap();
+
+    for zk in [plain, patient, setup] {
+        zk.close().await.unwrap();
+    }
+    stack.stop().await;
+}

@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use fk_aws::deployment::Deployment;
-use fk_client::{Client, Code, CreateMode, RetryPolicy};
+use fk_client::{Client, Code, CreateMode, Deployment, RetryPolicy};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -3,8 +3,7 @@
 //!
 //! `cargo run -p fk-client --example multi -- [DEPLOYMENT.json]`
 
-use fk_aws::deployment::Deployment;
-use fk_client::{Client, CreateMode, OpResult};
+use fk_client::{Client, CreateMode, Deployment, OpResult};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -3,8 +3,7 @@
 //!
 //! `cargo run -p fk-client --example watches -- [DEPLOYMENT.json]`
 
-use fk_aws::deployment::Deployment;
-use fk_client::{AddWatchMode, Client, CreateMode};
+use fk_client::{AddWatchMode, Client, CreateMode, Deployment};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

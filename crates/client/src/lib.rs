@@ -34,7 +34,7 @@
 //! # Connect, read, write
 //!
 //! ```no_run
-//! # async fn demo(deployment: fk_aws::deployment::Deployment) -> Result<(), fk_client::Error> {
+//! # async fn demo(deployment: fk_client::Deployment) -> Result<(), fk_client::Error> {
 //! use std::time::Duration;
 //! use fk_client::{Client, Code, CreateMode, RetryPolicy};
 //!
@@ -140,6 +140,8 @@ mod watching;
 
 pub use client::Client;
 pub use error::{Code, Error};
+pub use fk_aws::calls::CallCounter;
+pub use fk_aws::deployment::{Deployment, UserStoreConfig};
 pub use fk_core::watch::{AddWatchMode, EventType, WatcherType};
 pub use fk_core::{CreateMode, FailureKind, Op, OpResult, SessionId, Stat};
 pub use multi::{MultiBuilder, MultiFailure};

@@ -9,7 +9,7 @@ use fk_client::{Client, ConnectOptions, CreateMode, Error, MultiFailure, Watched
 use fk_core::{Op, OpResult};
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
-use tokio::sync::mpsc::{self, error::TryRecvError};
+use tokio::sync::mpsc;
 
 use crate::zk::{
     AddWatchMode, Code, Event, EventType, Mode, MultiError, MultiOp, MultiResult, SessionOptions,
@@ -223,24 +223,20 @@ impl Zk for OurSession {
     async fn take_events(&self) -> Vec<Event> {
         let mut events = self.events.lock().unwrap();
         let mut taken = Vec::new();
-        loop {
-            match events.receiver.try_recv() {
-                Ok(event) => {
-                    // ZooKeeper sends no zxid to compare; an event older
-                    // than one already taken breaks the commit order, and
-                    // shows as an event of its own kind.
-                    let mut path = event.path;
-                    if event.zxid < events.last_zxid {
-                        path = format!("{path} (zxid {} after {})", event.zxid, events.last_zxid);
-                    }
-                    events.last_zxid = events.last_zxid.max(event.zxid);
-                    taken.push(Event {
-                        path,
-                        event_type: event_type(event.event_type),
-                    });
-                }
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+        // Empty or disconnected: everything so far is taken.
+        while let Ok(event) = events.receiver.try_recv() {
+            // ZooKeeper sends no zxid to compare; an event older than one
+            // already taken breaks the commit order, and shows as an event
+            // of its own kind.
+            let mut path = event.path;
+            if event.zxid < events.last_zxid {
+                path = format!("{path} (zxid {} after {})", event.zxid, events.last_zxid);
             }
+            events.last_zxid = events.last_zxid.max(event.zxid);
+            taken.push(Event {
+                path,
+                event_type: event_type(event.event_type),
+            });
         }
         taken
     }
