@@ -1,5 +1,6 @@
-//! The client: connect, ZooKeeper's reads and writes, close. Watches are
-//! in `watching.rs`, multi in `multi.rs`.
+//! The client: its handle and session, ZooKeeper's reads and writes,
+//! close. Opening a session is in `connect.rs`, the write path in
+//! `send.rs`, watches in `watching.rs`, multi in `multi.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,18 +11,15 @@ use fk_aws::clients::Clients;
 use fk_aws::deployment::Deployment;
 use fk_aws::sqs::ReplyQueue;
 use fk_aws::system::DynamoSystemStore;
-use fk_core::system::{SessionRecord, SystemStore as _};
-use fk_core::{
-    path, CreateMode, Message, Op, OpResult, Outcome, SessionId, Stat, UserNode, UserStore,
-    WriteRequest,
-};
+use fk_core::system::SystemStore as _;
+use fk_core::{path, CreateMode, Op, OpResult, SessionId, Stat, UserNode, UserStore};
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
-use crate::connect::{self, Backends};
+use crate::connect;
 use crate::options::{ClientBuilder, ConnectOptions};
-use crate::session::{spawn_listener, Pending};
+use crate::session::Pending;
 use crate::state::{SessionState, Status};
 use crate::watches::Registry;
 use crate::{Code, Error};
@@ -36,12 +34,12 @@ pub struct Client {
 
 pub(crate) struct Inner {
     pub(crate) deployment: Deployment,
-    user: Arc<dyn UserStore>,
-    calls: CallCounter,
+    pub(crate) user: Arc<dyn UserStore>,
+    pub(crate) calls: CallCounter,
     pub(crate) options: ConnectOptions,
     pub(crate) session: Option<Session>,
     /// The read-only client's state (a session has its own).
-    read_only: Status,
+    pub(crate) read_only: Status,
 }
 
 impl std::fmt::Debug for Inner {
@@ -55,14 +53,14 @@ impl std::fmt::Debug for Inner {
 
 pub(crate) struct Session {
     pub(crate) id: SessionId,
-    clients: Clients,
+    pub(crate) clients: Clients,
     pub(crate) reply_queue: Arc<ReplyQueue>,
-    pending: Arc<Pending>,
+    pub(crate) pending: Arc<Pending>,
     /// The last seq sent; held while sending so that the queue receives a
     /// session's writes in seq order.
-    next_seq: Mutex<u64>,
-    listener: JoinHandle<()>,
-    keepalive: JoinHandle<()>,
+    pub(crate) next_seq: Mutex<u64>,
+    pub(crate) listener: JoinHandle<()>,
+    pub(crate) keepalive: JoinHandle<()>,
     pub(crate) status: Arc<Status>,
     /// Where one-shot watches are registered.
     pub(crate) system: DynamoSystemStore,
@@ -111,122 +109,6 @@ impl Client {
 
     pub(crate) fn from_inner(inner: Arc<Inner>) -> Client {
         Client { inner }
-    }
-
-    /// Checks the deployment's resources, creates the reply queue (at the
-    /// same time) and registers the session.
-    pub(crate) async fn open(
-        deployment: &Deployment,
-        options: ConnectOptions,
-    ) -> Result<Client, Error> {
-        let backends = connect::open(deployment).await?;
-        let id = SessionId::random();
-        let queue_name = format!(
-            "{}{}.fifo",
-            deployment.reply_queue_prefix,
-            id.to_string().trim_start_matches("0x")
-        );
-        let (checked, created) = tokio::join!(
-            connect::check(deployment, &backends, true),
-            ReplyQueue::create(backends.clients.sqs.clone(), &queue_name),
-        );
-        let reply_queue = match (checked, created) {
-            (Ok(()), Ok(queue)) => Arc::new(queue),
-            (Err(e), created) => {
-                if let Ok(queue) = created {
-                    let _ = queue.delete().await;
-                }
-                return Err(e);
-            }
-            (Ok(()), Err(e)) => return Err(Error::store(connect::reply_queue(&queue_name), e)),
-        };
-        let system = DynamoSystemStore::new(
-            backends.clients.dynamodb.clone(),
-            deployment.system_table.clone(),
-            deployment.sessions_table.clone(),
-        );
-        let record = SessionRecord {
-            id,
-            timeout_ms: options.session_timeout.as_millis() as i64,
-            reply_to: reply_queue.url.clone(),
-            last_seq: 0,
-            refused: Vec::new(),
-            ephemerals: Vec::new(),
-            heartbeat_ms: fk_core::Clock::now_ms(&fk_core::SystemClock),
-        };
-        let created = match system.create_session(&record).await {
-            Ok(created) => created,
-            Err(e) => {
-                let _ = reply_queue.delete().await;
-                return Err(Error::store(connect::sessions_table(deployment), e));
-            }
-        };
-        if !created {
-            // 62 random bits collided: vanishingly rare, and safe to refuse.
-            let _ = reply_queue.delete().await;
-            return Err(Error::because(Code::SystemError, "session id collision"));
-        }
-        let pending = Arc::new(Pending::default());
-        let watches = Arc::new(Registry::new());
-        let status = Arc::new(Status::new(SessionState::Connected));
-        let listener = spawn_listener(
-            reply_queue.clone(),
-            id,
-            pending.clone(),
-            watches.clone(),
-            status.clone(),
-        );
-        let keepalive = spawn_keepalive(
-            system.clone(),
-            id,
-            options.session_timeout,
-            status.clone(),
-            watches.clone(),
-        );
-        let Backends {
-            clients,
-            user,
-            calls,
-        } = backends;
-        Ok(Client {
-            inner: Arc::new(Inner {
-                deployment: deployment.clone(),
-                user,
-                calls,
-                options,
-                session: Some(Session {
-                    id,
-                    clients,
-                    reply_queue,
-                    pending,
-                    next_seq: Mutex::new(0),
-                    listener,
-                    keepalive,
-                    status,
-                    system,
-                    watches,
-                }),
-                read_only: Status::new(SessionState::ReadOnly),
-            }),
-        })
-    }
-
-    pub(crate) async fn open_read_only(
-        deployment: &Deployment,
-        options: ConnectOptions,
-    ) -> Result<Client, Error> {
-        let backends = connect::open(deployment).await?;
-        connect::check(deployment, &backends, false).await?;
-        Ok(Client {
-            inner: Arc::new(Inner {
-                deployment: deployment.clone(),
-                user: backends.user,
-                calls: backends.calls,
-                options,
-                session: None,
-                read_only: Status::new(SessionState::ReadOnly),
-            }),
-        })
     }
 
     /// The session's state now.
@@ -527,220 +409,6 @@ impl Client {
         }
         Ok(node)
     }
-
-    /// Sends a write and turns its outcome into a result.
-    pub(crate) async fn write(&self, op: Op) -> Result<OpResult, Error> {
-        // Boxed: the send's future is deep, and callers nest it further
-        // (a watch handle's `remove`); a box keeps their futures' types
-        // within the compiler's depth limit, at one allocation per write.
-        match Box::pin(self.send_retrying_refusals(op)).await? {
-            Outcome::Ok(result) => Ok(result),
-            Outcome::Err(code) => Err(code.into()),
-            Outcome::MultiErr(failure) => Err(failure.error.into()),
-        }
-    }
-
-    /// Sends a write; a refusal with a retryable code (`OperationTimeout`:
-    /// a lock was lost; `ThrottledOp`) is sent again as a new request, as
-    /// the retry policy says: the deployment records a refusal before it
-    /// answers it, so the refused request never applies. A failure to get
-    /// any answer is not retried here (`send_in_order` retries it as the
-    /// same request): a new request might apply the write twice.
-    pub(crate) async fn send_retrying_refusals(&self, op: Op) -> Result<Outcome, Error> {
-        let policy = self.inner.options.retry_policy;
-        let mut done = 0;
-        loop {
-            let outcome = self.send(op.clone()).await?;
-            let refused = match &outcome {
-                Outcome::Err(code) => *code,
-                Outcome::MultiErr(failure) => failure.error,
-                Outcome::Ok(_) => return Ok(outcome),
-            };
-            match policy.delay(done, &Error::from(refused)) {
-                Some(wait) => {
-                    tracing::debug!(
-                        code = refused.code_name(),
-                        ?wait,
-                        "write refused; sending it again"
-                    );
-                    tokio::time::sleep(wait).await;
-                    done += 1;
-                }
-                None => return Ok(outcome),
-            }
-        }
-    }
-
-    /// Sends a write in the session's order and waits for its outcome,
-    /// in a client span that the write's whole trace descends from.
-    pub(crate) async fn send(&self, op: Op) -> Result<Outcome, Error> {
-        let session = self.inner.session.as_ref().map(|s| s.id.to_string());
-        let span = tracing::info_span!(
-            "zk.op",
-            otel.name = format!("zk.{}", op.name()),
-            otel.kind = "client",
-            otel.status_code = tracing::field::Empty,
-            rpc.system = "faaskeeper",
-            rpc.service = "ZooKeeper",
-            rpc.method = op.name(),
-            zk.op = op.name(),
-            zk.path = op.path(),
-            zk.session = session.as_deref().unwrap_or("-"),
-            zk.zxid = tracing::field::Empty,
-            zk.error = tracing::field::Empty,
-        );
-        let outcome = self.send_in_order(op).instrument(span.clone()).await;
-        let error = match &outcome {
-            Ok(Outcome::Err(e)) => Some(*e),
-            Ok(Outcome::MultiErr(f)) => Some(f.error),
-            Ok(Outcome::Ok(_)) => None,
-            Err(e) => Some(e.code()),
-        };
-        if let Some(e) = error {
-            span.record("zk.error", e.code_name());
-            span.record("otel.status_code", "ERROR");
-        }
-        outcome
-    }
-
-    /// Sends `op` as the session's next seq and waits for its reply. A
-    /// transient failure to send, and a reply that does not come in time,
-    /// are retried (as the policy says) with the same request: the same
-    /// seq and deduplication id, which the deployment decides once.
-    async fn send_in_order(&self, op: Op) -> Result<Outcome, Error> {
-        let session = self.inner.session.as_ref().ok_or(Code::NotReadOnly)?;
-        if session.status.ended() {
-            return Err(Code::SessionExpired.into());
-        }
-        let policy = self.inner.options.retry_policy;
-        let writer_queue = &self.inner.deployment.writer_queue_url;
-        let group = session.id.to_string();
-        let (seq, token, envelope, mut answer) = {
-            let mut next = session.next_seq.lock().await;
-            let seq = *next + 1;
-            let answer = session.pending.expect(seq);
-            let request = WriteRequest {
-                session: session.id,
-                seq,
-                reply_to: session.reply_queue.url.clone(),
-                op,
-            };
-            let envelope = request.encode();
-            if !envelope.fits_queue() {
-                // Larger than any queue takes: a clear error, nothing sent.
-                session.pending.finish(seq);
-                return Err(Error::because(
-                    Code::BadArguments,
-                    "the write is larger than a queue message",
-                ));
-            }
-            let token = request.token();
-            // Under the lock: no later seq leaves before this one.
-            let sent = policy
-                .run(|| async {
-                    fk_aws::sqs::send(
-                        &session.clients.sqs,
-                        writer_queue,
-                        &group,
-                        &token,
-                        &envelope,
-                    )
-                    .await
-                    .map_err(|e| Error::store(connect::writer_queue(&self.inner.deployment), e))
-                })
-                .await;
-            if let Err(e) = sent {
-                session.pending.finish(seq);
-                return Err(e);
-            }
-            *next = seq;
-            (seq, token, envelope, answer)
-        };
-        let timeout = self.inner.options.request_timeout;
-        let mut retries = 0;
-        let reply = loop {
-            match tokio::time::timeout(timeout, &mut answer).await {
-                Ok(Ok(reply)) => break reply,
-                Ok(Err(_)) => {
-                    session.pending.finish(seq);
-                    return Err(Error::because(
-                        Code::ConnectionLoss,
-                        "the session's listener stopped",
-                    ));
-                }
-                Err(_) => {
-                    session.status.reply_overdue(true);
-                    let error = Error::no_reply(seq, timeout);
-                    let Some(wait) = policy.delay(retries, &error) else {
-                        session.pending.finish(seq);
-                        return Err(error);
-                    };
-                    retries += 1;
-                    tracing::debug!(seq, ?wait, "no reply in time; sending the write again");
-                    tokio::time::sleep(wait).await;
-                    // The same request: deduplicated by the queue, or
-                    // decided once per seq by the deployment.
-                    let resent = fk_aws::sqs::send(
-                        &session.clients.sqs,
-                        writer_queue,
-                        &group,
-                        &token,
-                        &envelope,
-                    )
-                    .await;
-                    if let Err(e) = resent {
-                        tracing::debug!(error = %e, "sending the write again failed");
-                    }
-                }
-            }
-        };
-        session.pending.finish(seq);
-        tracing::Span::current().record("zk.zxid", reply.zxid);
-        tracing::info!(zk.zxid = reply.zxid, "reply received");
-        if reply.outcome == Outcome::Err(Code::SessionExpired) {
-            session.status.expire();
-            session
-                .watches
-                .end(Error::because(Code::SessionExpired, "the session expired"));
-        }
-        if let Some(zxid) = reply.after_event {
-            // A watch event this write (or one just before) fired.
-            session.watches.catch_up_to(zxid, timeout).await;
-        }
-        Ok(reply.outcome)
-    }
-}
-
-/// Touches the session record every third of its timeout; marks the
-/// session expired once the record is gone, and suspended while the
-/// touch fails.
-fn spawn_keepalive(
-    system: DynamoSystemStore,
-    id: SessionId,
-    timeout: Duration,
-    status: Arc<Status>,
-    watches: Arc<Registry>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let period = (timeout / 3).max(Duration::from_millis(100));
-        loop {
-            tokio::time::sleep(period).await;
-            let now = fk_core::Clock::now_ms(&fk_core::SystemClock);
-            match system.touch_session(id, now).await {
-                Ok(true) => status.reachable(true),
-                Ok(false) => {
-                    tracing::warn!(session = %id, "session expired");
-                    status.expire();
-                    watches.end(Error::because(Code::SessionExpired, "the session expired"));
-                    return;
-                }
-                Err(e) => {
-                    status.reachable(false);
-                    tracing::warn!(error = %e, "keep-alive failed; retrying");
-                }
-            }
-        }
-    })
 }
 
 pub(crate) fn unexpected(result: OpResult) -> Error {

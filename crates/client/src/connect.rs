@@ -1,4 +1,4 @@
-//! What connecting checks: the SDK clients and the user store, built once,
+//! Connecting: the SDK clients and the user store, built once,
 //! and one cheap call to each resource of the deployment, so that a
 //! deployment document naming a missing queue, table or bucket (or
 //! credentials that may not use them) fails at connect, naming the
@@ -10,9 +10,18 @@ use std::sync::Arc;
 use fk_aws::calls::CallCounter;
 use fk_aws::clients::{sdk_config, Clients};
 use fk_aws::deployment::{Deployment, UserStoreConfig};
-use fk_core::UserStore;
+use fk_aws::sqs::ReplyQueue;
+use fk_aws::system::DynamoSystemStore;
+use fk_core::system::{SessionRecord, SystemStore as _};
+use fk_core::{SessionId, UserStore};
+use tokio::sync::Mutex;
 
-use crate::{Code, Error};
+use crate::client::{Inner, Session};
+use crate::options::ConnectOptions;
+use crate::session::{spawn_keepalive, spawn_listener, Pending};
+use crate::state::{SessionState, Status};
+use crate::watches::Registry;
+use crate::{Client, Code, Error};
 
 /// The backends a client talks to.
 pub(crate) struct Backends {
@@ -80,6 +89,124 @@ pub(crate) async fn check(
             .map_err(|e| Error::store(system_table(deployment), e))
     };
     tokio::try_join!(user, queue, system).map(|_| ())
+}
+
+impl Client {
+    /// Checks the deployment's resources, creates the reply queue (at the
+    /// same time) and registers the session.
+    pub(crate) async fn open(
+        deployment: &Deployment,
+        options: ConnectOptions,
+    ) -> Result<Client, Error> {
+        let backends = open(deployment).await?;
+        let id = SessionId::random();
+        let queue_name = format!(
+            "{}{}.fifo",
+            deployment.reply_queue_prefix,
+            id.to_string().trim_start_matches("0x")
+        );
+        let (checked, created) = tokio::join!(
+            check(deployment, &backends, true),
+            ReplyQueue::create(backends.clients.sqs.clone(), &queue_name),
+        );
+        let reply_queue = match (checked, created) {
+            (Ok(()), Ok(queue)) => Arc::new(queue),
+            (Err(e), created) => {
+                if let Ok(queue) = created {
+                    let _ = queue.delete().await;
+                }
+                return Err(e);
+            }
+            (Ok(()), Err(e)) => return Err(Error::store(reply_queue(&queue_name), e)),
+        };
+        let system = DynamoSystemStore::new(
+            backends.clients.dynamodb.clone(),
+            deployment.system_table.clone(),
+            deployment.sessions_table.clone(),
+        );
+        let record = SessionRecord {
+            id,
+            timeout_ms: options.session_timeout.as_millis() as i64,
+            reply_to: reply_queue.url.clone(),
+            last_seq: 0,
+            refused: Vec::new(),
+            ephemerals: Vec::new(),
+            heartbeat_ms: fk_core::Clock::now_ms(&fk_core::SystemClock),
+        };
+        let created = match system.create_session(&record).await {
+            Ok(created) => created,
+            Err(e) => {
+                let _ = reply_queue.delete().await;
+                return Err(Error::store(sessions_table(deployment), e));
+            }
+        };
+        if !created {
+            // 62 random bits collided: vanishingly rare, and safe to refuse.
+            let _ = reply_queue.delete().await;
+            return Err(Error::because(Code::SystemError, "session id collision"));
+        }
+        let pending = Arc::new(Pending::default());
+        let watches = Arc::new(Registry::new());
+        let status = Arc::new(Status::new(SessionState::Connected));
+        let listener = spawn_listener(
+            reply_queue.clone(),
+            id,
+            pending.clone(),
+            watches.clone(),
+            status.clone(),
+        );
+        let keepalive = spawn_keepalive(
+            system.clone(),
+            id,
+            options.session_timeout,
+            status.clone(),
+            watches.clone(),
+        );
+        let Backends {
+            clients,
+            user,
+            calls,
+        } = backends;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                deployment: deployment.clone(),
+                user,
+                calls,
+                options,
+                session: Some(Session {
+                    id,
+                    clients,
+                    reply_queue,
+                    pending,
+                    next_seq: Mutex::new(0),
+                    listener,
+                    keepalive,
+                    status,
+                    system,
+                    watches,
+                }),
+                read_only: Status::new(SessionState::ReadOnly),
+            }),
+        })
+    }
+
+    pub(crate) async fn open_read_only(
+        deployment: &Deployment,
+        options: ConnectOptions,
+    ) -> Result<Client, Error> {
+        let backends = open(deployment).await?;
+        check(deployment, &backends, false).await?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                deployment: deployment.clone(),
+                user: backends.user,
+                calls: backends.calls,
+                options,
+                session: None,
+                read_only: Status::new(SessionState::ReadOnly),
+            }),
+        })
+    }
 }
 
 pub(crate) fn writer_queue(deployment: &Deployment) -> String {

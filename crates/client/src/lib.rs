@@ -14,10 +14,12 @@
 //!
 //! # Layout
 //!
-//! - [`Client`] (`client.rs`): connect, reads, writes, `create_all`, close;
+//! - [`Client`] (`client.rs`): reads, writes, `create_all`, close;
 //!   [`ClientBuilder`] and [`ConnectOptions`] (`options.rs`).
-//! - `connect.rs`: what connecting checks: each resource of the deployment
-//!   exists and may be used, or the error names it.
+//! - `connect.rs`: opening a session, and what connecting checks: each
+//!   resource of the deployment exists and may be used, or the error
+//!   names it.
+//! - `send.rs`: the write path: seq order, replies, safe retries.
 //! - `watching.rs`: watched reads and persistent watches, with a handle per
 //!   watch ([`OneshotWatcher`], [`PersistentWatcher`]) or for the session's
 //!   default watcher ([`Client::subscribe`]); `watches.rs`: the registry
@@ -28,8 +30,8 @@
 //!   backend failure underneath as the error's `source()`.
 //! - [`RetryPolicy`] (`retry.rs`): what is retried, and when it is safe.
 //! - [`SessionState`] (`state.rs`), watched with [`Client::state_watcher`];
-//!   `session.rs`: the reply queue's listener and the requests waiting for
-//!   a reply.
+//!   `session.rs`: the reply queue's listener, the requests waiting for a
+//!   reply, the keep-alive.
 //!
 //! # Connect, read, write
 //!
@@ -130,9 +132,11 @@
 mod client;
 mod connect;
 mod error;
+mod handles;
 mod multi;
 mod options;
 mod retry;
+mod send;
 mod session;
 mod state;
 mod watches;
@@ -144,8 +148,9 @@ pub use fk_aws::calls::CallCounter;
 pub use fk_aws::deployment::{Deployment, UserStoreConfig};
 pub use fk_core::watch::{AddWatchMode, EventType, WatcherType};
 pub use fk_core::{CreateMode, FailureKind, Op, OpResult, SessionId, Stat};
+pub use handles::{OneshotWatcher, PersistentWatcher};
 pub use multi::{MultiBuilder, MultiFailure};
 pub use options::{ClientBuilder, ConnectOptions};
 pub use retry::RetryPolicy;
 pub use state::SessionState;
-pub use watches::{OneshotWatcher, PersistentWatcher, WatchedEvent};
+pub use watches::WatchedEvent;

@@ -20,7 +20,8 @@ use fk_core::{path, Op, OpResult, Stat, UserNode};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::client::unexpected;
-use crate::watches::{OneShot, OneshotWatcher, PersistentWatcher, WatchedEvent};
+use crate::handles::{OneshotWatcher, PersistentWatcher};
+use crate::watches::{OneShot, WatchedEvent};
 use crate::{connect, Client, Code, Error};
 
 /// A handle's end of its one-shot watch.
