@@ -56,7 +56,8 @@ pub(crate) async fn open(deployment: &Deployment) -> Result<Backends, Error> {
 }
 
 /// Checks, concurrently, that the resources a client uses exist and may be
-/// used: the user store always; with a session, also the writer queue and
+/// used: the user store always (S3: HeadBucket; DynamoDB: a GetItem of no
+/// node; Redis: a read of the root); with a session, also the writer queue and
 /// the system table (the sessions table is checked by opening the
 /// session). One call each, none of which changes anything.
 pub(crate) async fn check(
@@ -65,12 +66,19 @@ pub(crate) async fn check(
     with_session: bool,
 ) -> Result<(), Error> {
     let user = async {
-        backends
-            .user
-            .get(fk_core::path::ROOT)
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::store(user_store(deployment), e))
+        let checked = match &deployment.user_store {
+            #[cfg(feature = "s3")]
+            UserStoreConfig::S3 { bucket } => {
+                fk_aws::probe::bucket(&backends.clients.s3, bucket).await
+            }
+            UserStoreConfig::Dynamodb { table } => {
+                fk_aws::probe::user_table(&backends.clients.dynamodb, table).await
+            }
+            // Redis: connecting (which logs in) was the check of the server;
+            // a read of the root is the check of the permission to read.
+            _ => backends.user.get(fk_core::path::ROOT).await.map(|_| ()),
+        };
+        checked.map_err(|e| Error::store(user_store(deployment), e))
     };
     let queue = async {
         if !with_session {
