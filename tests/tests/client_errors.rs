@@ -12,13 +12,20 @@ use fk_local::{StackConfig, StoreKind};
 
 /// A freshly provisioned deployment with `store` (no functions running).
 async fn deployment(store: StoreKind) -> Deployment {
+    let (redis_url, redis_read_url) = match store {
+        StoreKind::Redis => {
+            let redis = fk_testkit::redis();
+            (Some(redis.write_url.clone()), Some(redis.read_url.clone()))
+        }
+        _ => (None, None),
+    };
     let config = StackConfig {
         name: fk_testkit::unique_name("cerr"),
         endpoint: fk_testkit::moto().endpoint.clone(),
         region: "us-east-1".into(),
         store,
-        redis_url: None,
-        redis_read_url: None,
+        redis_url,
+        redis_read_url,
         lock_ttl_ms: 10_000,
         visibility_timeout_s: 12,
         max_receive_count: 3,
@@ -109,6 +116,37 @@ async fn a_missing_bucket_fails_connect_and_is_never_taken_for_no_node() {
     let read = store.get("/app").await;
     let err = read.expect_err("a read from a missing bucket is an error");
     assert_eq!(err.kind, FailureKind::MissingResource, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_is_not_allowed_and_names_the_server_without_the_password() {
+    // given a deployment whose Redis URL has a wrong password
+    let mut deployment = deployment(StoreKind::Redis).await;
+    let UserStoreConfig::Redis { url, .. } = &mut deployment.user_store else {
+        panic!("a Redis user store");
+    };
+    *url = url.replace(":client@", ":not-the-password@");
+    assert!(url.contains("not-the-password"), "{url}");
+
+    // when a client connects
+    let err = Client::connect(&deployment)
+        .await
+        .expect_err("a wrong password");
+
+    // then it is not allowed (NoAuth), for good, and the message names the
+    // server but not the password
+    assert_eq!(err.code(), Code::NoAuth, "{err}");
+    assert_eq!(err.kind(), Some(FailureKind::AccessDenied), "{err}");
+    assert!(!err.is_retryable());
+    let text = err.to_string();
+    assert!(
+        text.contains("not allowed to use the user store's Redis server redis://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        !err.resource().unwrap().contains("not-the-password"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
