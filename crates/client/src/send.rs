@@ -129,11 +129,15 @@ impl Client {
                     .map_err(|e| Error::store(connect::writer_queue(&self.inner.deployment), e))
                 })
                 .await;
+            // Spent even if the send failed: a send that timed out may
+            // still have queued the request, and a later write reusing its
+            // seq (and deduplication id) would be dropped as its copy and
+            // handed its reply.
+            *next = seq;
             if let Err(e) = sent {
                 session.pending.finish(seq);
                 return Err(e);
             }
-            *next = seq;
             (seq, token, envelope, answer)
         };
         let timeout = self.inner.options.request_timeout;
