@@ -56,6 +56,8 @@ deploy: ## deploy to AWS with your credentials: package, plan, and (once you con
 lint: lint-workflows ## check formatting, clippy warnings and the GitHub workflows (make lint-workflows)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	# A client with one user store builds without the others' SDKs.
+	$(CARGO) clippy -p fk-client --no-default-features --features s3 -- -D warnings
 
 .PHONY: lint-workflows
 lint-workflows: setup ## audit .github/ offline: zizmor (no medium or high finding) and actionlint with shellcheck (no finding)

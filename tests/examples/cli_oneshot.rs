@@ -42,11 +42,19 @@ async fn main() {
         let start = Instant::now();
         let out = stack.fk(&["create", &path, "data"]);
         writes.push(start.elapsed());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let start = Instant::now();
         let out = stack.fk(&["get", &path]);
         reads.push(start.elapsed());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     report("fk create (one-shot write)", writes);
     report("fk get (one-shot read)", reads);
@@ -57,7 +65,11 @@ async fn main() {
     for i in 0..runs {
         let start = Instant::now();
         client
-            .create(&format!("/in-session-{i}"), b"data", fk_client::CreateMode::Persistent)
+            .create(
+                &format!("/in-session-{i}"),
+                b"data",
+                fk_client::CreateMode::Persistent,
+            )
             .await
             .unwrap();
         in_session.push(start.elapsed());

@@ -251,10 +251,7 @@ pub async fn run(cfg: &RunConfig) -> Summary {
 fn client_options() -> ConnectOptions {
     // Longer than a redelivery after a crash (the visibility timeout), so
     // that most faults delay an answer rather than lose it.
-    ConnectOptions {
-        request_timeout: Duration::from_secs(25),
-        ..ConnectOptions::default()
-    }
+    ConnectOptions::default().with_request_timeout(Duration::from_secs(25))
 }
 
 fn indeterminate<T>(outcome: &Result<T, Error>) -> bool {
@@ -291,7 +288,8 @@ async fn worker(
                     CreateMode::PersistentSequential,
                 )
                 .await
-                .map(|(path, _)| path);
+                .map(|(path, _)| path)
+                .map_err(|e| e.code());
             recorder.creates.lock().unwrap().push(SeqCreate { outcome });
             continue;
         } else if roll < 40 {
@@ -331,7 +329,7 @@ async fn write(
         Ok(stat) => Outcome::Ok(Observed::Written {
             version: stat.version,
         }),
-        Err(e) if definite(e) => Outcome::Fail,
+        Err(e) if definite(e.code()) => Outcome::Fail,
         Err(_) => Outcome::Info,
     };
     let call = match expected {

@@ -136,6 +136,21 @@ impl Stack {
         self.runner = Some(start_runner(&self.options, &self.provisioned, &self.log_dir).await);
     }
 
+    /// Stops every function, leaving the resources: writes queue up
+    /// unanswered until [`Stack::start_functions`].
+    pub async fn stop_functions(&mut self) {
+        if let Some(runner) = self.runner.take() {
+            runner.stop().await;
+        }
+    }
+
+    /// Starts the functions again after [`Stack::stop_functions`].
+    pub async fn start_functions(&mut self) {
+        if self.runner.is_none() {
+            self.runner = Some(start_runner(&self.options, &self.provisioned, &self.log_dir).await);
+        }
+    }
+
     /// Runs the `fk` CLI against this stack.
     pub fn fk(&self, args: &[&str]) -> Output {
         self.fk_with_stdin(args, None)

@@ -4,7 +4,7 @@
 //! nothing is lost or left locked.
 
 use bytes::Bytes;
-use fk_client::{CreateMode, Error};
+use fk_client::{Code, CreateMode};
 use fk_core::path::MAX_PATH_LEN;
 use fk_core::Op;
 use fk_e2e::{Stack, StackOptions};
@@ -28,13 +28,13 @@ async fn limits_hold(store: StoreKind, max_data: usize) {
     let over = vec![3u8; max_data + 1];
     assert_eq!(
         zk.set_data("/big", &over, None).await.unwrap_err(),
-        Error::BadArguments
+        Code::BadArguments
     );
     assert_eq!(
         zk.create("/bigger", &over, CreateMode::Persistent)
             .await
             .unwrap_err(),
-        Error::BadArguments
+        Code::BadArguments
     );
 
     // A path at the limit works; one byte more is refused, reads included.
@@ -48,15 +48,15 @@ async fn limits_hold(store: StoreKind, max_data: usize) {
         zk.create(&too_long, b"x", CreateMode::Persistent)
             .await
             .unwrap_err(),
-        Error::BadArguments
+        Code::BadArguments
     );
-    assert_eq!(zk.exists(&too_long).await.unwrap_err(), Error::BadArguments);
+    assert_eq!(zk.exists(&too_long).await.unwrap_err(), Code::BadArguments);
     let ten_kb = format!("/{}", "x".repeat(10_000));
     assert_eq!(
         zk.create(&ten_kb, b"", CreateMode::Persistent)
             .await
             .unwrap_err(),
-        Error::BadArguments
+        Code::BadArguments
     );
 
     // A multi of full sets whose message would pass 1 MiB: refused whole.
@@ -69,7 +69,7 @@ async fn limits_hold(store: StoreKind, max_data: usize) {
         })
         .collect();
     let failure = zk.multi(sets).await.unwrap_err();
-    assert_eq!(failure.error, Error::BadArguments);
+    assert_eq!(failure.error, Code::BadArguments);
 
     // Nothing was lost or left behind: the session still writes the node.
     let (data, stat) = zk.get_data("/big").await.unwrap();

@@ -238,7 +238,9 @@ async fn data_over_the_stores_limit_is_refused_and_nothing_is_written() {
     let just_fits = vec![b'y'; fk_aws::user::DYNAMODB_MAX_DATA];
 
     assert_eq!(
-        zk.create("/big", &too_big, CreateMode::Persistent).await,
+        zk.create("/big", &too_big, CreateMode::Persistent)
+            .await
+            .map_err(|e| e.code()),
         Err(Error::BadArguments)
     );
     zk.create("/big", &just_fits, CreateMode::Persistent)

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fk_client::{Client, ConnectOptions, CreateMode, Error, SessionState};
+use fk_client::{Client, Code, ConnectOptions, CreateMode, SessionState};
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
 
@@ -14,10 +14,7 @@ async fn a_silent_session_expires_and_its_ephemerals_go() {
         .create("/svc", b"", CreateMode::Persistent)
         .await
         .unwrap();
-    let short = ConnectOptions {
-        session_timeout: Duration::from_secs(2),
-        ..ConnectOptions::default()
-    };
+    let short = ConnectOptions::default().with_session_timeout(Duration::from_secs(2));
     let doomed = Client::connect_with(&stack.deployment, short)
         .await
         .unwrap();
@@ -60,10 +57,7 @@ async fn a_silent_session_expires_and_its_ephemerals_go() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_session_outlives_its_timeout_by_keeping_alive() {
     let stack = Stack::start(StackOptions::new(StoreKind::Redis)).await;
-    let short = ConnectOptions {
-        session_timeout: Duration::from_secs(2),
-        ..ConnectOptions::default()
-    };
+    let short = ConnectOptions::default().with_session_timeout(Duration::from_secs(2));
     let zk = Client::connect_with(&stack.deployment, short)
         .await
         .unwrap();
@@ -89,8 +83,11 @@ async fn a_closed_session_answers_session_expired() {
 
     assert_eq!(handle.state(), SessionState::Closed);
     assert_eq!(
-        handle.create("/late", b"", CreateMode::Persistent).await,
-        Err(Error::SessionExpired)
+        handle
+            .create("/late", b"", CreateMode::Persistent)
+            .await
+            .unwrap_err(),
+        Code::SessionExpired
     );
     stack.stop().await;
 }

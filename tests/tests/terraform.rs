@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use fk_client::{Client, CreateMode, Error, EventType};
+use fk_client::{Client, Code, CreateMode, EventType};
 use fk_e2e::binary;
 use fk_local::{FunctionSpec, RunnerConfig, TerraformStack};
 
@@ -116,16 +116,16 @@ async fn the_terraform_applied_stack_serves_writes_reads_and_watch_events() {
     let stat = zk.set_data(&path, b"changed", Some(0)).await.expect("set");
     assert_eq!(stat.version, 1);
     assert_eq!(zk.get_data(&path).await.expect("get").0, b"changed");
-    assert!(matches!(
-        zk.set_data(&path, b"stale", Some(0)).await,
-        Err(Error::BadVersion)
-    ));
+    assert_eq!(
+        zk.set_data(&path, b"stale", Some(0)).await.unwrap_err(),
+        Code::BadVersion
+    );
 
     zk.delete(&path, Some(1)).await.expect("delete");
 
     // then every step took effect, the node is gone, and the watch
     // function delivered the creation.
-    assert!(matches!(zk.get_data(&path).await, Err(Error::NoNode)));
+    assert_eq!(zk.get_data(&path).await.unwrap_err(), Code::NoNode);
     let event = tokio::time::timeout(Duration::from_secs(20), events.recv())
         .await
         .expect("the watch event within 20 s")
@@ -371,6 +371,7 @@ fn the_terraform_applied_policies_grant_named_actions_only_what_each_principal_c
             [
                 &[
                     "sqs:SendMessage",
+                    "sqs:GetQueueAttributes",
                     "sqs:CreateQueue",
                     "sqs:DeleteQueue",
                     "sqs:ReceiveMessage",

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use fk_client::{AddWatchMode, Client, CreateMode, Error, EventType, WatchedEvent, WatcherType};
+use fk_client::{AddWatchMode, Client, Code, CreateMode, EventType, WatchedEvent, WatcherType};
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
-use tokio::sync::broadcast::Receiver;
+use tokio::sync::mpsc::UnboundedReceiver as Receiver;
 
 /// The next event, failing the test after a generous wait.
 async fn next(events: &mut Receiver<WatchedEvent>) -> (EventType, String) {
@@ -75,7 +75,7 @@ async fn one_shot_watches_fire_once_with_zookeepers_event_types() {
     // No watch is left behind by a read of a missing node
     assert_eq!(
         watcher.get_data_and_watch("/nope").await.unwrap_err(),
-        Error::NoNode
+        Code::NoNode
     );
     writer
         .create("/nope", b"", CreateMode::Persistent)
@@ -169,8 +169,11 @@ async fn persistent_recursive_watches_and_their_removal() {
         .await
         .unwrap();
     assert_eq!(
-        watcher.remove_watches("/app", WatcherType::Any).await,
-        Err(Error::NoWatcher)
+        watcher
+            .remove_watches("/app", WatcherType::Any)
+            .await
+            .unwrap_err(),
+        Code::NoWatcher
     );
     writer
         .create("/app/y", b"", CreateMode::Persistent)
@@ -213,7 +216,7 @@ async fn watches_on_bad_paths_and_closed_sessions_are_refused() {
     for bad in ["bad", "/a/", "/a//b"] {
         assert_eq!(
             client.get_data_and_watch(bad).await.unwrap_err(),
-            Error::BadArguments
+            Code::BadArguments
         );
     }
     let clone: Client = client.clone();
@@ -221,14 +224,14 @@ async fn watches_on_bad_paths_and_closed_sessions_are_refused() {
 
     assert_eq!(
         clone.exists_and_watch("/a").await.unwrap_err(),
-        Error::SessionExpired
+        Code::SessionExpired
     );
     assert_eq!(
         clone
             .add_watch("/a", AddWatchMode::Persistent)
             .await
             .unwrap_err(),
-        Error::SessionExpired
+        Code::SessionExpired
     );
     stack.stop().await;
 }

@@ -63,6 +63,7 @@ pub(crate) fn stat_values(stat: &Stat) -> [(&'static str, AttributeValue); 11] {
 }
 
 /// `stat` as one map attribute.
+#[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
 pub(crate) fn stat_map(stat: &Stat) -> AttributeValue {
     AttributeValue::M(
         stat_values(stat)
@@ -101,6 +102,7 @@ pub(crate) fn stat_from(item: &Item) -> Result<Option<Stat>, StoreError> {
 }
 
 /// The `Stat` held in the map attribute `name`.
+#[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
 pub(crate) fn stat_from_map(item: &Item, name: &str) -> Result<Stat, StoreError> {
     match item.get(name) {
         Some(AttributeValue::M(map)) => {

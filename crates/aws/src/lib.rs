@@ -8,9 +8,13 @@
 //! - [`clients`]: the SDK configuration and clients, built once per process;
 //!   [`calls`]: a counter of every call they make (tests and benchmarks).
 //! - [`system`]: [`SystemStore`](fk_core::system::SystemStore) on DynamoDB.
-//! - [`user`]: [`UserStore`](fk_core::UserStore) on S3, DynamoDB or Redis.
+//! - [`user`]: [`UserStore`](fk_core::UserStore) on S3, DynamoDB or Redis,
+//!   each behind a cargo feature of the same name (`s3`, `dynamodb`,
+//!   `redis`; all on by default).
 //! - [`sqs`]: the distributor queue, replies, session queues and Lambda's
 //!   SQS records.
+//! - [`probe`]: cheap checks that a deployment's resources exist, run by
+//!   clients at connect.
 //! - [`schema`]: key names and table creation; [`deployment`], [`env`](mod@env):
 //!   where a deployment's resources are.
 //!
@@ -76,13 +80,19 @@
 //!
 //! Throttling, timeouts, dispatch failures and 5xx answers are retryable
 //! [`StoreError`](fk_core::StoreError)s; everything else is permanent. The
-//! message carries the service's error code.
+//! message carries the service's error code, and the error's
+//! [`FailureKind`](fk_core::FailureKind) what it means: unreachable,
+//! throttled, access denied (or no credentials), a missing resource (no
+//! such queue, table or bucket), or other. An S3 404 is a missing node
+//! only when it is not `NoSuchBucket`.
 
 pub mod calls;
 pub mod clients;
 pub mod deployment;
 pub mod env;
+pub mod probe;
 pub mod schema;
+#[cfg(feature = "redis")]
 pub mod secrets;
 pub mod sqs;
 pub mod system;

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use fk_aws::deployment::Deployment;
-use fk_client::Error;
+use fk_client::Code;
 
 use crate::command::{Command, Failure, Stdin};
 use crate::render;
@@ -22,13 +22,7 @@ pub async fn run(command: Command, deployment: Deployment, json: bool) -> ExitCo
         Ok(output) => render::success(&output, json),
         Err(failure) => {
             watch_set = watches_anyway
-                && matches!(
-                    failure,
-                    Failure::Keeper {
-                        error: Error::NoNode,
-                        ..
-                    }
-                );
+                && matches!(&failure, Failure::Keeper { error, .. } if *error == Code::NoNode);
             render::failure(&failure, json, None);
             status = ExitCode::from(1);
         }

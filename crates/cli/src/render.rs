@@ -32,6 +32,9 @@ pub fn failure(failure: &Failure, as_json: bool, line: Option<usize>) {
             "code": failure.error().code(),
             "message": failure.message(),
         });
+        if let Some(cause) = failure.cause() {
+            doc["cause"] = json!(cause);
+        }
         if let Failure::Multi { steps, .. } = failure {
             doc["results"] = steps
                 .iter()

@@ -46,7 +46,6 @@ pub fn answer(words: &[String]) -> Failure {
 
 #[cfg(test)]
 mod tests {
-    use fk_client::Error;
 
     use super::*;
 
@@ -54,7 +53,7 @@ mod tests {
     fn an_unsupported_zkcli_command_says_why_and_is_unimplemented() {
         let failure = answer(&["setAcl".into(), "/a".into(), "world:anyone:r".into()]);
 
-        assert_eq!(failure.error(), Error::Unimplemented);
+        assert_eq!(failure.error(), fk_client::Code::Unimplemented);
         assert!(
             failure.message().starts_with("not supported: setAcl: ACLs"),
             "{}",

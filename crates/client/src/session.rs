@@ -1,16 +1,21 @@
-//! A session's reply channel: its queue, the listener task, and the
-//! requests waiting for an answer.
+//! A session's background: the reply queue's listener task, the requests
+//! waiting for an answer, and the keep-alive.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use fk_aws::sqs::ReplyQueue;
+use fk_aws::system::DynamoSystemStore;
+use fk_core::system::SystemStore as _;
 use fk_core::watch::Notification;
 use fk_core::{DecodeError, Envelope, Message, Reply, SessionId};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
+use crate::state::Status;
 use crate::watches::Registry;
+use crate::{Code, Error};
 
 /// What arrives on a session's channel.
 enum Incoming {
@@ -99,14 +104,17 @@ pub(crate) fn spawn_listener(
     session: SessionId,
     pending: Arc<Pending>,
     watches: Arc<Registry>,
+    status: Arc<Status>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match queue.receive_traced(20).await {
                 Ok(received) => {
+                    status.reachable(true);
                     for message in received {
                         match decode(message.envelope) {
                             Ok(Incoming::Reply(reply)) if reply.session == session => {
+                                status.reply_overdue(false);
                                 pending.deliver(reply)
                             }
                             Ok(Incoming::Notification(n)) if n.session == session => {
@@ -138,8 +146,41 @@ pub(crate) fn spawn_listener(
                     }
                 }
                 Err(e) => {
+                    status.reachable(false);
                     tracing::warn!(error = %e, "reply queue receive failed; retrying");
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+            }
+        }
+    })
+}
+
+/// Touches the session record every third of its timeout; marks the
+/// session expired once the record is gone, and suspended while the
+/// touch fails.
+pub(crate) fn spawn_keepalive(
+    system: DynamoSystemStore,
+    id: SessionId,
+    timeout: Duration,
+    status: Arc<Status>,
+    watches: Arc<Registry>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let period = (timeout / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(period).await;
+            let now = fk_core::Clock::now_ms(&fk_core::SystemClock);
+            match system.touch_session(id, now).await {
+                Ok(true) => status.reachable(true),
+                Ok(false) => {
+                    tracing::warn!(session = %id, "session expired");
+                    status.expire();
+                    watches.end(Error::because(Code::SessionExpired, "the session expired"));
+                    return;
+                }
+                Err(e) => {
+                    status.reachable(false);
+                    tracing::warn!(error = %e, "keep-alive failed; retrying");
                 }
             }
         }

@@ -119,6 +119,27 @@ impl Error {
     }
 }
 
+/// What kind of backend failure a [`StoreError`] is. A client tells its
+/// user "cannot reach" from "not allowed" from "misconfigured" by it; the
+/// functions only look at [`StoreError::retryable`].
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FailureKind {
+    /// The backend did not answer: a connection refused or reset, a
+    /// timeout, a 5xx answer.
+    Unreachable,
+    /// The backend asked the caller to slow down.
+    Throttled,
+    /// The caller has no credentials, or they do not allow the call.
+    AccessDenied,
+    /// The resource the call names (a queue, a table, a bucket) does not
+    /// exist: the deployment is misconfigured, or was torn down.
+    MissingResource,
+    /// Anything else: a malformed record, a request the backend rejected.
+    #[default]
+    Other,
+}
+
 /// A failure of a storage or queue port.
 ///
 /// Ports never answer ZooKeeper errors: a missing node or a failed condition
@@ -130,6 +151,7 @@ pub struct StoreError {
     pub backend: &'static str,
     pub message: String,
     pub retryable: bool,
+    pub kind: FailureKind,
 }
 
 impl StoreError {
@@ -139,6 +161,7 @@ impl StoreError {
             backend,
             message: message.into(),
             retryable: true,
+            kind: FailureKind::Unreachable,
         }
     }
 
@@ -148,7 +171,14 @@ impl StoreError {
             backend,
             message: message.into(),
             retryable: false,
+            kind: FailureKind::Other,
         }
+    }
+
+    /// The same failure, said to be of `kind`.
+    pub fn with_kind(mut self, kind: FailureKind) -> Self {
+        self.kind = kind;
+        self
     }
 }
 

@@ -44,7 +44,7 @@ pub mod watch;
 pub mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{Error, StoreError};
+pub use error::{Error, FailureKind, StoreError};
 pub use message::{
     CommitRequest, DecodeError, Envelope, Message, Outcome, PreState, Reply, WriteRequest,
 };

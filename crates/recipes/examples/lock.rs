@@ -17,7 +17,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lock = Lock::new(&client, "/examples/lock");
     for round in 1..=3 {
         let guard = lock.acquire().await?;
-        println!("pid {} holds the lock ({round}/3) as {}", std::process::id(), guard.node());
+        println!(
+            "pid {} holds the lock ({round}/3) as {}",
+            std::process::id(),
+            guard.node()
+        );
         tokio::time::sleep(Duration::from_secs(2)).await;
         guard.release().await?;
     }

@@ -3,7 +3,7 @@
 //! participants enter together (nobody proceeds before all have arrived)
 //! and leave together (nobody leaves before all are done).
 
-use fk_client::{Client, CreateMode, Error};
+use fk_client::{Client, Code, CreateMode, Error};
 
 use crate::sequence;
 use crate::wait;
@@ -36,7 +36,8 @@ impl Barrier {
             .create(&self.path, b"", CreateMode::Persistent)
             .await
         {
-            Ok(_) | Err(Error::NodeExists) => Ok(()),
+            Ok(_) => Ok(()),
+            Err(e) if e == Code::NodeExists => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -44,7 +45,8 @@ impl Barrier {
     /// Lowers the barrier: every waiter goes through.
     pub async fn remove(&self) -> Result<(), Error> {
         match self.client.delete(&self.path, None).await {
-            Ok(()) | Err(Error::NoNode) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(e) if e == Code::NoNode => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -91,7 +93,8 @@ impl DoubleBarrier {
             .create(&self.node(), b"", CreateMode::Ephemeral)
             .await
         {
-            Ok(_) | Err(Error::NodeExists) => {}
+            Ok(_) => {}
+            Err(e) if e == Code::NodeExists => {}
             Err(e) => return Err(e),
         }
         // Whoever sees everyone joined raises `ready`; the others wait
@@ -102,7 +105,8 @@ impl DoubleBarrier {
                 .create(&ready, b"", CreateMode::Persistent)
                 .await
             {
-                Ok(_) | Err(Error::NodeExists) => return Ok(()),
+                Ok(_) => return Ok(()),
+                Err(e) if e == Code::NodeExists => return Ok(()),
                 Err(e) => return Err(e),
             }
         }
@@ -112,7 +116,8 @@ impl DoubleBarrier {
     /// Leaves, and returns once every participant has left.
     pub async fn leave(&self) -> Result<(), Error> {
         match self.client.delete(&self.node(), None).await {
-            Ok(()) | Err(Error::NoNode) => {}
+            Ok(()) => {}
+            Err(e) if e == Code::NoNode => {}
             Err(e) => return Err(e),
         }
         wait::until_children(&self.client, &self.dir, |children| {
@@ -126,7 +131,8 @@ impl DoubleBarrier {
             .delete(&format!("{}/{READY}", self.dir), None)
             .await
         {
-            Ok(()) | Err(Error::NoNode) | Err(Error::NotEmpty) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(e) if e == Code::NoNode || e == Code::NotEmpty => Ok(()),
             Err(e) => Err(e),
         }
     }

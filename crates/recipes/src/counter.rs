@@ -2,7 +2,7 @@
 //! by a `set_data` conditional on the version just read, retried when
 //! another client changed it in between.
 
-use fk_client::{Client, CreateMode, Error};
+use fk_client::{Client, Code, CreateMode, Error};
 
 use crate::sequence;
 
@@ -26,7 +26,7 @@ impl Counter {
     pub async fn get(&self) -> Result<i64, Error> {
         match self.client.get_data(&self.path).await {
             Ok((data, _)) => parse(&data),
-            Err(Error::NoNode) => Ok(0),
+            Err(e) if e == Code::NoNode => Ok(0),
             Err(e) => Err(e),
         }
     }
@@ -36,7 +36,7 @@ impl Counter {
         loop {
             let (value, version) = match self.client.get_data(&self.path).await {
                 Ok((data, stat)) => (parse(&data)?, stat.version),
-                Err(Error::NoNode) => {
+                Err(e) if e == Code::NoNode => {
                     let new = delta.to_string();
                     if let Some((parent, _)) = self.path.rsplit_once('/') {
                         if !parent.is_empty() {
@@ -49,13 +49,15 @@ impl Counter {
                         .await
                     {
                         Ok(_) => return Ok(delta),
-                        Err(Error::NodeExists) => continue,
+                        Err(e) if e == Code::NodeExists => continue,
                         Err(e) => return Err(e),
                     }
                 }
                 Err(e) => return Err(e),
             };
-            let new = value.checked_add(delta).ok_or(Error::BadArguments)?;
+            let new = value
+                .checked_add(delta)
+                .ok_or(Error::from(Code::BadArguments))?;
             match self
                 .client
                 .set_data(&self.path, new.to_string().as_bytes(), Some(version))
@@ -63,7 +65,7 @@ impl Counter {
             {
                 Ok(_) => return Ok(new),
                 // Someone else's change came first: read it and try again.
-                Err(Error::BadVersion) | Err(Error::NoNode) => continue,
+                Err(e) if e == Code::BadVersion || e == Code::NoNode => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -77,5 +79,5 @@ fn parse(data: &[u8]) -> Result<i64, Error> {
     std::str::from_utf8(data)
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .ok_or(Error::MarshallingError)
+        .ok_or(Error::from(Code::MarshallingError))
 }

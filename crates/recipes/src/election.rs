@@ -2,7 +2,7 @@
 //! the lowest leads. A candidate waits for the node just below its own,
 //! so a leader's departure wakes its successor only.
 
-use fk_client::{Client, CreateMode, Error};
+use fk_client::{Client, Code, CreateMode, Error};
 
 use crate::sequence::{self, name};
 use crate::wait;
@@ -55,7 +55,7 @@ impl LeaderElection {
             match self.client.get_data(&format!("{}/{first}", self.dir)).await {
                 Ok((data, _)) => return Ok(Some(data)),
                 // It left between the two reads: ask again.
-                Err(Error::NoNode) => continue,
+                Err(e) if e == Code::NoNode => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -63,11 +63,11 @@ impl LeaderElection {
 
     /// Waits until this candidate leads.
     pub async fn wait_leadership(&self) -> Result<(), Error> {
-        let mine = sequence::number(name(&self.node)).ok_or(Error::SystemError)?;
+        let mine = sequence::number(name(&self.node)).ok_or(Error::from(Code::SystemError))?;
         loop {
             let children = sequence::ordered(self.client.get_children(&self.dir).await?);
             if !children.iter().any(|(n, _)| *n == mine) {
-                return Err(Error::SessionExpired);
+                return Err(Code::SessionExpired.into());
             }
             match children.iter().take_while(|(n, _)| *n < mine).last() {
                 None => return Ok(()),
@@ -81,7 +81,8 @@ impl LeaderElection {
     /// Leaves the election (and the leadership, if held).
     pub async fn resign(self) -> Result<(), Error> {
         match self.client.delete(&self.node, None).await {
-            Ok(()) | Err(Error::NoNode) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(e) if e == Code::NoNode => Ok(()),
             Err(e) => Err(e),
         }
     }

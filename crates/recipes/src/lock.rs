@@ -3,7 +3,7 @@
 //! other contender waits for the deletion of the node just below its own
 //! (so a release wakes one contender, not all).
 
-use fk_client::{Client, CreateMode, Error};
+use fk_client::{Client, Code, CreateMode, Error};
 
 use crate::sequence::{self, name};
 use crate::wait;
@@ -78,12 +78,12 @@ impl Lock {
 
     /// Returns once `node` is the lowest contender.
     async fn wait_turn(&self, node: &str) -> Result<(), Error> {
-        let mine = sequence::number(name(node)).ok_or(Error::SystemError)?;
+        let mine = sequence::number(name(node)).ok_or(Error::from(Code::SystemError))?;
         loop {
             let children = sequence::ordered(self.client.get_children(&self.dir).await?);
             if !children.iter().any(|(n, _)| *n == mine) {
                 // Our node is gone: the session lost it.
-                return Err(Error::SessionExpired);
+                return Err(Code::SessionExpired.into());
             }
             match children.iter().take_while(|(n, _)| *n < mine).last() {
                 None => return Ok(()),
@@ -104,7 +104,8 @@ impl LockGuard {
     /// Gives the lock up (deletes this contender's node).
     pub async fn release(self) -> Result<(), Error> {
         match self.client.delete(&self.node, None).await {
-            Ok(()) | Err(Error::NoNode) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(e) if e == Code::NoNode => Ok(()),
             Err(e) => Err(e),
         }
     }

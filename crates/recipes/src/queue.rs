@@ -3,7 +3,7 @@
 //! and deleting exactly the version it read, so every item is taken by
 //! one consumer only.
 
-use fk_client::{Client, CreateMode, Error};
+use fk_client::{Client, Code, CreateMode, Error};
 
 use crate::sequence;
 use crate::wait;
@@ -41,7 +41,7 @@ impl Queue {
     pub async fn poll(&self) -> Result<Option<Vec<u8>>, Error> {
         let children = match self.client.get_children(&self.dir).await {
             Ok(children) => children,
-            Err(Error::NoNode) => return Ok(None),
+            Err(e) if e == Code::NoNode => return Ok(None),
             Err(e) => return Err(e),
         };
         for (_, child) in sequence::ordered(children) {
@@ -68,12 +68,12 @@ impl Queue {
         let path = format!("{}/{child}", self.dir);
         let (data, stat) = match self.client.get_data(&path).await {
             Ok(found) => found,
-            Err(Error::NoNode) => return Ok(None),
+            Err(e) if e == Code::NoNode => return Ok(None),
             Err(e) => return Err(e),
         };
         match self.client.delete(&path, Some(stat.version)).await {
             Ok(()) => Ok(Some(data)),
-            Err(Error::NoNode) | Err(Error::BadVersion) => Ok(None),
+            Err(e) if e == Code::NoNode || e == Code::BadVersion => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -4,7 +4,7 @@
 //! last writer ahead; a writer holds it once nobody is ahead and waits for
 //! the node just ahead of it.
 
-use fk_client::{Client, CreateMode, Error};
+use fk_client::{Client, Code, CreateMode, Error};
 
 use crate::sequence::{self, name};
 use crate::wait;
@@ -68,11 +68,11 @@ impl RwLock {
     }
 
     async fn wait_turn(&self, node: &str, kind: &str) -> Result<(), Error> {
-        let mine = sequence::number(name(node)).ok_or(Error::SystemError)?;
+        let mine = sequence::number(name(node)).ok_or(Error::from(Code::SystemError))?;
         loop {
             let children = sequence::ordered(self.client.get_children(&self.dir).await?);
             if !children.iter().any(|(n, _)| *n == mine) {
-                return Err(Error::SessionExpired);
+                return Err(Code::SessionExpired.into());
             }
             let ahead = children.iter().take_while(|(n, _)| *n < mine);
             // A reader minds only writers ahead; a writer minds everyone.
@@ -100,7 +100,8 @@ impl RwLockGuard {
     /// Gives the lock up.
     pub async fn release(self) -> Result<(), Error> {
         match self.client.delete(&self.node, None).await {
-            Ok(()) | Err(Error::NoNode) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(e) if e == Code::NoNode => Ok(()),
             Err(e) => Err(e),
         }
     }

@@ -1,6 +1,6 @@
 //! Sequential child names: `<prefix><10 digits>`, ordered by their number.
 
-use fk_client::{Client, CreateMode, Error};
+use fk_client::{Client, Code, CreateMode, Error};
 
 /// The sequence number of a sequential node's name, if it has one.
 pub(crate) fn number(name: &str) -> Option<u64> {
@@ -33,7 +33,8 @@ pub(crate) async fn ensure_dir(client: &Client, dir: &str) -> Result<(), Error> 
         at.push('/');
         at.push_str(part);
         match client.create(&at, b"", CreateMode::Persistent).await {
-            Ok(_) | Err(Error::NodeExists) => {}
+            Ok(_) => {}
+            Err(e) if e == Code::NodeExists => {}
             Err(e) => return Err(e),
         }
     }

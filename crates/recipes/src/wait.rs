@@ -1,32 +1,30 @@
-//! Waiting on the tree: each wait leaves a one-shot watch, checks its
-//! condition, and waits for the watch's event before checking again. The
-//! session's event stream is subscribed to *before* the watch is left, so
-//! no event can fall between the two.
+//! Waiting on the tree: each wait reads with a one-shot watch of its own
+//! (a handle, so no other wait or default watcher shares its event),
+//! checks its condition, and waits for that watch before checking again.
 
 use std::time::Duration;
 
-use fk_client::{Client, Error, WatchedEvent};
-use tokio::sync::broadcast::{self, error::RecvError};
+use fk_client::{Client, Error, OneshotWatcher};
 
 /// Returns once `path` does not exist.
 pub(crate) async fn until_deleted(client: &Client, path: &str) -> Result<(), Error> {
     loop {
-        let mut events = client.subscribe()?;
-        if client.exists_and_watch(path).await?.is_none() {
+        let (stat, watcher) = client.check_and_watch_stat(path).await?;
+        if stat.is_none() {
             return Ok(());
         }
-        next_event_on(&mut events, path).await?;
+        fired(watcher).await?;
     }
 }
 
 /// Returns once `path` exists.
 pub(crate) async fn until_exists(client: &Client, path: &str) -> Result<(), Error> {
     loop {
-        let mut events = client.subscribe()?;
-        if client.exists_and_watch(path).await?.is_some() {
+        let (stat, watcher) = client.check_and_watch_stat(path).await?;
+        if stat.is_some() {
             return Ok(());
         }
-        next_event_on(&mut events, path).await?;
+        fired(watcher).await?;
     }
 }
 
@@ -37,36 +35,22 @@ pub(crate) async fn until_children(
     done: impl Fn(&[String]) -> bool,
 ) -> Result<Vec<String>, Error> {
     loop {
-        let mut events = client.subscribe()?;
-        let (children, _) = client.get_children_and_watch(dir).await?;
+        let (children, _, watcher) = client.get_and_watch_children(dir).await?;
         if done(&children) {
             return Ok(children);
         }
-        next_event_on(&mut events, dir).await?;
+        fired(watcher).await?;
     }
 }
 
-/// How long a wait trusts its watch before it checks again anyway: a
-/// session that expired sends no event, and the next check answers
-/// `SessionExpired` instead of waiting for ever.
+/// How long a wait trusts its watch before it checks again anyway: the
+/// check after it answers `SessionExpired` if the session went meanwhile.
 const RECHECK: Duration = Duration::from_secs(5);
 
-/// Waits for the next event on `path`, or [`RECHECK`]. A lagging
-/// subscriber may have missed the event: it returns too, and the caller
-/// checks again.
-async fn next_event_on(
-    events: &mut broadcast::Receiver<WatchedEvent>,
-    path: &str,
-) -> Result<(), Error> {
-    let wait = async {
-        loop {
-            match events.recv().await {
-                Ok(event) if event.path == path => return Ok(()),
-                Ok(_) => {}
-                Err(RecvError::Lagged(_)) => return Ok(()),
-                Err(RecvError::Closed) => return Err(Error::ConnectionLoss),
-            }
-        }
-    };
-    tokio::time::timeout(RECHECK, wait).await.unwrap_or(Ok(()))
+/// Waits for the watch's event, or [`RECHECK`].
+async fn fired(watcher: OneshotWatcher) -> Result<(), Error> {
+    match tokio::time::timeout(RECHECK, watcher.changed()).await {
+        Ok(Ok(_)) | Err(_) => Ok(()),
+        Ok(Err(e)) => Err(e),
+    }
 }

@@ -216,8 +216,10 @@ locals {
     # ---- clients (crates/client): what an application's role needs ----------
     client = concat([
       {
+        # GetQueueAttributes: connect checks that the queue exists
+        # (crates/aws/src/probe.rs), so a wrong URL fails there, named.
         sid       = "SendWrites"
-        actions   = ["sqs:SendMessage"]
+        actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
         resources = [var.writer_queue_arn]
       },
       {

@@ -5,12 +5,11 @@ use std::sync::{Mutex, OnceLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use fk_client::{Client, ConnectOptions, CreateMode, Error, WatchedEvent};
-use fk_core::op::MultiFailure;
+use fk_client::{Client, ConnectOptions, CreateMode, Error, MultiFailure, WatchedEvent};
 use fk_core::{Op, OpResult};
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
-use tokio::sync::broadcast::{self, error::TryRecvError};
+use tokio::sync::mpsc;
 
 use crate::zk::{
     AddWatchMode, Code, Event, EventType, Mode, MultiError, MultiOp, MultiResult, SessionOptions,
@@ -75,7 +74,7 @@ pub struct OurSession {
 }
 
 struct Events {
-    receiver: broadcast::Receiver<WatchedEvent>,
+    receiver: mpsc::UnboundedReceiver<WatchedEvent>,
     /// The zxid of the last event taken: events come in commit order.
     last_zxid: i64,
 }
@@ -224,25 +223,20 @@ impl Zk for OurSession {
     async fn take_events(&self) -> Vec<Event> {
         let mut events = self.events.lock().unwrap();
         let mut taken = Vec::new();
-        loop {
-            match events.receiver.try_recv() {
-                Ok(event) => {
-                    // ZooKeeper sends no zxid to compare; an event older
-                    // than one already taken breaks the commit order, and
-                    // shows as an event of its own kind.
-                    let mut path = event.path;
-                    if event.zxid < events.last_zxid {
-                        path = format!("{path} (zxid {} after {})", event.zxid, events.last_zxid);
-                    }
-                    events.last_zxid = events.last_zxid.max(event.zxid);
-                    taken.push(Event {
-                        path,
-                        event_type: event_type(event.event_type),
-                    });
-                }
-                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
-                Err(TryRecvError::Lagged(n)) => panic!("the session lost {n} watch events"),
+        // Empty or disconnected: everything so far is taken.
+        while let Ok(event) = events.receiver.try_recv() {
+            // ZooKeeper sends no zxid to compare; an event older than one
+            // already taken breaks the commit order, and shows as an event
+            // of its own kind.
+            let mut path = event.path;
+            if event.zxid < events.last_zxid {
+                path = format!("{path} (zxid {} after {})", event.zxid, events.last_zxid);
             }
+            events.last_zxid = events.last_zxid.max(event.zxid);
+            taken.push(Event {
+                path,
+                event_type: event_type(event.event_type),
+            });
         }
         taken
     }
@@ -336,10 +330,10 @@ fn multi_error(failure: MultiFailure) -> MultiError {
     }
     let index = failure.results.iter().position(Result::is_err);
     let well_formed = index.is_some_and(|i| {
-        failure.results[i] == Err(failure.error)
+        failure.results[i] == Err(failure.error.code())
             && failure.results[i + 1..]
                 .iter()
-                .all(|r| *r == Err(Error::RuntimeInconsistency))
+                .all(|r| *r == Err(fk_client::Code::RuntimeInconsistency))
     });
     if !well_formed {
         return MultiError {
@@ -347,7 +341,7 @@ fn multi_error(failure: MultiFailure) -> MultiError {
             code: Code(format!(
                 "CLIENT(per-op results {:?} for error {})",
                 failure.results,
-                failure.error.code_name()
+                failure.error.code().code_name()
             )),
         };
     }
@@ -374,5 +368,5 @@ fn stat_of(s: &fk_client::Stat) -> Stat {
 }
 
 fn code(e: Error) -> Code {
-    Code::new(e.code_name())
+    Code::new(e.code().code_name())
 }

@@ -102,6 +102,11 @@ fn outcome(
         backend: DYNAMODB,
         message: format!("TransactWriteItems cancelled: {codes:?}"),
         retryable,
+        kind: if retryable {
+            fk_core::FailureKind::Throttled
+        } else {
+            fk_core::FailureKind::Other
+        },
     })
 }
 

@@ -29,6 +29,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_sdk_s3::primitives::ByteStream;
@@ -195,7 +196,14 @@ impl S3UserStore {
             Err(err) if matches!(err.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
                 return Ok(None)
             }
-            Err(err) if status(err.raw_response()) == Some(404) => return Ok(None),
+            // A 404 without a code is a missing key too, but a missing
+            // bucket is a misconfiguration, never "no node".
+            Err(err)
+                if status(err.raw_response()) == Some(404)
+                    && err.code() != Some("NoSuchBucket") =>
+            {
+                return Ok(None)
+            }
             Err(err) => return Err(errors::sdk(S3, "GetObject", err)),
         };
         let etag = out.e_tag().unwrap_or_default().to_string();

@@ -5,8 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use fk_client::Client;
-use fk_core::op::MultiFailure;
+use fk_client::{Client, MultiFailure};
 use fk_core::Op;
 
 use super::{data, write, Failure, Output, Stdin, StepResult};
@@ -81,7 +80,7 @@ fn refused(named: Vec<(&'static str, String)>, failure: MultiFailure) -> Failure
         })
         .collect();
     Failure::Multi {
-        error: failure.error,
+        error: failure.error.code(),
         steps,
     }
 }
@@ -151,7 +150,15 @@ fn parse(text: &str, stdin: Stdin) -> Result<Op, Failure> {
 
 #[cfg(test)]
 mod tests {
-    use fk_client::Error;
+    /// A client-side failure from the core's description of it (tests).
+    fn client_failure(core: fk_core::op::MultiFailure) -> MultiFailure {
+        MultiFailure {
+            error: core.error.into(),
+            results: core.results,
+        }
+    }
+
+    use fk_client::Code as Error;
 
     use super::*;
 
@@ -191,7 +198,10 @@ mod tests {
     #[test]
     fn a_refused_multi_reports_each_op() {
         let named = vec![("create", "/a".to_string()), ("check", "/b".to_string())];
-        let failure = refused(named, MultiFailure::at(1, Error::BadVersion, 2));
+        let failure = refused(
+            named,
+            client_failure(fk_core::op::MultiFailure::at(1, Error::BadVersion, 2)),
+        );
 
         let Failure::Multi { steps, .. } = &failure else {
             panic!("{failure:?}");

@@ -1,7 +1,7 @@
 //! What a command answers: an [`Output`] to print, or a [`Failure`] with
 //! zkCli's message for it.
 
-use fk_client::{Error, SessionId, Stat};
+use fk_client::{Code, Error, SessionId, Stat};
 use fk_core::OpResult;
 
 /// What a command printed.
@@ -78,10 +78,7 @@ pub enum Failure {
     /// A multi that was refused: each op's result, as ZooKeeper reports
     /// them (`Ok` for those before the failing one, which are rolled back,
     /// its error, then `RuntimeInconsistency`).
-    Multi {
-        error: Error,
-        steps: Vec<StepResult>,
-    },
+    Multi { error: Code, steps: Vec<StepResult> },
     /// A line that does not parse: a bad option, a missing argument.
     Usage(String),
     /// A command zkCli does not have either.
@@ -99,7 +96,7 @@ pub struct StepResult {
     pub op: &'static str,
     pub path: String,
     /// `None`: the op succeeded but was rolled back with the others.
-    pub error: Option<Error>,
+    pub error: Option<Code>,
 }
 
 impl Failure {
@@ -111,12 +108,24 @@ impl Failure {
     }
 
     /// The ZooKeeper error code that stands for the failure.
-    pub fn error(&self) -> Error {
+    pub fn error(&self) -> Code {
         match self {
-            Failure::Keeper { error, .. } | Failure::Multi { error, .. } => *error,
-            Failure::Usage(_) | Failure::CommandNotFound(_) => Error::BadArguments,
-            Failure::Unsupported(_) => Error::Unimplemented,
-            Failure::NotConnected => Error::SessionExpired,
+            Failure::Keeper { error, .. } => error.code(),
+            Failure::Multi { error, .. } => *error,
+            Failure::Usage(_) | Failure::CommandNotFound(_) => Code::BadArguments,
+            Failure::Unsupported(_) => Code::Unimplemented,
+            Failure::NotConnected => Code::SessionExpired,
+        }
+    }
+
+    /// What went wrong underneath, for a failure of the backend (which
+    /// resource, and why): `None` when the code says it all.
+    pub fn cause(&self) -> Option<String> {
+        match self {
+            Failure::Keeper { error, .. } => {
+                std::error::Error::source(error).map(|_| error.to_string())
+            }
+            _ => None,
         }
     }
 
@@ -126,7 +135,7 @@ impl Failure {
             Failure::Keeper { path, .. } => path,
             Failure::Multi { steps, .. } => steps
                 .iter()
-                .find(|s| s.error.is_some_and(|e| e != Error::RuntimeInconsistency))
+                .find(|s| s.error.is_some_and(|e| e != Code::RuntimeInconsistency))
                 .map(|s| s.path.as_str())
                 .unwrap_or(""),
             _ => "",
@@ -136,7 +145,11 @@ impl Failure {
     /// zkCli's message for the failure (for a multi, the failing op's).
     pub fn message(&self) -> String {
         match self {
-            Failure::Keeper { path, error } => keeper_message(*error, path),
+            Failure::Keeper { path, error } => match self.cause() {
+                // zkCli's words, then the cause on the next line.
+                Some(cause) => format!("{}\n  cause: {cause}", keeper_message(error.code(), path)),
+                None => keeper_message(error.code(), path),
+            },
             Failure::Multi { error, .. } => keeper_message(*error, self.path()),
             Failure::Usage(text) => text.clone(),
             Failure::CommandNotFound(name) => format!("Command not found: {name}"),
@@ -148,18 +161,18 @@ impl Failure {
 
 /// The message zkCli prints for a `KeeperException` (its
 /// `CliWrapperException`, else `KeeperException.getMessage`).
-pub fn keeper_message(error: Error, path: &str) -> String {
+pub fn keeper_message(error: Code, path: &str) -> String {
     if !path.is_empty() {
         let special = match error {
-            Error::NoNode => Some("Node does not exist: "),
-            Error::NoChildrenForEphemerals => Some("Ephemerals cannot have children: "),
-            Error::NodeExists => Some("Node already exists: "),
-            Error::NotEmpty => Some("Node not empty: "),
-            Error::NotReadOnly => Some("Not a read-only call: "),
-            Error::InvalidAcl => Some("Acl is not valid : "),
-            Error::NoAuth => Some("Authentication is not valid : "),
-            Error::BadArguments => Some("Arguments are not valid : "),
-            Error::BadVersion => Some("version No is not valid : "),
+            Code::NoNode => Some("Node does not exist: "),
+            Code::NoChildrenForEphemerals => Some("Ephemerals cannot have children: "),
+            Code::NodeExists => Some("Node already exists: "),
+            Code::NotEmpty => Some("Node not empty: "),
+            Code::NotReadOnly => Some("Not a read-only call: "),
+            Code::InvalidAcl => Some("Acl is not valid : "),
+            Code::NoAuth => Some("Authentication is not valid : "),
+            Code::BadArguments => Some("Arguments are not valid : "),
+            Code::BadVersion => Some("version No is not valid : "),
             _ => None,
         };
         if let Some(prefix) = special {
@@ -171,15 +184,15 @@ pub fn keeper_message(error: Error, path: &str) -> String {
 }
 
 /// `KeeperException.getCodeMessage`: how ZooKeeper words each code.
-pub fn code_message(error: Error) -> String {
+pub fn code_message(error: Code) -> String {
     let text = match error {
-        Error::InvalidAcl => "InvalidACL",
-        Error::NotEmpty => "Directory not empty",
-        Error::SessionExpired => "Session expired",
-        Error::NotReadOnly => "Not a read-only call",
-        Error::NoWatcher => "No such watcher",
-        Error::QuotaExceeded => "Quota has exceeded",
-        Error::ThrottledOp => "Op throttled due to high load",
+        Code::InvalidAcl => "InvalidACL",
+        Code::NotEmpty => "Directory not empty",
+        Code::SessionExpired => "Session expired",
+        Code::NotReadOnly => "Not a read-only call",
+        Code::NoWatcher => "No such watcher",
+        Code::QuotaExceeded => "Quota has exceeded",
+        Code::ThrottledOp => "Op throttled due to high load",
         // The others are worded as they are named.
         other => return format!("{other:?}"),
     };
@@ -193,19 +206,19 @@ mod tests {
     #[test]
     fn keeper_errors_read_as_zkcli_prints_them() {
         assert_eq!(
-            keeper_message(Error::NoNode, "/a"),
+            keeper_message(Code::NoNode, "/a"),
             "Node does not exist: /a"
         );
         assert_eq!(
-            keeper_message(Error::BadVersion, "/a"),
+            keeper_message(Code::BadVersion, "/a"),
             "version No is not valid : /a"
         );
         assert_eq!(
-            keeper_message(Error::NoWatcher, "/a"),
+            keeper_message(Code::NoWatcher, "/a"),
             "KeeperErrorCode = No such watcher for /a"
         );
         assert_eq!(
-            keeper_message(Error::ConnectionLoss, ""),
+            keeper_message(Code::ConnectionLoss, ""),
             "KeeperErrorCode = ConnectionLoss"
         );
     }
@@ -213,7 +226,7 @@ mod tests {
     #[test]
     fn a_refused_multi_is_about_its_failing_op() {
         let failure = Failure::Multi {
-            error: Error::BadVersion,
+            error: Code::BadVersion,
             steps: vec![
                 StepResult {
                     op: "create",
@@ -223,12 +236,12 @@ mod tests {
                 StepResult {
                     op: "check",
                     path: "/b".into(),
-                    error: Some(Error::BadVersion),
+                    error: Some(Code::BadVersion),
                 },
                 StepResult {
                     op: "delete",
                     path: "/c".into(),
-                    error: Some(Error::RuntimeInconsistency),
+                    error: Some(Code::RuntimeInconsistency),
                 },
             ],
         };

@@ -1,7 +1,7 @@
 //! The reads: get, ls, ls -R, stat (and exists), getEphemerals,
 //! getAllChildrenNumber.
 
-use fk_client::{Client, Error};
+use fk_client::{Client, Code};
 use fk_core::path;
 
 use super::{Failure, Output};
@@ -66,7 +66,7 @@ pub async fn tree(zk: &Client, root: String, watch: bool) -> Result<Output, Fail
         };
         let children = match listed {
             Ok((children, _)) => children,
-            Err(Error::NoNode) => continue,
+            Err(e) if e == Code::NoNode => continue,
             Err(e) => return Err(Failure::keeper(&node, e)),
         };
         let children: Vec<String> = children.iter().map(|c| path::join(&node, c)).collect();
@@ -85,7 +85,7 @@ pub async fn stat(zk: &Client, path: String, watch: bool) -> Result<Output, Fail
     };
     match read {
         Ok(Some(stat)) => Ok(Output::Stat { path, stat }),
-        Ok(None) => Err(Failure::keeper(path, Error::NoNode)),
+        Ok(None) => Err(Failure::keeper(path, Code::NoNode.into())),
         Err(e) => Err(Failure::keeper(path, e)),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fk_client::{AddWatchMode, Client, Error, WatcherType};
+use fk_client::{AddWatchMode, Client, Code, WatcherType};
 
 use super::{Failure, Output};
 
@@ -58,7 +58,7 @@ pub async fn wait(events: &EventCount, count: usize, timeout: u64) -> Result<Out
     {
         Ok(Output::Done)
     } else {
-        Err(Failure::keeper("", Error::OperationTimeout))
+        Err(Failure::keeper("", Code::OperationTimeout.into()))
     }
 }
 

@@ -2,8 +2,7 @@
 
 use std::collections::VecDeque;
 
-use fk_client::{Client, CreateMode, Error};
-use fk_core::op::MultiFailure;
+use fk_client::{Client, Code, CreateMode, MultiFailure};
 use fk_core::transition::MAX_MULTI_OPS;
 use fk_core::{path, Op};
 
@@ -160,7 +159,7 @@ fn failing_delete(batch: &[String], failure: MultiFailure) -> Failure {
     let failing = failure
         .results
         .iter()
-        .position(|r| matches!(r, Err(e) if *e != Error::RuntimeInconsistency));
+        .position(|r| matches!(r, Err(e) if *e != Code::RuntimeInconsistency));
     let path = failing
         .and_then(|i| batch.get(i))
         .or(batch.first())
@@ -200,7 +199,7 @@ mod tests {
             .message()
             .starts_with("not supported: container nodes"));
         assert!(ttl.message().starts_with("not supported: TTL nodes"));
-        assert_eq!(ttl.error(), Error::Unimplemented);
+        assert_eq!(ttl.error(), Code::Unimplemented);
     }
 
     #[test]
@@ -220,7 +219,13 @@ mod tests {
     #[test]
     fn a_refused_batch_names_its_failing_delete() {
         let batch = vec!["/a/b".to_string(), "/a".to_string()];
-        let failure = failing_delete(&batch, MultiFailure::at(1, Error::NotEmpty, 2));
+        let failure = failing_delete(&batch, {
+            let core = fk_core::op::MultiFailure::at(1, Code::NotEmpty, 2);
+            MultiFailure {
+                error: core.error.into(),
+                results: core.results,
+            }
+        });
 
         assert_eq!(failure.message(), "Node not empty: /a");
     }

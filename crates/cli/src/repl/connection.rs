@@ -49,7 +49,10 @@ impl Connection {
             None => "NOT_CONNECTED",
             Some(SessionState::Connected) => "CONNECTED",
             Some(SessionState::ReadOnly) => "CONNECTEDREADONLY",
+            // zkCli's word while its client reconnects.
+            Some(SessionState::Suspended) => "CONNECTING",
             Some(SessionState::Expired | SessionState::Closed) => "CLOSED",
+            Some(_) => "UNKNOWN",
         }
     }
 
@@ -89,7 +92,7 @@ impl Connection {
         if let Ok(mut stream) = client.subscribe() {
             let (events, sink) = (self.events.clone(), self.sink.clone());
             self.printer = Some(tokio::spawn(async move {
-                while let Ok(event) = stream.recv().await {
+                while let Some(event) = stream.recv().await {
                     sink.print(&event);
                     events.arrived();
                 }

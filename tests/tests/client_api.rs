@@ -1,0 +1,329 @@
+//! The client's API against a whole local stack: a handle per watch, the
+//! state watcher, the multi builder, create_all, the builder's options.
+
+use std::time::Duration;
+
+use fk_client::{
+    AddWatchMode, Client, Code, CreateMode, EventType, OpResult, RetryPolicy, SessionState,
+    WatchedEvent, WatcherType,
+};
+use fk_e2e::{Stack, StackOptions};
+use fk_local::StoreKind;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// `(type, path)` of an event.
+fn seen(event: &WatchedEvent) -> (EventType, &str) {
+    (event.event_type, event.path.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_watch_handle_receives_exactly_the_events_of_its_own_watch() {
+    // given a watcher with a data watch on /a, a child watch on /b, an
+    // exists watch on the missing /c, and a persistent watch on /p, each
+    // with its own handle, and a default-watcher stream
+    let stack = Stack::start(StackOptions::new(StoreKind::Dynamodb)).await;
+    let writer = stack.client().await;
+    for path in ["/a", "/b", "/p"] {
+        writer
+            .create(path, b"", CreateMode::Persistent)
+            .await
+            .unwrap();
+    }
+    let watcher = stack.client().await;
+    let mut defaults = watcher.subscribe().unwrap();
+    let (_, _, on_a) = watcher.get_and_watch_data("/a").await.unwrap();
+    let (children, _, on_b) = watcher.get_and_watch_children("/b").await.unwrap();
+    assert!(children.is_empty());
+    let (missing, on_c) = watcher.check_and_watch_stat("/c").await.unwrap();
+    assert_eq!(missing, None);
+    let mut on_p = watcher.watch("/p", AddWatchMode::Persistent).await.unwrap();
+
+    // when each watched node changes, /a twice
+    writer.set_data("/a", b"1", None).await.unwrap();
+    writer.set_data("/a", b"2", None).await.unwrap();
+    writer
+        .create("/b/x", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    writer
+        .create("/c", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    writer.set_data("/p", b"1", None).await.unwrap();
+    writer.set_data("/p", b"2", None).await.unwrap();
+
+    // then each one-shot handle has its one event
+    let event = tokio::time::timeout(WAIT, on_a.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen(&event), (EventType::NodeDataChanged, "/a"));
+    let event = tokio::time::timeout(WAIT, on_b.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen(&event), (EventType::NodeChildrenChanged, "/b"));
+    let event = tokio::time::timeout(WAIT, on_c.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen(&event), (EventType::NodeCreated, "/c"));
+    // and the persistent handle both of its node's changes, in order
+    let first = tokio::time::timeout(WAIT, on_p.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    let second = tokio::time::timeout(WAIT, on_p.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen(&first), (EventType::NodeDataChanged, "/p"));
+    assert_eq!(seen(&second), (EventType::NodeDataChanged, "/p"));
+    assert!(first.zxid < second.zxid);
+    // and nothing reached the default watcher, which watched nothing
+    assert!(defaults.try_recv().is_err());
+
+    // when the persistent watch is removed, no more events come
+    on_p.remove().await.unwrap();
+    assert_eq!(
+        watcher
+            .remove_watches("/p", WatcherType::Any)
+            .await
+            .unwrap_err(),
+        Code::NoWatcher,
+        "the handle's watch was the only one"
+    );
+
+    watcher.close().await.unwrap();
+    writer.close().await.unwrap();
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistent_watcher_that_reads_late_loses_no_event() {
+    // given a recursive watch whose handle nobody reads for a while
+    let stack = Stack::start(StackOptions::new(StoreKind::Redis)).await;
+    let writer = stack.client().await;
+    writer
+        .create("/app", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    let watcher = stack.client().await;
+    let mut changes = watcher
+        .watch("/app", AddWatchMode::PersistentRecursive)
+        .await
+        .unwrap();
+
+    // when many changes are committed meanwhile
+    const CHANGES: usize = 40;
+    for i in 0..CHANGES {
+        writer
+            .create(&format!("/app/n{i:02}"), b"", CreateMode::Persistent)
+            .await
+            .unwrap();
+    }
+
+    // then every event is there, in commit order
+    let mut last = 0;
+    for i in 0..CHANGES {
+        let event = tokio::time::timeout(WAIT, changes.changed())
+            .await
+            .expect("an event")
+            .unwrap();
+        assert_eq!(
+            seen(&event),
+            (EventType::NodeCreated, format!("/app/n{i:02}").as_str())
+        );
+        assert!(event.zxid > last);
+        last = event.zxid;
+    }
+
+    // and the session's end ends the handle, with why
+    watcher.close().await.unwrap();
+    assert_eq!(changes.changed().await.unwrap_err(), Code::SessionExpired);
+    writer.close().await.unwrap();
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_watcher_sees_connected_then_closed() {
+    let stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
+    // given a client built with options
+    let zk = Client::builder(&stack.deployment)
+        .session_timeout(Duration::from_secs(10))
+        .request_timeout(Duration::from_secs(20))
+        .retry_policy(RetryPolicy::exponential(
+            Duration::from_millis(50),
+            Duration::from_secs(1),
+            3,
+        ))
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(zk.session_timeout(), Duration::from_secs(10));
+    let mut states = zk.state_watcher();
+    assert_eq!(*states.borrow_and_update(), SessionState::Connected);
+    // and a one-shot watch still waiting
+    let (_, on_root) = zk.check_and_watch_stat("/never").await.unwrap();
+
+    // when the session is closed
+    zk.clone().close().await.unwrap();
+
+    // then the watcher sees Closed, and the waiting watch hears why
+    tokio::time::timeout(WAIT, states.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(*states.borrow(), SessionState::Closed);
+    assert_eq!(zk.state(), SessionState::Closed);
+    assert_eq!(on_root.changed().await.unwrap_err(), Code::SessionExpired);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_reports_each_ops_result_and_create_all_makes_the_parents() {
+    let stack = Stack::start(StackOptions::new(StoreKind::Dynamodb)).await;
+    let zk = stack.client().await;
+
+    // create_all: the parents are made, an existing parent is fine
+    let (path, _) = zk
+        .create_all("/a/b/c", b"leaf", CreateMode::Persistent)
+        .await
+        .unwrap();
+    assert_eq!(path, "/a/b/c");
+    assert_eq!(zk.get_data("/a/b/c").await.unwrap().0, b"leaf");
+    assert_eq!(zk.get_data("/a/b").await.unwrap().0, b"");
+    let (sequential, _) = zk
+        .create_all("/a/x/n-", b"", CreateMode::PersistentSequential)
+        .await
+        .unwrap();
+    assert!(sequential.starts_with("/a/x/n-"), "{sequential}");
+    // the node itself existing is still NodeExists
+    assert_eq!(
+        zk.create_all("/a/b/c", b"", CreateMode::Persistent)
+            .await
+            .unwrap_err(),
+        Code::NodeExists
+    );
+
+    // a multi that succeeds: each op's result, in order
+    let results = zk
+        .new_multi()
+        .check("/a", Some(0))
+        .create("/a/m", b"1", CreateMode::Persistent)
+        .set_data("/a/b", b"2", None)
+        .delete("/a/b/c", None)
+        .commit()
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0], OpResult::Checked);
+    assert!(matches!(&results[1], OpResult::Created { path, .. } if path == "/a/m"));
+    assert!(matches!(&results[2], OpResult::SetData { stat } if stat.version == 1));
+    assert_eq!(results[3], OpResult::Deleted);
+
+    // a multi that fails at its second op: ZooKeeper's per-op report, and
+    // nothing applied
+    let failure = zk
+        .new_multi()
+        .set_data("/a/m", b"changed", None)
+        .create("/a/m", b"", CreateMode::Persistent)
+        .delete("/a/b", None)
+        .commit()
+        .await
+        .unwrap_err();
+    assert_eq!(failure.error, Code::NodeExists);
+    assert_eq!(failure.index(), Some(1));
+    assert_eq!(
+        failure.results,
+        vec![
+            Ok(()),
+            Err(Code::NodeExists),
+            Err(Code::RuntimeInconsistency)
+        ]
+    );
+    assert_eq!(zk.get_data("/a/m").await.unwrap().0, b"1");
+    assert!(zk.exists("/a/b").await.unwrap().is_some());
+
+    zk.close().await.unwrap();
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_reply_suspends_the_session_and_a_retry_policy_waits_it_out_applying_once() {
+    // given two sessions with short request timeouts, one with a retry
+    // policy, and the functions stopped: writes queue up unanswered
+    let mut stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
+    let setup = stack.client().await;
+    setup
+        .create("/jobs", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    let plain = Client::builder(&stack.deployment)
+        .request_timeout(Duration::from_secs(1))
+        .connect()
+        .await
+        .unwrap();
+    let patient = Client::builder(&stack.deployment)
+        .request_timeout(Duration::from_secs(1))
+        .retry_policy(RetryPolicy::exponential(
+            Duration::from_millis(200),
+            Duration::from_secs(1),
+            60,
+        ))
+        .connect()
+        .await
+        .unwrap();
+    let mut states = plain.state_watcher();
+    stack.stop_functions().await;
+
+    // when the plain session writes, then its reply is overdue: a
+    // retryable ConnectionLoss that says why, and the session Suspended
+    let err = plain
+        .create("/jobs/plain-", b"", CreateMode::PersistentSequential)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ConnectionLoss, "{err}");
+    assert!(err.is_retryable());
+    assert!(err.to_string().contains("no reply"), "{err}");
+    assert_eq!(*states.borrow_and_update(), SessionState::Suspended);
+
+    // when the patient session writes a sequential node and the functions
+    // come back a few seconds later
+    let write = tokio::spawn({
+        let patient = patient.clone();
+        async move {
+            patient
+                .create("/jobs/patient-", b"", CreateMode::PersistentSequential)
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!write.is_finished(), "still retrying");
+    stack.start_functions().await;
+
+    // then its write succeeds, sent again as the same request: one node
+    let (created, _) = tokio::time::timeout(WAIT, write)
+        .await
+        .expect("the write is answered")
+        .unwrap()
+        .unwrap();
+    assert!(created.starts_with("/jobs/patient-"), "{created}");
+    let children = setup.get_children("/jobs").await.unwrap();
+    let patients: Vec<_> = children
+        .iter()
+        .filter(|c| c.starts_with("patient-"))
+        .collect();
+    assert_eq!(patients.len(), 1, "applied once: {children:?}");
+    // and the plain session's late reply, when it came, resumed it
+    tokio::time::timeout(WAIT, states.wait_for(|s| *s == SessionState::Connected))
+        .await
+        .expect("Connected again once a reply came")
+        .unwrap();
+
+    for zk in [plain, patient, setup] {
+        zk.close().await.unwrap();
+    }
+    stack.stop().await;
+}
