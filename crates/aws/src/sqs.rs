@@ -365,6 +365,15 @@ impl ReplyQueue {
         Ok(ReplyQueue { url, client })
     }
 
+    /// The existing queue at `url` (a session carried over from another
+    /// process); makes no call.
+    pub fn open(client: aws_sdk_sqs::Client, url: &str) -> Self {
+        ReplyQueue {
+            url: url.to_string(),
+            client,
+        }
+    }
+
     /// Waits up to `wait_seconds` (long poll) for up to 10 messages, and
     /// deletes what it received: one ReceiveMessage, plus one
     /// DeleteMessageBatch when something came.

@@ -21,6 +21,7 @@ mod locate;
 mod oneshot;
 mod render;
 mod repl;
+mod session_cache;
 mod trace;
 mod unsupported;
 

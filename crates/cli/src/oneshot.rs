@@ -12,7 +12,8 @@ use crate::render;
 use crate::repl::{Connection, EventSink};
 
 pub async fn run(command: Command, deployment: Deployment, json: bool) -> ExitCode {
-    let mut conn = Connection::new(deployment, EventSink::stdout(json));
+    let keep = !command.binds_the_session();
+    let mut conn = Connection::one_shot(deployment, EventSink::stdout(json), keep);
     let await_events = command.events_to_await();
     // `stat -w` on a missing node answers NoNode and still watches.
     let watches_anyway = command.watches_a_missing_node();

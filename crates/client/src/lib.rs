@@ -131,6 +131,7 @@
 
 mod client;
 mod connect;
+mod detach;
 mod error;
 mod handles;
 mod multi;
@@ -143,6 +144,7 @@ mod watches;
 mod watching;
 
 pub use client::Client;
+pub use detach::DetachedSession;
 pub use error::{Code, Error};
 pub use fk_aws::calls::CallCounter;
 pub use fk_aws::deployment::{Deployment, UserStoreConfig};

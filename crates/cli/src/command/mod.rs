@@ -246,6 +246,20 @@ impl Command {
         }
     }
 
+    /// Whether the command may leave something in its session that must
+    /// end with the process (an ephemeral node, a watch): then a one-shot
+    /// run closes its session rather than keep it for the next command.
+    pub fn binds_the_session(&self) -> bool {
+        matches!(
+            self,
+            Command::Create {
+                ephemeral: true,
+                ..
+            } | Command::Multi { .. }
+                | Command::AddWatch { .. }
+        ) || self.events_to_await().is_some()
+    }
+
     /// Whether the command leaves a watch even when the node is missing.
     pub fn watches_a_missing_node(&self) -> bool {
         matches!(

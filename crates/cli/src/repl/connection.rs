@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use fk_aws::deployment::Deployment;
 use fk_client::{Client, SessionState, WatchedEvent};
+
+use crate::session_cache::SessionCache;
 use tokio::task::JoinHandle;
 
 use crate::command::{EventCount, Failure};
@@ -21,6 +23,9 @@ pub struct Connection {
     events: EventCount,
     sink: EventSink,
     printer: Option<JoinHandle<()>>,
+    /// One-shot mode: the session carried over between commands, and
+    /// whether this command may leave it open for the next.
+    cache: Option<(SessionCache, bool)>,
 }
 
 impl Connection {
@@ -32,6 +37,18 @@ impl Connection {
             events: EventCount::default(),
             sink,
             printer: None,
+            cache: None,
+        }
+    }
+
+    /// A connection for one command of the command line: it goes on with
+    /// the session the last command left, if any, and leaves its own for
+    /// the next one when `keep` (the command binds nothing to it).
+    pub fn one_shot(deployment: Deployment, sink: EventSink, keep: bool) -> Self {
+        let cache = SessionCache::lock(&deployment).map(|cache| (cache, keep));
+        Connection {
+            cache,
+            ..Connection::new(deployment, sink)
         }
     }
 
@@ -86,9 +103,21 @@ impl Connection {
 
     /// Opens a session, and prints its watch events from now on.
     pub async fn open_session(&mut self) -> Result<(), Failure> {
-        let client = Client::connect(&self.deployment)
-            .await
-            .map_err(|e| Failure::keeper("", e))?;
+        let resumed = match &mut self.cache {
+            Some((cache, _)) => match cache.load(&self.deployment) {
+                Some(detached) => Client::resume(&self.deployment, &detached, Default::default())
+                    .await
+                    .ok(),
+                None => None,
+            },
+            None => None,
+        };
+        let client = match resumed {
+            Some(client) => client,
+            None => Client::connect(&self.deployment)
+                .await
+                .map_err(|e| Failure::keeper("", e))?,
+        };
         if let Ok(mut stream) = client.subscribe() {
             let (events, sink) = (self.events.clone(), self.sink.clone());
             self.printer = Some(tokio::spawn(async move {
@@ -133,6 +162,21 @@ impl Connection {
         if self.closed {
             return Ok(());
         }
+        let Some((mut cache, keep)) = self.cache.take() else {
+            return self.close().await;
+        };
+        if keep {
+            if let Some(client) = self.client.take() {
+                if let Some(printer) = self.printer.take() {
+                    printer.abort();
+                }
+                cache.store(client.detach().await.as_ref());
+                return Ok(());
+            }
+            // No session was needed: the cached one stays for the next.
+            return Ok(());
+        }
+        cache.store(None);
         self.close().await
     }
 }
