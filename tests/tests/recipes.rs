@@ -359,10 +359,10 @@ async fn timed(store: StoreKind, name: &str, step: impl std::future::Future<Outp
     eprintln!("{store:?} {name}: {:.1} s", start.elapsed().as_secs_f64());
 }
 
-/// One store at a time: three stacks of 8 sessions each at once are more
-/// than 2 cores serve within the tests' reply timeout since the client's
-/// rework (see the issue note: writes under this load got slower, not yet
-/// explained), and a timeout here would say nothing about the recipes.
+/// One store at a time: three stacks of 8 contending sessions each at once
+/// are more than 2 cores serve within the tests' 30 s reply timeout (it
+/// happened once in `make test`), and a timeout here would say nothing
+/// about the recipes.
 static ONE_STORE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn every_recipe(store: StoreKind) {
