@@ -153,49 +153,15 @@ impl Client {
             let _ = reply_queue.delete().await;
             return Err(Error::because(Code::SystemError, "session id collision"));
         }
-        let pending = Arc::new(Pending::default());
-        let watches = Arc::new(Registry::new());
-        let status = Arc::new(Status::new(SessionState::Connected));
-        let listener = spawn_listener(
-            reply_queue.clone(),
+        Ok(Client::with_session(
+            deployment,
+            backends,
+            options,
             id,
-            pending.clone(),
-            watches.clone(),
-            status.clone(),
-        );
-        let keepalive = spawn_keepalive(
-            system.clone(),
-            id,
-            options.session_timeout,
-            status.clone(),
-            watches.clone(),
-        );
-        let Backends {
-            clients,
-            user,
-            calls,
-        } = backends;
-        Ok(Client {
-            inner: Arc::new(Inner {
-                deployment: deployment.clone(),
-                user,
-                calls,
-                options,
-                session: Some(Session {
-                    id,
-                    clients,
-                    reply_queue,
-                    pending,
-                    next_seq: Mutex::new(0),
-                    listener,
-                    keepalive,
-                    status,
-                    system,
-                    watches,
-                }),
-                read_only: Status::new(SessionState::ReadOnly),
-            }),
-        })
+            reply_queue,
+            system,
+            0,
+        ))
     }
 
     pub(crate) async fn open_read_only(
@@ -269,5 +235,64 @@ mod tests {
             without_userinfo("redis://127.0.0.1:6379"),
             "redis://127.0.0.1:6379"
         );
+    }
+}
+
+impl Client {
+    /// A client on session `id`, whose reply queue and record exist: starts
+    /// its listener and keep-alive. `last_seq` is the seq the next write
+    /// goes above (0 for a new session).
+    pub(crate) fn with_session(
+        deployment: &Deployment,
+        backends: Backends,
+        options: ConnectOptions,
+        id: SessionId,
+        reply_queue: Arc<ReplyQueue>,
+        system: DynamoSystemStore,
+        last_seq: u64,
+    ) -> Client {
+        let pending = Arc::new(Pending::default());
+        let watches = Arc::new(Registry::new());
+        let status = Arc::new(Status::new(SessionState::Connected));
+        let listener = spawn_listener(
+            reply_queue.clone(),
+            id,
+            pending.clone(),
+            watches.clone(),
+            status.clone(),
+        );
+        let keepalive = spawn_keepalive(
+            system.clone(),
+            id,
+            options.session_timeout,
+            status.clone(),
+            watches.clone(),
+        );
+        let Backends {
+            clients,
+            user,
+            calls,
+        } = backends;
+        Client {
+            inner: Arc::new(Inner {
+                deployment: deployment.clone(),
+                user,
+                calls,
+                options,
+                session: Some(Session {
+                    id,
+                    clients,
+                    reply_queue,
+                    pending,
+                    next_seq: Mutex::new(last_seq),
+                    listener,
+                    keepalive,
+                    status,
+                    system,
+                    watches,
+                }),
+                read_only: Status::new(SessionState::ReadOnly),
+            }),
+        }
     }
 }

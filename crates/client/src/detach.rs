@@ -12,14 +12,10 @@ use fk_aws::sqs::ReplyQueue;
 use fk_aws::system::DynamoSystemStore;
 use fk_core::system::SystemStore as _;
 use fk_core::{Clock as _, SessionId};
-use tokio::sync::Mutex;
 
-use crate::client::{Inner, Session};
-use crate::connect::{self, Backends};
+use crate::connect;
 use crate::options::ConnectOptions;
-use crate::session::{spawn_keepalive, spawn_listener, Pending};
-use crate::state::{SessionState, Status};
-use crate::watches::Registry;
+use crate::state::SessionState;
 use crate::{Client, Code, Error};
 
 /// A session left open by [`Client::detach`]: what another process needs
@@ -97,45 +93,14 @@ impl Client {
             &detached.reply_queue_url,
         ));
         let timeout = std::time::Duration::from_millis(record.timeout_ms.max(0) as u64);
-        let options = options.with_session_timeout(timeout);
-        let pending = Arc::new(Pending::default());
-        let watches = Arc::new(Registry::new());
-        let status = Arc::new(Status::new(SessionState::Connected));
-        let id = detached.id;
-        let listener = spawn_listener(
-            reply_queue.clone(),
-            id,
-            pending.clone(),
-            watches.clone(),
-            status.clone(),
-        );
-        let keepalive =
-            spawn_keepalive(system.clone(), id, timeout, status.clone(), watches.clone());
-        let Backends {
-            clients,
-            user,
-            calls,
-        } = backends;
-        Ok(Client {
-            inner: Arc::new(Inner {
-                deployment: deployment.clone(),
-                user,
-                calls,
-                options,
-                session: Some(Session {
-                    id,
-                    clients,
-                    reply_queue,
-                    pending,
-                    next_seq: Mutex::new(last_seq),
-                    listener,
-                    keepalive,
-                    status,
-                    system,
-                    watches,
-                }),
-                read_only: Status::new(SessionState::ReadOnly),
-            }),
-        })
+        Ok(Client::with_session(
+            deployment,
+            backends,
+            options.with_session_timeout(timeout),
+            detached.id,
+            reply_queue,
+            system,
+            last_seq,
+        ))
     }
 }
