@@ -31,6 +31,9 @@ pub const REDIS_CA_FILE: &str = "FK_REDIS_CA_FILE";
 pub const REDIS_PREFIX: &str = "FK_REDIS_PREFIX";
 /// Lifetime of a node lock, in milliseconds.
 pub const LOCK_TTL_MS: &str = "FK_LOCK_TTL_MS";
+/// The distributor commits each batch's writes as groups: `true` (the
+/// default) or `false` (one at a time).
+pub const GROUP_COMMIT: &str = "FK_GROUP_COMMIT";
 /// An endpoint that replaces AWS's (the local emulator). Unset in production.
 pub const AWS_ENDPOINT: &str = "FK_AWS_ENDPOINT";
 /// AWS region (set by Lambda itself).

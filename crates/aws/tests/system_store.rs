@@ -9,8 +9,9 @@ use fk_aws::clients::Clients;
 use fk_aws::schema;
 use fk_aws::system::DynamoSystemStore;
 use fk_core::system::{
-    CommitOutcome, Expected, FiredWatches, LockOutcome, LockRequest, NodeRecord, NodeWrite,
-    RefusalRecord, SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
+    CommitOutcome, Expected, FiredWatches, GroupOutcome, LockOutcome, LockRequest, NodeRecord,
+    NodeWrite, RefusalRecord, SessionRecord, SystemCommit, SystemStore, WatchRegistration,
+    RECENT_COMMITS,
 };
 use fk_core::watch::{AddWatchMode, PersistentWatch, WatchKind};
 use fk_core::{SessionId, Stat};
@@ -824,4 +825,134 @@ async fn refusals_the_commits_cover_are_pruned() {
     let record = f.store.session(session).await.unwrap().unwrap();
     assert_eq!(record.refused, [kept + 2]);
     assert!((1..=kept + 2).all(|seq| record.decided(seq)));
+}
+
+#[tokio::test]
+async fn a_group_of_commits_is_one_transaction_with_one_counter_update() {
+    // Given three sessions' writes, each holding its node's lock
+    let f = fixture().await;
+    let mut group = Vec::new();
+    for (i, path) in ["/g1", "/g2", "/g3"].into_iter().enumerate() {
+        let session = f.new_session().await;
+        let token = format!("g-{i}");
+        f.lock(path, &token, 100).await;
+        let mut c = commit(&token, i as i64 + 1, session, vec![put(path, i as i64 + 1)]);
+        c.seq = 1;
+        group.push(c);
+    }
+    f.counter.take();
+
+    // When they are committed as a group
+    let outcome = f.store.commit_group(&group).await.unwrap();
+
+    // Then one call applied all three: the counter at the last zxid and
+    // remembering each commit, each session's seq recorded, locks gone
+    assert_eq!(outcome, GroupOutcome::all(3));
+    assert_eq!(
+        f.counter.take(),
+        [("DynamoDB.TransactWriteItems".to_string(), 1)].into()
+    );
+    let counter = f.store.counter().await.unwrap();
+    assert_eq!(counter.zxid, 3);
+    for c in &group {
+        assert_eq!(counter.committed_zxid(&c.commit_id), Some(c.zxid));
+        let session = f.store.session(c.session).await.unwrap().unwrap();
+        assert_eq!(session.last_seq, 1);
+        let item = f.raw_item(c.writes[0].path()).await.unwrap();
+        assert!(!item.contains_key("lockToken"));
+    }
+}
+
+#[tokio::test]
+async fn a_group_with_a_lost_lock_names_that_commit_and_applies_nothing() {
+    // Given three writes, the second of which lost its lock
+    let f = fixture().await;
+    let mut group = Vec::new();
+    for (i, path) in ["/h1", "/h2", "/h3"].into_iter().enumerate() {
+        let session = f.new_session().await;
+        let token = format!("h-{i}");
+        f.lock(path, &token, 100).await;
+        group.push(commit(&token, i as i64 + 1, session, vec![put(path, 1)]));
+    }
+    f.lock("/h2", "thief", 5_000).await;
+
+    // When the group is committed
+    let outcome = f.store.commit_group(&group).await.unwrap();
+
+    // Then the second is named and nothing of the group applied
+    assert_eq!(
+        outcome,
+        GroupOutcome {
+            committed: 0,
+            failed: Some((1, CommitOutcome::LockLost { path: "/h2".into() })),
+        }
+    );
+    assert_eq!(f.store.counter().await.unwrap().zxid, 0);
+    assert!(matches!(
+        f.lock("/h1", "h-0", 200).await,
+        LockOutcome::Acquired(NodeRecord { stat: None, .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_sessions_second_write_starts_another_transaction() {
+    // Given one session's two writes and another session's one
+    let f = fixture().await;
+    let (a, b) = (f.new_session().await, f.new_session().await);
+    for (path, token) in [("/i1", "i-1"), ("/i2", "i-2"), ("/i3", "i-3")] {
+        f.lock(path, token, 100).await;
+    }
+    let group = vec![
+        commit("i-1", 1, a, vec![put("/i1", 1)]),
+        commit("i-2", 2, a, vec![put("/i2", 2)]),
+        commit("i-3", 3, b, vec![put("/i3", 3)]),
+    ];
+    f.counter.take();
+
+    // When they are committed as a group
+    let outcome = f.store.commit_group(&group).await.unwrap();
+
+    // Then all three apply, in two transactions (DynamoDB refuses one
+    // that touches the session item twice)
+    assert_eq!(outcome, GroupOutcome::all(3));
+    assert_eq!(
+        f.counter.take(),
+        [("DynamoDB.TransactWriteItems".to_string(), 2)].into()
+    );
+    assert_eq!(f.store.session(a).await.unwrap().unwrap().last_seq, 2);
+    assert_eq!(f.store.counter().await.unwrap().zxid, 3);
+}
+
+#[tokio::test]
+async fn a_group_with_a_decided_seq_reports_the_duplicate() {
+    // Given a session that already committed seq 1, and a group whose
+    // second commit is a copy of it
+    let f = fixture().await;
+    let (a, b) = (f.new_session().await, f.new_session().await);
+    f.lock("/j0", "j-0", 100).await;
+    let mut first = commit("j-0", 1, a, vec![put("/j0", 1)]);
+    first.seq = 1;
+    assert_eq!(
+        f.store.commit(&first).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    f.lock("/j1", "j-1", 100).await;
+    f.lock("/j2", "j-2", 100).await;
+    let mut copy = commit("j-2", 3, a, vec![put("/j2", 3)]);
+    copy.seq = 1;
+    let mut other = commit("j-1", 2, b, vec![put("/j1", 2)]);
+    other.seq = 1;
+
+    // When the group is committed
+    let outcome = f.store.commit_group(&[other, copy]).await.unwrap();
+
+    // Then the copy is named a duplicate and nothing applied
+    assert_eq!(
+        outcome,
+        GroupOutcome {
+            committed: 0,
+            failed: Some((1, CommitOutcome::Duplicate)),
+        }
+    );
+    assert_eq!(f.store.counter().await.unwrap().zxid, 1);
 }

@@ -29,6 +29,7 @@ use crate::system::{
     CommitOutcome, Counter, NodeWrite, PersistentChanges, RefusalRecord, SystemCommit, SystemStore,
 };
 use crate::transition::apply;
+use crate::user::UserWrite;
 use crate::watch::{self, InFlightEntry, PersistentWatch, WatchBatch, WatchQueue};
 use crate::{CommitRequest, Error, Op, OpResult, Outcome, Reply, ReplySink, StoreError, UserStore};
 
@@ -68,15 +69,6 @@ struct Unconfirmed {
     sent: JoinHandle<Result<(), StoreError>>,
 }
 
-/// When a write's reply must be out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Answer {
-    /// Before `handle` returns.
-    Now,
-    /// By the next [`Distributor::flush`].
-    Overlapped,
-}
-
 #[derive(Debug, Clone)]
 struct Known {
     zxid: i64,
@@ -94,8 +86,32 @@ impl From<Counter> for Known {
     }
 }
 
-/// How many times a commit is retried after the counter moved under it.
+/// How many rounds in a row a run may re-read the counter without
+/// deciding any request.
 const MAX_COUNTER_RETRIES: usize = 5;
+
+/// One request of a batch and the span it continues (its record's).
+pub type Traced<'a> = (&'a CommitRequest, tracing::Span);
+
+/// A request of a group, numbered and ready to finish.
+struct Member<'a> {
+    /// Its place in the run.
+    index: usize,
+    req: &'a CommitRequest,
+    zxid: i64,
+    /// The watches it fires by: the persistent ones as they stood before
+    /// its commit, the notifications in flight after it.
+    before: Known,
+    replayed: bool,
+}
+
+/// A committed request whose user-storage writes wait to be applied.
+struct Prepared<'a> {
+    member: &'a Member<'a>,
+    writes: Vec<UserWrite>,
+    result: OpResult,
+    after_event: Option<i64>,
+}
 
 impl Distributor {
     pub fn new(
@@ -120,35 +136,48 @@ impl Distributor {
     /// An `Err` means a backend failed; the caller lets the queue deliver
     /// the message (and every later one) again.
     pub async fn handle(&self, req: &CommitRequest) -> Result<Distributed, StoreError> {
-        self.handle_answering(req, Answer::Now).await
+        let done = self.handle_overlapped(req).await?;
+        self.flush().await?;
+        Ok(done)
     }
 
     /// As [`handle`](Self::handle), but the reply may still be on its way
     /// when this returns, so that the next request's commit overlaps it.
     /// Call [`flush`](Self::flush) before acknowledging the batch.
     pub async fn handle_overlapped(&self, req: &CommitRequest) -> Result<Distributed, StoreError> {
-        self.handle_answering(req, Answer::Overlapped).await
+        let mut done = self
+            .handle_batch(&[(req, tracing::Span::current())])
+            .await?;
+        Ok(done.remove(0))
     }
 
-    /// Waits for every reply on its way; the first failure, if any.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        self.confirm(None).await
-    }
-
-    async fn handle_answering(
-        &self,
-        req: &CommitRequest,
-        answer: Answer,
-    ) -> Result<Distributed, StoreError> {
-        let span = tracing::info_span!(
-            "distribute",
-            zk.op = req.op.name(),
-            zk.path = req.op.path(),
-            zk.session = %req.session,
-            zk.seq = req.seq,
-            zk.zxid = tracing::field::Empty,
-        );
-        match self.distribute(req, answer).instrument(span).await {
+    /// Commits, applies and answers a batch of requests in queue order,
+    /// with group commit: consecutive writes get consecutive zxids and are
+    /// committed together ([`SystemStore::commit_group`]), their changes
+    /// reach user storage together ([`UserStore::apply_batch`]), and each
+    /// is answered as if alone. The replies may still be on their way when
+    /// this returns: call [`flush`](Self::flush) before acknowledging.
+    ///
+    /// An `Err` means a backend failed; the whole batch comes again, and
+    /// what was committed of it is recognised and replayed.
+    pub async fn handle_batch(&self, batch: &[Traced<'_>]) -> Result<Vec<Distributed>, StoreError> {
+        let spans: Vec<tracing::Span> = batch
+            .iter()
+            .map(|(req, parent)| {
+                tracing::info_span!(
+                    parent: parent,
+                    "distribute",
+                    zk.op = req.op.name(),
+                    zk.path = req.op.path(),
+                    zk.session = %req.session,
+                    zk.seq = req.seq,
+                    zk.zxid = tracing::field::Empty,
+                    fk.group = tracing::field::Empty,
+                )
+            })
+            .collect();
+        let requests: Vec<&CommitRequest> = batch.iter().map(|(req, _)| *req).collect();
+        match self.distribute(&requests, &spans).await {
             Ok(done) => Ok(done),
             Err(e) => {
                 // The batch fails and comes again whole: let the replies on
@@ -159,25 +188,24 @@ impl Distributor {
         }
     }
 
-    /// Sends `reply` after every earlier reply to the same session, now or
-    /// overlapped as `answer` says.
-    async fn answer(&self, reply_to: &str, reply: Reply, answer: Answer) -> Result<(), StoreError> {
+    /// Waits for every reply on its way; the first failure, if any.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.confirm(None).await
+    }
+
+    /// Sends `reply` after every earlier reply to the same session; it may
+    /// still be on its way when this returns.
+    async fn answer(&self, reply_to: &str, reply: Reply) -> Result<(), StoreError> {
         self.confirm(Some(reply_to)).await?;
-        match answer {
-            Answer::Now => send_reply(self.replies.as_ref(), reply_to, &reply).await,
-            Answer::Overlapped => {
-                let (replies, to) = (self.replies.clone(), reply_to.to_string());
-                let sent = tokio::spawn(
-                    async move { send_reply(replies.as_ref(), &to, &reply).await }
-                        .in_current_span(),
-                );
-                self.unconfirmed.lock().unwrap().push(Unconfirmed {
-                    reply_to: reply_to.to_string(),
-                    sent,
-                });
-                Ok(())
-            }
-        }
+        let (replies, to) = (self.replies.clone(), reply_to.to_string());
+        let sent = tokio::spawn(
+            async move { send_reply(replies.as_ref(), &to, &reply).await }.in_current_span(),
+        );
+        self.unconfirmed.lock().unwrap().push(Unconfirmed {
+            reply_to: reply_to.to_string(),
+            sent,
+        });
+        Ok(())
     }
 
     /// Waits for the replies on their way to `reply_to` (all of them with
@@ -205,91 +233,217 @@ impl Distributor {
         first_failure
     }
 
+    /// The batch as runs of writes between syncs: a sync is answered when
+    /// every write before it is applied.
     async fn distribute(
         &self,
-        req: &CommitRequest,
-        answer: Answer,
-    ) -> Result<Distributed, StoreError> {
+        requests: &[&CommitRequest],
+        spans: &[tracing::Span],
+    ) -> Result<Vec<Distributed>, StoreError> {
         let mut known = self.known.lock().await;
-        if let Op::Sync { path } = &req.op {
-            // Everything before it in the queue is applied: answer.
-            let zxid = match &*known {
-                Some(k) => k.zxid,
-                None => self.system.counter().await?.zxid,
-            };
-            let reply = Reply {
-                session: req.session,
-                seq: req.seq,
-                zxid,
-                outcome: Outcome::Ok(OpResult::Synced { path: path.clone() }),
-                after_event: None,
-            };
-            self.answer(&req.reply_to, reply, answer).await?;
-            return Ok(Distributed::Synced);
+        let mut done: Vec<Option<Distributed>> = vec![None; requests.len()];
+        let mut start = 0;
+        while start < requests.len() {
+            let end = requests[start..]
+                .iter()
+                .position(|req| matches!(req.op, Op::Sync { .. }))
+                .map_or(requests.len(), |p| start + p);
+            if start < end {
+                self.commit_run(
+                    &mut known,
+                    &requests[start..end],
+                    &spans[start..end],
+                    &mut done[start..end],
+                )
+                .await?;
+            }
+            if let Some(req) = requests.get(end) {
+                let synced = self.sync(&mut known, req).instrument(spans[end].clone());
+                done[end] = Some(synced.await?);
+            }
+            start = end + 1;
         }
-        let commit_id = req.commit_id();
+        Ok(done
+            .into_iter()
+            .map(|d| d.expect("every request of the batch is decided"))
+            .collect())
+    }
+
+    /// Answers a sync: everything before it in the queue is applied.
+    async fn sync(
+        &self,
+        known: &mut Option<Known>,
+        req: &CommitRequest,
+    ) -> Result<Distributed, StoreError> {
+        let Op::Sync { path } = &req.op else {
+            unreachable!("only a sync is answered as one")
+        };
+        let zxid = match known {
+            Some(k) => k.zxid,
+            None => self.system.counter().await?.zxid,
+        };
+        let reply = Reply {
+            session: req.session,
+            seq: req.seq,
+            zxid,
+            outcome: Outcome::Ok(OpResult::Synced { path: path.clone() }),
+            after_event: None,
+        };
+        self.answer(&req.reply_to, reply).await?;
+        Ok(Distributed::Synced)
+    }
+
+    /// Commits a run of writes (no sync among them) in groups, finishing
+    /// each group in order before the next, until every write is decided.
+    async fn commit_run(
+        &self,
+        known: &mut Option<Known>,
+        run: &[&CommitRequest],
+        spans: &[tracing::Span],
+        done: &mut [Option<Distributed>],
+    ) -> Result<(), StoreError> {
+        let mut todo: Vec<usize> = (0..run.len()).collect();
+        // Whether `known` was read from the store during this run (rather
+        // than remembered from an earlier invocation).
         let mut fresh_read = false;
-        for _ in 0..MAX_COUNTER_RETRIES {
-            let current = match &*known {
+        // A failed commit not decided yet: the next group stops before it,
+        // so that it is decided after every earlier write.
+        let mut stop_before: Option<usize> = None;
+        let mut stalls = 0;
+        while !todo.is_empty() {
+            if stalls > MAX_COUNTER_RETRIES {
+                return Err(StoreError::transient(
+                    "distributor",
+                    "the commit counter kept moving; is a second distributor running?",
+                ));
+            }
+            let current = match known.as_ref() {
                 Some(k) => k.clone(),
                 None => {
                     let counter = self.system.counter().await?;
                     fresh_read = true;
-                    if let Some(zxid) = counter.committed_zxid(&commit_id) {
-                        let current = Known::from(counter);
-                        *known = Some(current.clone());
-                        return self.finish(req, zxid, true, &current, answer).await;
+                    let replays: Vec<(usize, i64)> = todo
+                        .iter()
+                        .filter_map(|&i| {
+                            counter
+                                .committed_zxid(&run[i].commit_id())
+                                .map(|zxid| (i, zxid))
+                        })
+                        .collect();
+                    let current = Known::from(counter);
+                    *known = Some(current.clone());
+                    if !replays.is_empty() {
+                        // Committed by an earlier delivery of this batch,
+                        // before any write still to commit: finish them
+                        // first, in order.
+                        let members: Vec<Member> = replays
+                            .iter()
+                            .map(|&(index, zxid)| Member {
+                                index,
+                                req: run[index],
+                                zxid,
+                                before: current.clone(),
+                                replayed: true,
+                            })
+                            .collect();
+                        for (m, result) in members
+                            .iter()
+                            .zip(self.finish_group(&members, spans).await?)
+                        {
+                            done[m.index] = Some(result);
+                        }
+                        todo.retain(|i| done[*i].is_none());
+                        stalls = 0;
+                        continue;
                     }
-                    Known::from(counter)
+                    current
                 }
             };
-            let zxid = current.zxid + 1;
-            let Some(mut change) = self.change(req, zxid) else {
-                return self.refuse(req, Error::SystemError, answer).await;
-            };
-            let fired = watch::fire(&change.user, &req.pre, &current.persistent);
-            for write in &mut change.system {
-                if let NodeWrite::Put { path, fired: f, .. } = write {
-                    if let Some(removed) = fired.removed.get(path.as_str()) {
-                        f.removed = removed.clone();
-                        f.others_remain = fired.remaining.get(path.as_str()) == Some(&true);
-                    }
-                }
+
+            // Number the group: each write sees the watches the ones
+            // before it left.
+            let mut state = current;
+            let mut members = Vec::new();
+            let mut commits = Vec::new();
+            let mut after = Vec::new();
+            let mut unappliable = None;
+            for &i in todo
+                .iter()
+                .take_while(|&&i| stop_before.is_none_or(|s| i < s))
+            {
+                let req = run[i];
+                let zxid = state.zxid + 1;
+                let Some(change) = self.change(req, zxid) else {
+                    unappliable = Some(i);
+                    break;
+                };
+                let (commit, next) = self.prepare(req, change, zxid, &state);
+                members.push(Member {
+                    index: i,
+                    req,
+                    zxid,
+                    before: Known {
+                        in_flight: next.in_flight.clone(),
+                        ..state
+                    },
+                    replayed: false,
+                });
+                commits.push(commit);
+                state = next.clone();
+                after.push(next);
             }
-            let persistent = persistent_changes(req, &current.persistent);
-            let in_flight = watch::in_flight_after(&current.in_flight, &fired, zxid, req.time_ms);
-            let commit = SystemCommit {
-                token: req.token.clone(),
-                commit_id: commit_id.clone(),
-                zxid,
-                writes: change.system,
-                session: req.session,
-                seq: req.seq,
-                ephemerals: change.ephemerals,
-                close_session: req.close_session,
-                persistent: persistent.clone(),
-                in_flight: (in_flight != current.in_flight).then(|| in_flight.clone()),
-            };
-            let span =
-                tracing::info_span!("commit", zk.zxid = zxid, db.system = tracing::field::Empty);
-            match self.system.commit(&commit).instrument(span).await? {
-                CommitOutcome::Committed => {
-                    let mut watches = current.persistent.clone();
-                    persistent.apply_to(&mut watches);
-                    *known = Some(Known {
-                        zxid,
-                        persistent: watches,
-                        in_flight: in_flight.clone(),
-                    });
-                    // Fired by the watches as they stood before the commit.
-                    let before = Known {
-                        in_flight,
-                        ..current
-                    };
-                    return self.finish(req, zxid, false, &before, answer).await;
+            stop_before = None;
+            if members.is_empty() {
+                let i = unappliable.expect("a run with writes to do numbers one at least");
+                let refused = self.refuse(run[i], Error::SystemError);
+                done[i] = Some(refused.instrument(spans[i].clone()).await?);
+                todo.retain(|t| *t != i);
+                continue;
+            }
+
+            let commit_spans = members
+                .iter()
+                .map(|m| {
+                    spans[m.index].record("zk.zxid", m.zxid);
+                    spans[m.index].record("fk.group", members.len());
+                    tracing::info_span!(
+                        parent: &spans[m.index],
+                        "commit",
+                        zk.zxid = m.zxid,
+                        fk.group = members.len(),
+                        db.system = tracing::field::Empty,
+                    )
+                })
+                .collect();
+            let outcome = in_all(commit_spans, self.system.commit_group(&commits)).await?;
+
+            let committed = outcome.committed.min(members.len());
+            if committed > 0 {
+                *known = Some(after[committed - 1].clone());
+                let finished = self.finish_group(&members[..committed], spans).await?;
+                for (m, result) in members[..committed].iter().zip(finished) {
+                    done[m.index] = Some(result);
                 }
+                todo.retain(|i| done[*i].is_none());
+                stalls = 0;
+            }
+            let Some((failed, why)) = outcome.failed else {
+                continue;
+            };
+            let Some(m) = members.get(failed) else {
+                return Err(StoreError::transient(
+                    "distributor",
+                    format!(
+                        "the store refused commit {failed} of a group of {}",
+                        members.len()
+                    ),
+                ));
+            };
+            let (req, span) = (m.req, spans[m.index].clone());
+            match why {
                 CommitOutcome::ZxidMismatch => {
                     *known = None;
+                    stalls += 1;
                 }
                 outcome if !fresh_read => {
                     // A lock or session check failed, perhaps because this
@@ -297,26 +451,85 @@ impl Distributor {
                     // read the counter before believing it.
                     tracing::debug!(?outcome, token = %req.token, "commit refused; rechecking counter");
                     *known = None;
+                    stalls += 1;
+                }
+                _ if failed > committed => {
+                    // Writes before it were not committed: they go first.
+                    stop_before = Some(m.index);
                 }
                 CommitOutcome::LockLost { path } => {
-                    tracing::warn!(%path, token = %req.token, "lock expired before commit");
-                    return self.refuse(req, Error::OperationTimeout, answer).await;
+                    tracing::warn!(parent: &span, %path, token = %req.token, "lock expired before commit");
+                    done[m.index] = Some(
+                        self.refuse(req, Error::OperationTimeout)
+                            .instrument(span)
+                            .await?,
+                    );
                 }
                 CommitOutcome::SessionMissing => {
-                    return self.refuse(req, Error::SessionExpired, answer).await;
+                    done[m.index] = Some(
+                        self.refuse(req, Error::SessionExpired)
+                            .instrument(span)
+                            .await?,
+                    );
                 }
                 CommitOutcome::Duplicate => {
                     // Committed before under another commit id, or refused.
-                    tracing::info!(token = %req.token, "dropping a copy of a decided request");
-                    self.release(req).await?;
-                    return Ok(Distributed::Duplicate);
+                    tracing::info!(parent: &span, token = %req.token, "dropping a copy of a decided request");
+                    self.release(req).instrument(span).await?;
+                    done[m.index] = Some(Distributed::Duplicate);
+                }
+                CommitOutcome::Committed => {
+                    return Err(StoreError::transient(
+                        "distributor",
+                        "the store reported a committed write as failed",
+                    ));
+                }
+            }
+            todo.retain(|i| done[*i].is_none());
+        }
+        Ok(())
+    }
+
+    /// The system commit of `req` as `zxid` over the watches in `state`,
+    /// and the state after it.
+    fn prepare(
+        &self,
+        req: &CommitRequest,
+        mut change: crate::transition::Applied,
+        zxid: i64,
+        state: &Known,
+    ) -> (SystemCommit, Known) {
+        let fired = watch::fire(&change.user, &req.pre, &state.persistent);
+        for write in &mut change.system {
+            if let NodeWrite::Put { path, fired: f, .. } = write {
+                if let Some(removed) = fired.removed.get(path.as_str()) {
+                    f.removed = removed.clone();
+                    f.others_remain = fired.remaining.get(path.as_str()) == Some(&true);
                 }
             }
         }
-        Err(StoreError::transient(
-            "distributor",
-            "the commit counter kept moving; is a second distributor running?",
-        ))
+        let persistent = persistent_changes(req, &state.persistent);
+        let in_flight = watch::in_flight_after(&state.in_flight, &fired, zxid, req.time_ms);
+        let mut watches = state.persistent.clone();
+        persistent.apply_to(&mut watches);
+        let commit = SystemCommit {
+            token: req.token.clone(),
+            commit_id: req.commit_id(),
+            zxid,
+            writes: change.system,
+            session: req.session,
+            seq: req.seq,
+            ephemerals: change.ephemerals,
+            close_session: req.close_session,
+            persistent,
+            in_flight: (in_flight != state.in_flight).then(|| in_flight.clone()),
+        };
+        let next = Known {
+            zxid,
+            persistent: watches,
+            in_flight,
+        };
+        (commit, next)
     }
 
     /// What the write does when committed as `zxid`; `None` if it no
@@ -331,84 +544,127 @@ impl Distributor {
         }
     }
 
-    /// After the commit: the events go out before the change reaches user
-    /// storage, then the change, then the reply.
-    async fn finish(
+    /// After the commit of a group, in zxid order: a write's events go out
+    /// before its change reaches user storage and after every earlier
+    /// write is answered; the changes of writes without events between
+    /// them reach user storage together; each write is answered after its
+    /// change.
+    async fn finish_group(
         &self,
-        req: &CommitRequest,
-        zxid: i64,
-        replayed: bool,
-        known: &Known,
-        answer: Answer,
-    ) -> Result<Distributed, StoreError> {
-        tracing::Span::current().record("zk.zxid", zxid);
-        let Some(mut change) = self.change(req, zxid) else {
-            return self.refuse(req, Error::SystemError, answer).await;
-        };
-        let fired = watch::fire(&change.user, &req.pre, &known.persistent);
-        // Records carry the notifications in flight (this commit's too).
-        let in_flight = watch::in_flight_map(&known.in_flight);
-        for write in &mut change.user {
-            write.set_in_flight(&in_flight);
-        }
-        if !fired.is_empty() {
-            // Every earlier reply before any event of this write.
-            self.flush().await?;
-            let batch = WatchBatch {
-                zxid,
-                deliveries: fired.deliveries,
+        members: &[Member<'_>],
+        spans: &[tracing::Span],
+    ) -> Result<Vec<Distributed>, StoreError> {
+        let mut results = Vec::with_capacity(members.len());
+        let mut pending: Vec<Prepared> = Vec::new();
+        for m in members {
+            let span = &spans[m.index];
+            span.record("zk.zxid", m.zxid);
+            let Some(mut change) = self.change(m.req, m.zxid) else {
+                results.extend(self.apply_and_answer(&mut pending, spans).await?);
+                let refused = self.refuse(m.req, Error::SystemError);
+                results.push(refused.instrument(span.clone()).await?);
+                continue;
             };
-            let span = tracing::info_span!(
-                "watch.push",
-                zk.zxid = zxid,
-                zk.sessions = batch.deliveries.len()
-            );
-            self.watches.push(&batch).instrument(span).await?;
+            let fired = watch::fire(&change.user, &m.req.pre, &m.before.persistent);
+            // Records carry the notifications in flight (this commit's too).
+            let in_flight = watch::in_flight_map(&m.before.in_flight);
+            for write in &mut change.user {
+                write.set_in_flight(&in_flight);
+            }
+            if !fired.is_empty() {
+                // Every earlier write applied and answered before any event
+                // of this one.
+                results.extend(self.apply_and_answer(&mut pending, spans).await?);
+                self.flush().await?;
+                let batch = WatchBatch {
+                    zxid: m.zxid,
+                    deliveries: fired.deliveries,
+                };
+                let push = tracing::info_span!(
+                    parent: span,
+                    "watch.push",
+                    zk.zxid = m.zxid,
+                    zk.sessions = batch.deliveries.len()
+                );
+                self.watches.push(&batch).instrument(push).await?;
+            }
+            pending.push(Prepared {
+                member: m,
+                writes: change.user,
+                result: if m.req.close_session {
+                    OpResult::SessionClosed
+                } else {
+                    change.result
+                },
+                after_event: in_flight.of(m.req.session),
+            });
         }
-        for write in &change.user {
-            let span = tracing::info_span!(
-                "user_store.write",
-                zk.path = write.path(),
-                zk.zxid = zxid,
-                db.system = tracing::field::Empty,
-            );
-            self.user.apply(zxid, write).instrument(span).await?;
+        results.extend(self.apply_and_answer(&mut pending, spans).await?);
+        Ok(results)
+    }
+
+    /// Applies the pending writes' changes to user storage in one batch,
+    /// then answers each write in order.
+    async fn apply_and_answer(
+        &self,
+        pending: &mut Vec<Prepared<'_>>,
+        spans: &[tracing::Span],
+    ) -> Result<Vec<Distributed>, StoreError> {
+        let writes: Vec<(i64, &UserWrite)> = pending
+            .iter()
+            .flat_map(|p| p.writes.iter().map(|w| (p.member.zxid, w)))
+            .collect();
+        if !writes.is_empty() {
+            let write_spans = pending
+                .iter()
+                .map(|p| {
+                    tracing::info_span!(
+                        parent: &spans[p.member.index],
+                        "user_store.write",
+                        zk.path = p.member.req.op.path(),
+                        zk.zxid = p.member.zxid,
+                        fk.batch = writes.len(),
+                        db.system = tracing::field::Empty,
+                    )
+                })
+                .collect();
+            in_all(write_spans, self.user.apply_batch(&writes)).await?;
         }
-        let result = if req.close_session {
-            OpResult::SessionClosed
-        } else {
-            change.result
-        };
-        let reply = Reply {
-            session: req.session,
-            seq: req.seq,
-            zxid,
-            outcome: Outcome::Ok(result),
-            after_event: in_flight.of(req.session),
-        };
-        self.answer(&req.reply_to, reply, answer).await?;
-        if req.close_session && req.seq == EXPIRY_SEQ {
-            // Nobody listens on an expired session's channel any more.
-            self.confirm(Some(&req.reply_to)).await?;
-            self.replies.discard(&req.reply_to).await?;
+        let mut results = Vec::with_capacity(pending.len());
+        for p in pending.drain(..) {
+            let (m, span) = (p.member, spans[p.member.index].clone());
+            let reply = Reply {
+                session: m.req.session,
+                seq: m.req.seq,
+                zxid: m.zxid,
+                outcome: Outcome::Ok(p.result),
+                after_event: p.after_event,
+            };
+            self.answer(&m.req.reply_to, reply)
+                .instrument(span.clone())
+                .await?;
+            if m.req.close_session && m.req.seq == EXPIRY_SEQ {
+                // Nobody listens on an expired session's channel any more.
+                self.confirm(Some(&m.req.reply_to)).await?;
+                self.replies
+                    .discard(&m.req.reply_to)
+                    .instrument(span)
+                    .await?;
+            }
+            results.push(if m.replayed {
+                Distributed::Replayed(m.zxid)
+            } else {
+                Distributed::Committed(m.zxid)
+            });
         }
-        Ok(if replayed {
-            Distributed::Replayed(zxid)
-        } else {
-            Distributed::Committed(zxid)
-        })
+        Ok(results)
     }
 
     /// Refuses the request: the refusal is recorded as the seq's decision
     /// (so that no later copy commits), the locks are released and the
     /// client is answered, unless the seq was decided before, by a copy
     /// of this request: then it is dropped unanswered.
-    async fn refuse(
-        &self,
-        req: &CommitRequest,
-        error: Error,
-        answer: Answer,
-    ) -> Result<Distributed, StoreError> {
+    async fn refuse(&self, req: &CommitRequest, error: Error) -> Result<Distributed, StoreError> {
         let recorded = if refusal_is_final(req.seq) {
             self.system.record_refusal(req.session, req.seq).await?
         } else {
@@ -426,9 +682,24 @@ impl Distributor {
             outcome: Outcome::Err(error),
             after_event: None,
         };
-        self.answer(&req.reply_to, reply, answer).await?;
+        self.answer(&req.reply_to, reply).await?;
         Ok(Distributed::Refused(error))
     }
+}
+
+/// Runs `fut` inside every span of `spans`: one call that several writes'
+/// traces each show as their own (a group commit, a batched user-storage
+/// write). The first span is the innermost: what `fut` records goes there.
+async fn in_all<T>(
+    spans: Vec<tracing::Span>,
+    fut: impl std::future::Future<Output = T> + Send,
+) -> T {
+    let mut fut: std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + '_>> =
+        Box::pin(fut);
+    for span in spans {
+        fut = Box::pin(fut.instrument(span));
+    }
+    fut.await
 }
 
 impl Distributor {

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 
 use crate::queue::WriteQueue;
 use crate::system::{
-    CommitOutcome, Counter, Expected, LockOutcome, LockRequest, NodeRecord, NodeWrite,
-    RefusalRecord, SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
-    REFUSED_KEPT,
+    CommitOutcome, Counter, Expected, GroupOutcome, LockOutcome, LockRequest, NodeRecord,
+    NodeWrite, RefusalRecord, SessionRecord, SystemCommit, SystemStore, WatchRegistration,
+    RECENT_COMMITS, REFUSED_KEPT,
 };
 use crate::user::{ChildChange, UserNode, UserStore, UserWrite};
 use crate::watch::{
@@ -29,7 +29,7 @@ struct SystemItem {
     watches: NodeWatches,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct SystemState {
     nodes: HashMap<String, SystemItem>,
     counter: Counter,
@@ -40,6 +40,8 @@ struct SystemState {
 #[derive(Debug, Default)]
 pub struct MemorySystemStore {
     state: Mutex<SystemState>,
+    /// The size of each group committed, for assertions.
+    groups: Mutex<Vec<usize>>,
 }
 
 impl MemorySystemStore {
@@ -51,6 +53,12 @@ impl MemorySystemStore {
     pub fn stat(&self, path: &str) -> Option<Stat> {
         let state = self.state.lock().unwrap();
         state.nodes.get(path).and_then(|i| i.stat)
+    }
+
+    /// The size of each group [`SystemStore::commit_group`] applied, in
+    /// order, for assertions.
+    pub fn group_sizes(&self) -> Vec<usize> {
+        self.groups.lock().unwrap().clone()
     }
 
     /// Whether any lock is held, for assertions.
@@ -99,65 +107,26 @@ impl SystemStore for MemorySystemStore {
     }
 
     async fn commit(&self, commit: &SystemCommit) -> Result<CommitOutcome, StoreError> {
+        Ok(commit_to(&mut self.state.lock().unwrap(), commit))
+    }
+
+    /// All or nothing, as one DynamoDB transaction: the first commit that
+    /// fails leaves every commit of the group unapplied.
+    async fn commit_group(&self, commits: &[SystemCommit]) -> Result<GroupOutcome, StoreError> {
         let mut state = self.state.lock().unwrap();
-        if state.counter.zxid != commit.zxid - 1 {
-            return Ok(CommitOutcome::ZxidMismatch);
-        }
-        match state.sessions.get(&commit.session) {
-            None => return Ok(CommitOutcome::SessionMissing),
-            Some(session) if session.decided(commit.seq) => return Ok(CommitOutcome::Duplicate),
-            Some(_) => {}
-        }
-        for write in &commit.writes {
-            let held = state
-                .nodes
-                .get(write.path())
-                .and_then(|i| i.lock.as_ref())
-                .is_some_and(|(t, _)| *t == commit.token);
-            if !held {
-                return Ok(CommitOutcome::LockLost {
-                    path: write.path().to_string(),
+        let mut scratch = state.clone();
+        for (i, commit) in commits.iter().enumerate() {
+            let outcome = commit_to(&mut scratch, commit);
+            if outcome != CommitOutcome::Committed {
+                return Ok(GroupOutcome {
+                    committed: 0,
+                    failed: Some((i, outcome)),
                 });
             }
         }
-        for write in &commit.writes {
-            match write {
-                NodeWrite::Put { path, stat, fired } => {
-                    let item = state.nodes.entry(path.clone()).or_default();
-                    item.stat = Some(*stat);
-                    item.lock = None;
-                    item.last_token = Some(commit.token.clone());
-                    for (kind, session) in &fired.removed {
-                        item.watches.remove(*kind, *session);
-                    }
-                }
-                NodeWrite::Delete { path } => {
-                    state.nodes.remove(path);
-                }
-            }
-        }
-        if commit.close_session {
-            state.sessions.remove(&commit.session);
-        } else {
-            let session = state.sessions.get_mut(&commit.session).unwrap();
-            session.last_seq = commit.seq;
-            session
-                .ephemerals
-                .extend(commit.ephemerals.added.iter().cloned());
-            session
-                .ephemerals
-                .retain(|e| !commit.ephemerals.removed.contains(e));
-        }
-        let counter = &mut state.counter;
-        commit.persistent.apply_to(&mut counter.persistent);
-        if let Some(in_flight) = &commit.in_flight {
-            counter.in_flight = in_flight.clone();
-        }
-        counter.zxid = commit.zxid;
-        counter.recent.push((commit.commit_id.clone(), commit.zxid));
-        let excess = counter.recent.len().saturating_sub(RECENT_COMMITS as usize);
-        counter.recent.drain(..excess);
-        Ok(CommitOutcome::Committed)
+        *state = scratch;
+        self.groups.lock().unwrap().push(commits.len());
+        Ok(GroupOutcome::all(commits.len()))
     }
 
     async fn record_refusal(
@@ -565,4 +534,66 @@ impl NotificationSink for MemoryNotifications {
             .push((reply_to.to_string(), notification.clone()));
         Ok(())
     }
+}
+
+/// Applies one commit to `state`, or nothing of it.
+fn commit_to(state: &mut SystemState, commit: &SystemCommit) -> CommitOutcome {
+    if state.counter.zxid != commit.zxid - 1 {
+        return CommitOutcome::ZxidMismatch;
+    }
+    match state.sessions.get(&commit.session) {
+        None => return CommitOutcome::SessionMissing,
+        Some(session) if session.decided(commit.seq) => return CommitOutcome::Duplicate,
+        Some(_) => {}
+    }
+    for write in &commit.writes {
+        let held = state
+            .nodes
+            .get(write.path())
+            .and_then(|i| i.lock.as_ref())
+            .is_some_and(|(t, _)| *t == commit.token);
+        if !held {
+            return CommitOutcome::LockLost {
+                path: write.path().to_string(),
+            };
+        }
+    }
+    for write in &commit.writes {
+        match write {
+            NodeWrite::Put { path, stat, fired } => {
+                let item = state.nodes.entry(path.clone()).or_default();
+                item.stat = Some(*stat);
+                item.lock = None;
+                item.last_token = Some(commit.token.clone());
+                for (kind, session) in &fired.removed {
+                    item.watches.remove(*kind, *session);
+                }
+            }
+            NodeWrite::Delete { path } => {
+                state.nodes.remove(path);
+            }
+        }
+    }
+    if commit.close_session {
+        state.sessions.remove(&commit.session);
+    } else {
+        let session = state.sessions.get_mut(&commit.session).unwrap();
+        session.last_seq = commit.seq;
+        session
+            .ephemerals
+            .extend(commit.ephemerals.added.iter().cloned());
+        session
+            .ephemerals
+            .retain(|e| !commit.ephemerals.removed.contains(e));
+    }
+    let counter = &mut state.counter;
+    commit.persistent.apply_to(&mut counter.persistent);
+    if let Some(in_flight) = &commit.in_flight {
+        counter.in_flight = in_flight.clone();
+    }
+    counter.zxid = commit.zxid;
+    counter.recent.push((commit.commit_id.clone(), commit.zxid));
+    let excess = counter.recent.len().saturating_sub(RECENT_COMMITS as usize);
+    counter.recent.drain(..excess);
+    CommitOutcome::Committed
 }

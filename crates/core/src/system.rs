@@ -194,6 +194,28 @@ pub enum CommitOutcome {
     Duplicate,
 }
 
+/// What became of a group of commits ([`SystemStore::commit_group`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupOutcome {
+    /// How many commits, from the first, were applied.
+    pub committed: usize,
+    /// The commit that failed (its index, at or after `committed`) and
+    /// why. Nothing of it was applied, nor of the commits between
+    /// `committed` and it, nor after it: the caller decides it and tries
+    /// the others again.
+    pub failed: Option<(usize, CommitOutcome)>,
+}
+
+impl GroupOutcome {
+    /// Every commit of a group of `n` applied.
+    pub fn all(n: usize) -> Self {
+        GroupOutcome {
+            committed: n,
+            failed: None,
+        }
+    }
+}
+
 /// What [`SystemStore::record_refusal`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefusalRecord {
@@ -275,6 +297,27 @@ pub trait SystemStore: Send + Sync {
 
     /// Applies a commit atomically, or nothing of it.
     async fn commit(&self, commit: &SystemCommit) -> Result<CommitOutcome, StoreError>;
+
+    /// Applies a group of commits with consecutive zxids, in order: the
+    /// first `committed` of them are applied and the rest not. A store
+    /// applies as many as it can in one atomic step (DynamoDB: one
+    /// transaction of up to 100 items); this default commits one at a time.
+    /// An `Err` may leave a prefix applied: the caller's retry recognises
+    /// those by their commit ids.
+    async fn commit_group(&self, commits: &[SystemCommit]) -> Result<GroupOutcome, StoreError> {
+        for (i, commit) in commits.iter().enumerate() {
+            match self.commit(commit).await? {
+                CommitOutcome::Committed => {}
+                outcome => {
+                    return Ok(GroupOutcome {
+                        committed: i,
+                        failed: Some((i, outcome)),
+                    })
+                }
+            }
+        }
+        Ok(GroupOutcome::all(commits.len()))
+    }
 
     /// Records that the session's request `seq` was answered with an error,
     /// unless the session already decided it. Every refusal goes through

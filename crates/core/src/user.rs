@@ -117,6 +117,19 @@ pub trait UserStore: Send + Sync {
     /// `Stat` and zxid as they are.
     async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError>;
 
+    /// Applies the changes of several commits, given in zxid order, each
+    /// as [`apply`](Self::apply) would. A store that can makes the batch
+    /// atomic, so that a reader sees all of it or none (Redis: one
+    /// `MULTI`; DynamoDB: one transaction); S3 cannot, and writes
+    /// different keys at once (docs/write-path.md, "Group commit", says
+    /// what readers can see). This default applies one after another.
+    async fn apply_batch(&self, writes: &[(i64, &UserWrite)]) -> Result<(), StoreError> {
+        for (zxid, write) in writes {
+            self.apply(*zxid, write).await?;
+        }
+        Ok(())
+    }
+
     /// The largest node data this store holds (bytes).
     fn max_data_len(&self) -> usize;
 }

@@ -144,6 +144,35 @@ impl Sim {
         done
     }
 
+    /// Runs the distributor over everything queued, in batches of up to
+    /// `size` as the event source mapping hands them out, with group
+    /// commit.
+    pub async fn drain_batched(&self, size: usize) -> Vec<Distributed> {
+        let mut done = Vec::new();
+        loop {
+            let batch: Vec<_> = std::iter::from_fn(|| self.commits.pop())
+                .take(size)
+                .collect();
+            if batch.is_empty() {
+                break;
+            }
+            done.extend(self.distribute_batch(&self.distributor, &batch).await);
+        }
+        done
+    }
+
+    /// Hands `batch` to `distributor` as one event.
+    pub async fn distribute_batch(
+        &self,
+        distributor: &Distributor,
+        batch: &[fk_core::CommitRequest],
+    ) -> Vec<Distributed> {
+        let traced: Vec<_> = batch.iter().map(|c| (c, tracing::Span::none())).collect();
+        let done = distributor.handle_batch(&traced).await.unwrap();
+        distributor.flush().await.unwrap();
+        done
+    }
+
     /// The first reply to `req`, consuming the replies seen so far.
     pub fn reply_for(&self, req: &WriteRequest) -> Result<OpResult, Error> {
         let replies: Vec<Reply> = self.replies.take().into_iter().map(|(_, r)| r).collect();

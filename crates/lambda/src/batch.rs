@@ -99,6 +99,94 @@ where
     Ok(summary)
 }
 
+/// A readable record of a batch handed over whole.
+pub struct Received<M> {
+    pub message: M,
+    pub delivery: Delivery,
+    /// The record's span, continuing the producer's trace.
+    pub span: tracing::Span,
+    message_id: String,
+}
+
+/// Hands the batch's readable records to `handle` at once, in order (the
+/// distributor commits them as a group); `handle` returns a short outcome
+/// per record for the log. Unreadable records go to the dead-letter queue
+/// first. The AWS calls of the whole batch are logged on its last record.
+pub async fn for_whole_batch<M, F, Fut>(
+    event: &SqsEvent,
+    ctx: &BatchContext,
+    handle: F,
+) -> Result<BatchSummary, StoreError>
+where
+    M: Message,
+    F: FnOnce(Vec<Received<M>>) -> Fut,
+    Fut: Future<Output = Result<(Vec<Received<M>>, Vec<String>), StoreError>>,
+{
+    let started = Instant::now();
+    let mut summary = BatchSummary::default();
+    let mut received = Vec::with_capacity(event.records.len());
+    for (i, record) in event.records.iter().enumerate() {
+        let id = record.message_id.as_deref().unwrap_or("-");
+        let deliveries = fk_aws::sqs::receive_count(record);
+        let span = record_span(record, deliveries);
+        match M::decode(fk_aws::sqs::envelope_from_event(record)) {
+            Ok(message) => received.push(Received {
+                message,
+                delivery: Delivery {
+                    count: deliveries,
+                    last: i + 1 == event.records.len(),
+                },
+                span,
+                message_id: id.to_string(),
+            }),
+            Err(e) => {
+                tracing::error!(parent: &span, message_id = id, error = %e, "unreadable message: moved to the dead-letter queue");
+                fk_aws::sqs::bury(&ctx.sqs, &ctx.dead_letter_url, record, &e.to_string()).await?;
+                summary.buried += 1;
+            }
+        }
+    }
+    if received.is_empty() {
+        ctx.calls.take();
+        return Ok(summary);
+    }
+    let size = received.len();
+    match handle(received).await {
+        Ok((received, outcomes)) => {
+            let calls = ctx.calls.take();
+            for (i, (r, outcome)) in received.iter().zip(&outcomes).enumerate() {
+                let last = i + 1 == size;
+                let (aws_calls, call_list) = if last {
+                    (
+                        calls.values().sum::<u64>(),
+                        serde_json::to_string(&calls).unwrap_or_default(),
+                    )
+                } else {
+                    (0, "{}".to_string())
+                };
+                tracing::info!(
+                    parent: &r.span,
+                    message_id = %r.message_id,
+                    deliveries = r.delivery.count,
+                    outcome = %outcome,
+                    batch = size,
+                    aws_calls,
+                    calls = %call_list,
+                    duration_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "handled"
+                );
+            }
+            summary.handled += outcomes.len();
+            Ok(summary)
+        }
+        Err(e) => {
+            tracing::warn!(batch = size, error = %e, "backend failure: the batch will be delivered again");
+            ctx.calls.take();
+            Err(e)
+        }
+    }
+}
+
 /// The span of one record: a consumer span that continues the trace the
 /// producer put in the message's attributes.
 fn record_span(record: &SqsMessage, deliveries: u32) -> tracing::Span {

@@ -12,6 +12,9 @@ pub struct Config {
     pub dead_letter_url: String,
     pub watch_queue_url: String,
     pub user_store: UserStoreConfig,
+    /// Commit each batch's writes as groups (`FK_GROUP_COMMIT`, default
+    /// on); off, one write at a time as before.
+    pub group_commit: bool,
 }
 
 impl Config {
@@ -23,6 +26,7 @@ impl Config {
             dead_letter_url: config::required(src, env::DEAD_LETTER_QUEUE_URL)?,
             watch_queue_url: config::required(src, env::WATCH_QUEUE_URL)?,
             user_store: config::user_store(src)?,
+            group_commit: config::parsed_or(src, env::GROUP_COMMIT, true)?,
         })
     }
 }

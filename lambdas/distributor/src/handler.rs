@@ -9,13 +9,14 @@ use fk_aws::sqs::{SqsReplySink, SqsWatchQueue};
 use fk_aws::system::DynamoSystemStore;
 use fk_core::distributor::{Distributed, Distributor};
 use fk_core::{CommitRequest, StoreError};
-use fk_lambda::batch::{for_each_in_order, BatchContext};
+use fk_lambda::batch::{for_each_in_order, for_whole_batch, BatchContext};
 
 use crate::config::Config;
 
 pub struct DistributorFunction {
     distributor: Distributor,
     batch: BatchContext,
+    group_commit: bool,
 }
 
 impl DistributorFunction {
@@ -45,10 +46,14 @@ impl DistributorFunction {
                 dead_letter_url: config.dead_letter_url.clone(),
                 calls,
             },
+            group_commit: config.group_commit,
         })
     }
 
     pub async fn handle(&self, event: SqsEvent) -> Result<(), lambda_runtime::Error> {
+        if self.group_commit {
+            return self.handle_grouped(event).await;
+        }
         // A reply may still be on its way while the next record commits;
         // the batch's last record waits for all of them, so that every
         // reply is out (and counted in that record's log line) before the
@@ -67,6 +72,30 @@ impl DistributorFunction {
         .await?;
         // When the last record was unreadable (buried), nobody waited yet.
         self.distributor.flush().await?;
+        Ok(())
+    }
+}
+
+impl DistributorFunction {
+    /// The whole batch at once: its writes are committed as groups and
+    /// reach user storage together (docs/write-path.md, "Group commit").
+    async fn handle_grouped(&self, event: SqsEvent) -> Result<(), lambda_runtime::Error> {
+        for_whole_batch(&event, &self.batch, |received| async move {
+            let traced: Vec<_> = received
+                .iter()
+                .map(|r| (&r.message, r.span.clone()))
+                .collect();
+            let done = self.distributor.handle_batch(&traced).await?;
+            // Every reply is out before the batch is acknowledged.
+            self.distributor.flush().await?;
+            let outcomes = received
+                .iter()
+                .zip(&done)
+                .map(|(r, d)| describe(&r.message, d))
+                .collect();
+            Ok((received, outcomes))
+        })
+        .await?;
         Ok(())
     }
 }

@@ -1,5 +1,7 @@
 //! [`SystemStore::commit`](fk_core::system::SystemStore::commit): one
-//! `TransactWriteItems` of every node write, the counter and the session.
+//! `TransactWriteItems` of every node write, the counter and the session;
+//! [`SystemStore::commit_group`](fk_core::system::SystemStore::commit_group):
+//! as many commits as one transaction can hold, with one counter update.
 
 use std::collections::HashMap;
 
@@ -8,7 +10,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, TransactWriteItem, Update,
 };
-use fk_core::system::{CommitOutcome, NodeWrite, SystemCommit};
+use fk_core::system::{CommitOutcome, GroupOutcome, NodeWrite, SystemCommit};
 use fk_core::StoreError;
 
 use super::names::*;
@@ -49,8 +51,15 @@ pub(super) async fn commit(
     if outcome != CommitOutcome::SessionMissing {
         return Ok(outcome);
     }
-    // The session's condition failed: is it gone, or has it decided the
-    // seq already? One read, on this rare path only.
+    session_verdict(store, commit).await
+}
+
+/// The session's condition failed: is it gone, or has it decided the seq
+/// already? One read, on this rare path only.
+async fn session_verdict(
+    store: &DynamoSystemStore,
+    commit: &SystemCommit,
+) -> Result<CommitOutcome, StoreError> {
     Ok(match super::sessions::get(store, commit.session).await? {
         Some(session) if session.decided(commit.seq) => CommitOutcome::Duplicate,
         Some(_) => {
@@ -64,6 +73,158 @@ pub(super) async fn commit(
         }
         None => CommitOutcome::SessionMissing,
     })
+}
+
+/// DynamoDB's limit on the items of one transaction.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+pub(super) async fn commit_group(
+    store: &DynamoSystemStore,
+    commits: &[SystemCommit],
+) -> Result<GroupOutcome, StoreError> {
+    let mut done = 0;
+    while done < commits.len() {
+        let end = done + transaction_len(&commits[done..]);
+        if end == done + 1 {
+            match commit(store, &commits[done]).await? {
+                CommitOutcome::Committed => {
+                    done = end;
+                    continue;
+                }
+                outcome => {
+                    return Ok(GroupOutcome {
+                        committed: done,
+                        failed: Some((done, outcome)),
+                    })
+                }
+            }
+        }
+        let group = &commits[done..end];
+        let (items, positions) = group_transaction(store, group)
+            .map_err(|e| StoreError::permanent(DYNAMODB, format!("building the commit: {e}")))?;
+        let result = store
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let cancelled = match result {
+            Ok(_) => {
+                done = end;
+                continue;
+            }
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    cancelled.cancellation_reasons().to_vec()
+                }
+                _ => return Err(errors::sdk(DYNAMODB, "TransactWriteItems", err)),
+            },
+        };
+        let (k, outcome) = group_outcome(group, &positions, &cancelled)?;
+        let outcome = match outcome {
+            CommitOutcome::SessionMissing => session_verdict(store, &group[k]).await?,
+            other => other,
+        };
+        return Ok(GroupOutcome {
+            committed: done,
+            failed: Some((done + k, outcome)),
+        });
+    }
+    Ok(GroupOutcome::all(commits.len()))
+}
+
+/// How many commits from the first go into one transaction: at most
+/// [`MAX_TRANSACTION_ITEMS`] items (each commit's node writes and session,
+/// one counter for all), no item twice (DynamoDB refuses a transaction
+/// that touches an item twice: a session's second write, or a node whose
+/// lock a later write took over, starts the next transaction), and one
+/// kind of change to the persistent watches (one update expression cannot
+/// both add to and delete from a set). At least one.
+fn transaction_len(commits: &[SystemCommit]) -> usize {
+    let mut items = 1;
+    let mut paths = std::collections::HashSet::new();
+    let mut sessions = std::collections::HashSet::new();
+    let (mut adds, mut removes) = (false, false);
+    for (i, commit) in commits.iter().enumerate() {
+        let (add, remove) = (
+            !commit.persistent.added.is_empty(),
+            !commit.persistent.removed.is_empty(),
+        );
+        let fits = items + commit.writes.len() + 1 <= MAX_TRANSACTION_ITEMS
+            && sessions.insert(commit.session)
+            && commit.writes.iter().all(|w| paths.insert(w.path()))
+            && !((adds || add) && (removes || remove));
+        if !fits && i > 0 {
+            return i;
+        }
+        items += commit.writes.len() + 1;
+        adds |= add;
+        removes |= remove;
+    }
+    commits.len()
+}
+
+/// Where each commit of a group sits in its transaction: every commit's
+/// node writes, then the one counter update, then each commit's session.
+struct GroupPositions {
+    writes: Vec<std::ops::Range<usize>>,
+    counter: usize,
+    sessions: Vec<usize>,
+}
+
+fn group_transaction(
+    store: &DynamoSystemStore,
+    group: &[SystemCommit],
+) -> Result<(Vec<TransactWriteItem>, GroupPositions), BuildError> {
+    let mut items = Vec::new();
+    let mut writes = Vec::with_capacity(group.len());
+    for commit in group {
+        let start = items.len();
+        for write in &commit.writes {
+            items.push(node_write(store, write, &commit.token)?);
+        }
+        writes.push(start..items.len());
+    }
+    let counter = items.len();
+    items.push(counter_update(store, group)?);
+    let mut sessions = Vec::with_capacity(group.len());
+    for commit in group {
+        sessions.push(items.len());
+        items.push(session_update(store, commit)?);
+    }
+    Ok((
+        items,
+        GroupPositions {
+            writes,
+            counter,
+            sessions,
+        },
+    ))
+}
+
+/// Which commit of a cancelled group failed, and why: a counter mismatch
+/// is the first commit's (the group was numbered from a stale counter);
+/// otherwise the first commit in order whose session or locks failed.
+fn group_outcome(
+    group: &[SystemCommit],
+    at: &GroupPositions,
+    reasons: &[CancellationReason],
+) -> Result<(usize, CommitOutcome), StoreError> {
+    let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+    let failed = |i: usize| code(i) == "ConditionalCheckFailed";
+    if failed(at.counter) {
+        return Ok((0, CommitOutcome::ZxidMismatch));
+    }
+    for (k, commit) in group.iter().enumerate() {
+        if failed(at.sessions[k]) {
+            return Ok((k, CommitOutcome::SessionMissing));
+        }
+        if let Some(i) = at.writes[k].clone().find(|i| failed(*i)) {
+            let path = commit.writes[i - at.writes[k].start].path().to_string();
+            return Ok((k, CommitOutcome::LockLost { path }));
+        }
+    }
+    Err(not_a_condition(reasons))
 }
 
 /// Why the transaction was cancelled, by the reason at each position. A
@@ -89,8 +250,13 @@ fn outcome(
             path: write.1.path().to_string(),
         });
     }
-    // No condition failed: a conflict with another transaction, throttling
-    // or a validation error.
+    Err(not_a_condition(reasons))
+}
+
+/// A cancellation without a failed condition: a conflict with another
+/// transaction, throttling (retryable) or a validation error.
+fn not_a_condition(reasons: &[CancellationReason]) -> StoreError {
+    let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
     let codes: Vec<&str> = (0..reasons.len()).map(code).collect();
     let retryable = codes.iter().all(|c| {
         matches!(
@@ -98,7 +264,7 @@ fn outcome(
             "None" | "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
         )
     });
-    Err(StoreError {
+    StoreError {
         backend: DYNAMODB,
         message: format!("TransactWriteItems cancelled: {codes:?}"),
         retryable,
@@ -107,7 +273,7 @@ fn outcome(
         } else {
             fk_core::FailureKind::Other
         },
-    })
+    }
 }
 
 /// Expression names and values of one transaction item.
@@ -163,7 +329,7 @@ fn transaction(
         counter: items.len(),
         session: items.len() + 1,
     };
-    items.push(counter_update(store, commit)?);
+    items.push(counter_update(store, std::slice::from_ref(commit))?);
     items.push(session_update(store, commit)?);
     Ok((items, positions))
 }
@@ -213,44 +379,63 @@ fn node_write(
     }
 }
 
-/// The counter moves from `zxid - 1` to `zxid` and remembers the token in
-/// the ring slot of `zxid`, overwriting the entry `RECENT_COMMITS` older.
+/// The counter moves from the first commit's `zxid - 1` to the last
+/// one's zxid and remembers each commit id in the ring slot of its zxid,
+/// overwriting the entry `RECENT_COMMITS` older; it takes the last list of
+/// notifications in flight and every change to the persistent watches
+/// (all additions or all removals: see [`transaction_len`]).
 fn counter_update(
     store: &DynamoSystemStore,
-    commit: &SystemCommit,
+    group: &[SystemCommit],
 ) -> Result<TransactWriteItem, BuildError> {
+    let (first, last) = (&group[0], &group[group.len() - 1]);
     let mut e = Expr::default();
     let zxid = e.name(ZXID);
-    let mut update = format!(
-        "SET {zxid} = {}, {} = {}",
-        e.value("z", n(commit.zxid)),
-        e.name(&ring_attribute(commit.zxid)),
-        e.value("entry", s(ring_entry(&commit.commit_id, commit.zxid))),
-    );
-    if let Some(in_flight) = &commit.in_flight {
-        let json = serde_json::to_string(in_flight).expect("a list serialises");
-        update += &format!(", {} = {}", e.name(IN_FLIGHT), e.value("inFlight", s(json)));
+    let mut sets = vec![format!("{zxid} = {}", e.value("z", n(last.zxid)))];
+    for (i, commit) in group.iter().enumerate() {
+        sets.push(format!(
+            "{} = {}",
+            e.name(&ring_attribute(commit.zxid)),
+            e.value(
+                &format!("entry{i}"),
+                s(ring_entry(&commit.commit_id, commit.zxid))
+            ),
+        ));
     }
-    // One action per attribute: a commit either adds (addWatch) or removes
-    // (removeWatches, a session's close) persistent watches.
-    let changes = &commit.persistent;
-    let (verb, watches) = if !changes.added.is_empty() {
-        ("ADD", &changes.added)
+    if let Some(in_flight) = group.iter().rev().find_map(|c| c.in_flight.as_ref()) {
+        let json = serde_json::to_string(in_flight).expect("a list serialises");
+        sets.push(format!(
+            "{} = {}",
+            e.name(IN_FLIGHT),
+            e.value("inFlight", s(json))
+        ));
+    }
+    let mut update = format!("SET {}", sets.join(", "));
+    let added: Vec<String> = group
+        .iter()
+        .flat_map(|c| c.persistent.added.iter().map(persistent_entry))
+        .collect();
+    let removed: Vec<String> = group
+        .iter()
+        .flat_map(|c| c.persistent.removed.iter().map(persistent_entry))
+        .collect();
+    let (verb, watches) = if !added.is_empty() {
+        ("ADD", added)
     } else {
-        ("DELETE", &changes.removed)
+        ("DELETE", removed)
     };
     if !watches.is_empty() {
+        let mut watches = watches;
+        watches.sort();
+        watches.dedup();
         update += &format!(
             " {verb} {} {}",
             e.name(PERSISTENT),
-            e.value(
-                "watches",
-                AttributeValue::Ss(watches.iter().map(persistent_entry).collect())
-            )
+            e.value("watches", AttributeValue::Ss(watches))
         );
     }
-    let prev = e.value("prev", n(commit.zxid - 1));
-    let condition = if commit.zxid - 1 == 0 {
+    let prev = e.value("prev", n(first.zxid - 1));
+    let condition = if first.zxid - 1 == 0 {
         format!("attribute_not_exists({zxid}) OR {zxid} = {prev}")
     } else {
         format!("{zxid} = {prev}")

@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use fk_core::system::{
-    CommitOutcome, Counter, Expected, LockOutcome, LockRequest, NodeRecord, RefusalRecord,
-    SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
+    CommitOutcome, Counter, Expected, GroupOutcome, LockOutcome, LockRequest, NodeRecord,
+    RefusalRecord, SessionRecord, SystemCommit, SystemStore, WatchRegistration, RECENT_COMMITS,
 };
 use fk_core::watch::{NodeWatches, PersistentWatch, WatchKind, Watcher};
 use fk_core::{SessionId, StoreError};
@@ -290,6 +290,14 @@ impl SystemStore for DynamoSystemStore {
     async fn commit(&self, commit: &SystemCommit) -> Result<CommitOutcome, StoreError> {
         tracing::Span::current().record("db.system", "dynamodb");
         commit::commit(self, commit).await
+    }
+
+    /// One `TransactWriteItems` for up to 100 items of consecutive
+    /// commits (fewer when a session or node repeats): see
+    /// `commit::transaction_len`.
+    async fn commit_group(&self, commits: &[SystemCommit]) -> Result<GroupOutcome, StoreError> {
+        tracing::Span::current().record("db.system", "dynamodb");
+        commit::commit_group(self, commits).await
     }
 
     async fn record_refusal(

@@ -1,0 +1,242 @@
+//! Group commit: a batch of validated writes gets consecutive zxids and is
+//! committed together, with the same result per write as one at a time.
+
+mod sim;
+
+use fk_core::distributor::Distributed;
+use fk_core::system::{LockOutcome, LockRequest, SystemStore as _};
+use fk_core::{CommitRequest, Error, OpResult, Reply, SessionId};
+use sim::*;
+
+/// Validates `op` for `session` and returns what the writer queued.
+async fn validated(sim: &mut Sim, session: SessionId, op: fk_core::Op) -> CommitRequest {
+    let req = sim.request(session, op);
+    handled_forwarded(sim.writer.handle(&req, 1).await.unwrap());
+    sim.commits.pop().expect("the writer queued the write")
+}
+
+fn replies(sim: &Sim) -> Vec<Reply> {
+    sim.replies.take().into_iter().map(|(_, r)| r).collect()
+}
+
+fn zxids(done: &[Distributed]) -> Vec<i64> {
+    done.iter()
+        .map(|d| match d {
+            Distributed::Committed(z) | Distributed::Replayed(z) => *z,
+            other => panic!("expected a commit, got {other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_sessions_writes_commit_as_one_group_with_consecutive_zxids() {
+    // Given ten sessions' creates under ten parents (creates under one
+    // parent queue behind its lock), validated and queued
+    let mut sim = Sim::new();
+    let mut batch = Vec::new();
+    for i in 0..10 {
+        let s = sim.open_session().await;
+        sim.write(s, create(&format!("/p{i}"), "")).await.unwrap();
+        batch.push(validated(&mut sim, s, create(&format!("/p{i}/n"), "x")).await);
+    }
+    sim.replies.take();
+
+    // When the distributor gets them as one batch
+    let done = sim.distribute_batch(&sim.distributor, &batch).await;
+
+    // Then one group commits them as zxids 1..=10 in queue order, each is
+    // applied and each session hears its own zxid
+    assert_eq!(zxids(&done), (11..=20).collect::<Vec<_>>());
+    assert_eq!(sim.system.group_sizes().last(), Some(&10));
+    let replies = replies(&sim);
+    assert_eq!(replies.len(), 10);
+    for (req, zxid) in batch.iter().zip(11..) {
+        let reply = replies.iter().find(|r| r.session == req.session).unwrap();
+        assert_eq!(reply.zxid, zxid);
+        let path = req.op.path();
+        assert_eq!(sim.read(path).await.unwrap().stat.czxid, zxid, "{path}");
+    }
+    assert_eq!(sim.read("/p9").await.unwrap().children, ["n"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_whose_lock_was_lost_fails_alone_and_the_others_commit_in_order() {
+    // Given three sessions' creates, the second of which lost its lock on
+    // the root to a later writer after it expired
+    let mut sim = Sim::new();
+    let mut batch = Vec::new();
+    for name in ["/a", "/b", "/c"] {
+        let s = sim.open_session().await;
+        sim.write(s, create(name, "0")).await.unwrap();
+        batch.push(validated(&mut sim, s, set(name, "1", None)).await);
+    }
+    let stolen = sim
+        .system
+        .lock(LockRequest {
+            path: "/b",
+            token: "a later writer",
+            now_ms: i64::MAX / 2,
+            expires_ms: i64::MAX,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(stolen, LockOutcome::Acquired(_)));
+    sim.replies.take();
+    let before = sim.system.counter().await.unwrap().zxid;
+
+    // When the batch is distributed
+    let done = sim.distribute_batch(&sim.distributor, &batch).await;
+
+    // Then the second is refused with OperationTimeout and changes
+    // nothing; the others commit as consecutive zxids
+    assert_eq!(
+        done,
+        [
+            Distributed::Committed(before + 1),
+            Distributed::Refused(Error::OperationTimeout),
+            Distributed::Committed(before + 2),
+        ]
+    );
+    assert_eq!(sim.read("/b").await.unwrap().data.as_ref(), b"0");
+    assert_eq!(sim.read("/a").await.unwrap().data.as_ref(), b"1");
+    assert_eq!(sim.read("/c").await.unwrap().stat.mzxid, before + 2);
+    let outcome = |req: &CommitRequest, replies: &[Reply]| {
+        replies
+            .iter()
+            .find(|r| r.session == req.session && r.seq == req.seq)
+            .map(|r| r.outcome.clone())
+            .expect("answered")
+    };
+    let replies = replies(&sim);
+    assert_eq!(
+        outcome(&batch[1], &replies),
+        fk_core::Outcome::Err(Error::OperationTimeout)
+    );
+    assert!(matches!(
+        outcome(&batch[2], &replies),
+        fk_core::Outcome::Ok(OpResult::SetData { .. })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_group_delivered_again_is_replayed_with_the_same_zxids() {
+    // Given a batch committed and answered
+    let mut sim = Sim::new();
+    let mut batch = Vec::new();
+    for i in 0..4 {
+        let s = sim.open_session().await;
+        sim.write(s, create(&format!("/r{i}"), "")).await.unwrap();
+        batch.push(validated(&mut sim, s, set(&format!("/r{i}"), "x", None)).await);
+    }
+    sim.replies.take();
+    let first = sim.distribute_batch(&sim.distributor, &batch).await;
+    sim.replies.take();
+
+    // When SQS delivers the same batch again, to a fresh distributor
+    let second = sim.second_distributor();
+    let again = sim.distribute_batch(&second, &batch).await;
+
+    // Then every write is recognised and answered again with its zxid;
+    // nothing new is committed
+    assert_eq!(zxids(&again), zxids(&first));
+    assert!(again.iter().all(|d| matches!(d, Distributed::Replayed(_))));
+    assert_eq!(sim.system.counter().await.unwrap().zxid, 8);
+    assert_eq!(replies(&sim).len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sessions_pipelined_writes_in_one_group_keep_their_order() {
+    // Given one session's three writes to different nodes, all validated
+    // before the distributor runs
+    let mut sim = Sim::new();
+    let s = sim.open_session().await;
+    for name in ["/p", "/q", "/r"] {
+        sim.write(s, create(name, "")).await.unwrap();
+    }
+    sim.replies.take();
+    let mut batch = Vec::new();
+    for name in ["/p", "/q", "/r"] {
+        batch.push(validated(&mut sim, s, set(name, "x", None)).await);
+    }
+
+    // When they are distributed as one batch
+    let done = sim.distribute_batch(&sim.distributor, &batch).await;
+
+    // Then they commit in the session's order and are answered in it
+    assert_eq!(zxids(&done), [4, 5, 6]);
+    let seqs: Vec<u64> = replies(&sim).iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [4, 5, 6]);
+    assert_eq!(sim.system.session(s).await.unwrap().unwrap().last_seq, 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sync_in_a_batch_is_answered_after_the_writes_before_it() {
+    // Given a write, a sync and another write of two sessions
+    let mut sim = Sim::new();
+    let (a, b) = (sim.open_session().await, sim.open_session().await);
+    sim.write(a, create("/x", "")).await.unwrap();
+    sim.write(a, create("/y", "")).await.unwrap();
+    sim.replies.take();
+    let w1 = validated(&mut sim, a, set("/x", "1", None)).await;
+    let sync = validated(&mut sim, b, fk_core::Op::Sync { path: "/x".into() }).await;
+    let w2 = validated(&mut sim, a, set("/y", "2", None)).await;
+
+    // When they arrive in one batch
+    let done = sim
+        .distribute_batch(&sim.distributor, &[w1, sync.clone(), w2])
+        .await;
+
+    // Then the sync splits the batch: it carries the zxid of the write
+    // before it, which was applied when it was answered
+    assert_eq!(
+        done,
+        [
+            Distributed::Committed(3),
+            Distributed::Synced,
+            Distributed::Committed(4)
+        ]
+    );
+    let synced = replies(&sim)
+        .into_iter()
+        .find(|r| r.session == sync.session)
+        .unwrap();
+    assert_eq!(synced.zxid, 3);
+    assert_eq!(sim.system.group_sizes()[2..], [1, 1]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_of_a_closed_session_is_refused_alone() {
+    // Given three sessions' writes, and the middle session gone before
+    // they commit, seen by a distributor that remembers the counter
+    let mut sim = Sim::new();
+    let sessions = [
+        sim.open_session().await,
+        sim.open_session().await,
+        sim.open_session().await,
+    ];
+    for (i, s) in sessions.iter().enumerate() {
+        sim.write(*s, create(&format!("/s{i}"), "")).await.unwrap();
+    }
+    let mut batch = Vec::new();
+    for (i, s) in sessions.iter().enumerate() {
+        batch.push(validated(&mut sim, *s, create(&format!("/s{i}/c"), "")).await);
+    }
+    sim.system.delete_session(sessions[1]).await.unwrap();
+    sim.replies.take();
+
+    // When the batch is distributed
+    let done = sim.distribute_batch(&sim.distributor, &batch).await;
+
+    // Then the other two commit in order around the refusal
+    assert_eq!(
+        done,
+        [
+            Distributed::Committed(4),
+            Distributed::Refused(Error::SessionExpired),
+            Distributed::Committed(5),
+        ]
+    );
+    assert!(sim.read("/s1/c").await.is_none());
+    assert!(sim.read("/s2/c").await.is_some());
+    assert!(sim.system.locked_paths().is_empty());
+}
