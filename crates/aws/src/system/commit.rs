@@ -150,7 +150,7 @@ fn transaction_len(commits: &[SystemCommit]) -> usize {
             !commit.persistent.added.is_empty(),
             !commit.persistent.removed.is_empty(),
         );
-        let fits = items + commit.writes.len() + 1 <= MAX_TRANSACTION_ITEMS
+        let fits = items + commit.writes.len() < MAX_TRANSACTION_ITEMS
             && sessions.insert(commit.session)
             && commit.writes.iter().all(|w| paths.insert(w.path()))
             && !((adds || add) && (removes || remove));
