@@ -29,7 +29,7 @@ use crate::system::{
     CommitOutcome, Counter, NodeWrite, PersistentChanges, RefusalRecord, SystemCommit, SystemStore,
 };
 use crate::transition::apply;
-use crate::user::UserWrite;
+use crate::user::{CommitWrites, UserWrite};
 use crate::watch::{self, InFlightEntry, PersistentWatch, WatchBatch, WatchQueue};
 use crate::{CommitRequest, Error, Op, OpResult, Outcome, Reply, ReplySink, StoreError, UserStore};
 
@@ -610,11 +610,17 @@ impl Distributor {
         pending: &mut Vec<Prepared<'_>>,
         spans: &[tracing::Span],
     ) -> Result<Vec<Distributed>, StoreError> {
-        let writes: Vec<(i64, &UserWrite)> = pending
+        let commits: Vec<CommitWrites> = pending
             .iter()
-            .flat_map(|p| p.writes.iter().map(|w| (p.member.zxid, w)))
+            .filter(|p| !p.writes.is_empty())
+            .map(|p| CommitWrites {
+                zxid: p.member.zxid,
+                session: p.member.req.session,
+                writes: &p.writes,
+            })
             .collect();
-        if !writes.is_empty() {
+        if !commits.is_empty() {
+            let size: usize = commits.iter().map(|c| c.writes.len()).sum();
             let write_spans = pending
                 .iter()
                 .map(|p| {
@@ -623,12 +629,12 @@ impl Distributor {
                         "user_store.write",
                         zk.path = p.member.req.op.path(),
                         zk.zxid = p.member.zxid,
-                        fk.batch = writes.len(),
+                        fk.batch = size,
                         db.system = tracing::field::Empty,
                     )
                 })
                 .collect();
-            in_all(write_spans, self.user.apply_batch(&writes)).await?;
+            in_all(write_spans, self.user.apply_batch(&commits)).await?;
         }
         let mut results = Vec::with_capacity(pending.len());
         for p in pending.drain(..) {

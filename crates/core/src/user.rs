@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::watch::InFlight;
-use crate::{Stat, StoreError};
+use crate::{SessionId, Stat, StoreError};
 
 /// A node as clients read it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -94,6 +94,26 @@ impl UserWrite {
     }
 }
 
+/// One commit's changes to user storage, for [`UserStore::apply_batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct CommitWrites<'a> {
+    pub zxid: i64,
+    /// The session that wrote it: a session's commits reach user storage
+    /// in its order.
+    pub session: SessionId,
+    pub writes: &'a [UserWrite],
+}
+
+impl CommitWrites<'_> {
+    /// The `(zxid, write)` pairs of `commits`, in order.
+    pub fn flatten<'a>(commits: &'a [CommitWrites<'a>]) -> Vec<(i64, &'a UserWrite)> {
+        commits
+            .iter()
+            .flat_map(|c| c.writes.iter().map(move |w| (c.zxid, w)))
+            .collect()
+    }
+}
+
 /// User storage.
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -118,14 +138,17 @@ pub trait UserStore: Send + Sync {
     async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError>;
 
     /// Applies the changes of several commits, given in zxid order, each
-    /// as [`apply`](Self::apply) would. A store that can makes the batch
-    /// atomic, so that a reader sees all of it or none (Redis: one
-    /// `MULTI`; DynamoDB: one transaction); S3 cannot, and writes
-    /// different keys at once (docs/write-path.md, "Group commit", says
-    /// what readers can see). This default applies one after another.
-    async fn apply_batch(&self, writes: &[(i64, &UserWrite)]) -> Result<(), StoreError> {
-        for (zxid, write) in writes {
-            self.apply(*zxid, write).await?;
+    /// as [`apply`](Self::apply) would, so that a reader never sees a
+    /// commit without every earlier one of the batch. A store that can
+    /// makes the batch atomic (Redis: one `MULTI`; DynamoDB: one
+    /// transaction); S3 cannot, and writes different sessions' commits at
+    /// once (docs/write-path.md, "Group commit", says what readers can see
+    /// then). This default applies one write after another.
+    async fn apply_batch(&self, commits: &[CommitWrites<'_>]) -> Result<(), StoreError> {
+        for commit in commits {
+            for write in commit.writes {
+                self.apply(commit.zxid, write).await?;
+            }
         }
         Ok(())
     }

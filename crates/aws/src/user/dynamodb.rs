@@ -16,10 +16,12 @@
 //! one UpdateItem. A read is one consistent GetItem.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::error::BuildError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use bytes::Bytes;
-use fk_core::user::{ChildChange, UserNode, UserStore, UserWrite};
+use fk_core::user::{ChildChange, CommitWrites, UserNode, UserStore, UserWrite};
 use fk_core::watch::InFlight;
 use fk_core::StoreError;
 
@@ -113,6 +115,45 @@ impl DynamoUserStore {
         errors::applied("UpdateItem", result).map(|_| ())
     }
 
+    /// One write as an item of a transaction, with the same condition.
+    fn transact_item(&self, zxid: i64, write: &UserWrite) -> Result<TransactWriteItem, BuildError> {
+        match action(zxid, write) {
+            Action::Put(item) => Ok(TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression(NOT_NEWER)
+                        .expression_attribute_names("#zxid", ZXID)
+                        .expression_attribute_values(":zxid", n(zxid))
+                        .build()?,
+                )
+                .build()),
+            Action::Update {
+                path,
+                expression,
+                values,
+            } => {
+                let mut update = Update::builder()
+                    .table_name(&self.table)
+                    .key(USER_KEY, s(path))
+                    .condition_expression(NOT_NEWER)
+                    .expression_attribute_values(":zxid", n(zxid));
+                for name in [DATA, STAT, CHILDREN, IN_FLIGHT, ZXID, TOMBSTONE] {
+                    if expression.contains(&format!("#{name}")) || name == ZXID {
+                        update = update.expression_attribute_names(format!("#{name}"), name);
+                    }
+                }
+                for (label, value) in values {
+                    update = update.expression_attribute_values(label, value);
+                }
+                Ok(TransactWriteItem::builder()
+                    .update(update.update_expression(expression).build()?)
+                    .build())
+            }
+        }
+    }
+
     /// One conditional PutItem of the whole item.
     async fn put(&self, item: Item) -> Result<(), StoreError> {
         let zxid = item.get(ZXID).cloned().expect("every item has its zxid");
@@ -129,6 +170,136 @@ impl DynamoUserStore {
         // A failed condition: a later commit wrote the item.
         errors::applied("PutItem", result).map(|_| ())
     }
+}
+
+/// What one write does to its item.
+enum Action<'a> {
+    /// Replace the whole item.
+    Put(Item),
+    /// Update the item at `path`.
+    Update {
+        path: &'a str,
+        expression: String,
+        values: Vec<(&'static str, AttributeValue)>,
+    },
+}
+
+fn action(zxid: i64, write: &UserWrite) -> Action<'_> {
+    match write {
+        UserWrite::Create {
+            path,
+            data,
+            stat,
+            in_flight,
+        } => Action::Put(childless_item(path, zxid, data, stat, in_flight)),
+        // Nothing of the old item is kept: one PutItem, which also never
+        // counts the old data against the item size as an update would.
+        UserWrite::SetData {
+            path,
+            data,
+            stat,
+            in_flight,
+        } if stat.num_children == 0 => {
+            Action::Put(childless_item(path, zxid, data, stat, in_flight))
+        }
+        UserWrite::SetData {
+            path,
+            data,
+            stat,
+            in_flight,
+        } => {
+            let mut values = vec![(":stat", attrs::stat_map(stat))];
+            let mut sets = vec!["#stat = :stat", "#zxid = :zxid"];
+            let mut removes = Vec::new();
+            if data.is_empty() {
+                removes.push("#data");
+            } else {
+                sets.push("#data = :data");
+                values.push((":data", AttributeValue::B(Blob::new(data.to_vec()))));
+            }
+            in_flight_update(in_flight, &mut sets, &mut removes, &mut values);
+            Action::Update {
+                path,
+                expression: expression(&sets, &removes, ""),
+                values,
+            }
+        }
+        UserWrite::Children {
+            path,
+            stat,
+            change,
+            in_flight,
+        } => {
+            // A missing record (the root's first child) is created by the
+            // update itself, with no data.
+            let (verb, name) = match change {
+                ChildChange::Added(name) => ("ADD", name),
+                ChildChange::Removed(name) => ("DELETE", name),
+            };
+            let mut values = vec![
+                (":stat", attrs::stat_map(stat)),
+                (":child", AttributeValue::Ss(vec![name.clone()])),
+            ];
+            let mut sets = vec!["#stat = :stat", "#zxid = :zxid"];
+            let mut removes = Vec::new();
+            in_flight_update(in_flight, &mut sets, &mut removes, &mut values);
+            let child = format!(" {verb} #children :child");
+            Action::Update {
+                path,
+                expression: expression(&sets, &removes, &child),
+                values,
+            }
+        }
+        UserWrite::Delete { path } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            Action::Put(Item::from([
+                (USER_KEY.to_string(), s(path)),
+                (ZXID.to_string(), n(zxid)),
+                (TOMBSTONE.to_string(), AttributeValue::Bool(true)),
+                (EXPIRES_AT.to_string(), n(now + TOMBSTONE_LIFETIME_S)),
+            ]))
+        }
+    }
+}
+
+/// DynamoDB's limits on one transaction: 100 items and 4 MB in all.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+const MAX_TRANSACTION_BYTES: usize = 4_000_000;
+
+/// The batch in transactions: in order, each within DynamoDB's limits and
+/// touching an item once (a multi that writes a parent twice, or a second
+/// chunk, starts a new one).
+fn chunks<'a>(writes: &[(i64, &'a UserWrite)]) -> Vec<Vec<(i64, &'a UserWrite)>> {
+    let mut chunks: Vec<Vec<(i64, &UserWrite)>> = Vec::new();
+    let mut current: Vec<(i64, &UserWrite)> = Vec::new();
+    let mut bytes = 0;
+    let mut paths = std::collections::HashSet::new();
+    for &(zxid, write) in writes {
+        // Data plus generous room for the key, Stat and names.
+        let size = match write {
+            UserWrite::Create { data, path, .. } | UserWrite::SetData { data, path, .. } => {
+                data.len() + path.len() + 1_024
+            }
+            other => other.path().len() + 1_024,
+        };
+        let full = current.len() == MAX_TRANSACTION_ITEMS
+            || bytes + size > MAX_TRANSACTION_BYTES
+            || paths.contains(write.path());
+        if full && !current.is_empty() {
+            chunks.push(std::mem::take(&mut current));
+            paths.clear();
+            bytes = 0;
+        }
+        bytes += size;
+        paths.insert(write.path());
+        current.push((zxid, write));
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
 }
 
 /// The item of a node without children.
@@ -220,89 +391,63 @@ impl UserStore for DynamoUserStore {
 
     async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError> {
         tracing::Span::current().record("db.system", "dynamodb");
-        match write {
-            UserWrite::Create {
+        match action(zxid, write) {
+            Action::Put(item) => self.put(item).await,
+            Action::Update {
                 path,
-                data,
-                stat,
-                in_flight,
+                expression,
+                values,
             } => {
-                self.put(childless_item(path, zxid, data, stat, in_flight))
-                    .await
-            }
-            // Nothing of the old item is kept: one PutItem, which also never
-            // counts the old data against the item size as an update would.
-            UserWrite::SetData {
-                path,
-                data,
-                stat,
-                in_flight,
-            } if stat.num_children == 0 => {
-                self.put(childless_item(path, zxid, data, stat, in_flight))
-                    .await
-            }
-            UserWrite::SetData {
-                path,
-                data,
-                stat,
-                in_flight,
-            } => {
-                let mut values = vec![(":stat", attrs::stat_map(stat))];
-                let mut sets = vec!["#stat = :stat", "#zxid = :zxid"];
-                let mut removes = Vec::new();
-                if data.is_empty() {
-                    removes.push("#data");
-                } else {
-                    sets.push("#data = :data");
-                    values.push((":data", AttributeValue::B(Blob::new(data.to_vec()))));
-                }
-                in_flight_update(in_flight, &mut sets, &mut removes, &mut values);
-                self.update(path, zxid, &expression(&sets, &removes, ""), values)
-                    .await
-                    .map(|_| ())
-            }
-            UserWrite::Children {
-                path,
-                stat,
-                change,
-                in_flight,
-            } => {
-                // A missing record (the root's first child) is created by
-                // the update itself, with no data.
-                let (verb, name) = match change {
-                    ChildChange::Added(name) => ("ADD", name),
-                    ChildChange::Removed(name) => ("DELETE", name),
-                };
-                let mut values = vec![
-                    (":stat", attrs::stat_map(stat)),
-                    (":child", AttributeValue::Ss(vec![name.clone()])),
-                ];
-                let mut sets = vec!["#stat = :stat", "#zxid = :zxid"];
-                let mut removes = Vec::new();
-                in_flight_update(in_flight, &mut sets, &mut removes, &mut values);
-                let child = format!(" {verb} #children :child");
-                let applied = self
-                    .update(path, zxid, &expression(&sets, &removes, &child), values)
-                    .await?;
-                if !applied {
-                    self.settle_child(path, name).await?;
+                let applied = self.update(path, zxid, &expression, values).await?;
+                if let (false, UserWrite::Children { change, .. }) = (applied, write) {
+                    self.settle_child(path, change.name()).await?;
                 }
                 Ok(())
             }
-            UserWrite::Delete { path } => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs() as i64);
-                let expires = now + TOMBSTONE_LIFETIME_S;
-                self.put(Item::from([
-                    (USER_KEY.to_string(), s(path)),
-                    (ZXID.to_string(), n(zxid)),
-                    (TOMBSTONE.to_string(), AttributeValue::Bool(true)),
-                    (EXPIRES_AT.to_string(), n(expires)),
-                ]))
-                .await
+        }
+    }
+
+    /// One `TransactWriteItems` per up to 100 writes (and 4 MB), in order:
+    /// a reader sees a chunk whole or not at all, and the chunks one after
+    /// another. A chunk with a superseded write (a replay: its condition
+    /// fails, which cancels the transaction) is applied again one write
+    /// at a time, where a superseded write is skipped or settled.
+    async fn apply_batch(&self, commits: &[CommitWrites<'_>]) -> Result<(), StoreError> {
+        tracing::Span::current().record("db.system", "dynamodb");
+        let writes = CommitWrites::flatten(commits);
+        for chunk in chunks(&writes) {
+            if chunk.len() == 1 {
+                let (zxid, write) = chunk[0];
+                self.apply(zxid, write).await?;
+                continue;
+            }
+            let items = chunk
+                .iter()
+                .map(|(zxid, write)| self.transact_item(*zxid, write))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| StoreError::permanent(DYNAMODB, format!("building a batch: {e}")))?;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            let Err(err) = result else { continue };
+            let superseded = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .any(|r| r.code() == Some("ConditionalCheckFailed")),
+                _ => false,
+            };
+            if !superseded {
+                return Err(errors::sdk(DYNAMODB, "TransactWriteItems", err));
+            }
+            for &(zxid, write) in &chunk {
+                self.apply(zxid, write).await?;
             }
         }
+        Ok(())
     }
 
     fn max_data_len(&self) -> usize {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use fk_core::user::{ChildChange, UserNode, UserStore, UserWrite};
+use fk_core::user::{ChildChange, CommitWrites, UserNode, UserStore, UserWrite};
 use fk_core::watch::InFlight;
 use fk_core::{Stat, StoreError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -189,6 +189,62 @@ impl RedisUserStore {
         })
     }
 
+    /// The keys and arguments of [`APPLY`] for one write.
+    fn script_call(&self, zxid: i64, write: &UserWrite) -> (Vec<String>, Vec<Vec<u8>>) {
+        let path = write.path();
+        let mut keys = vec![self.node_key(path), self.children_key(path)];
+        let text = |t: &str| t.as_bytes().to_vec();
+        let mut args = vec![text(&zxid.to_string())];
+        match write {
+            UserWrite::Create {
+                data,
+                stat,
+                in_flight,
+                ..
+            }
+            | UserWrite::SetData {
+                data,
+                stat,
+                in_flight,
+                ..
+            } => {
+                let kind = if matches!(write, UserWrite::Create { .. }) {
+                    "create"
+                } else {
+                    "set"
+                };
+                args.extend([
+                    text(kind),
+                    data.to_vec(),
+                    text(&stat_json(stat)),
+                    text(&in_flight_arg(in_flight)),
+                ]);
+            }
+            UserWrite::Children {
+                stat,
+                change,
+                in_flight,
+                ..
+            } => {
+                let (kind, name) = match change {
+                    ChildChange::Added(name) => ("add", name),
+                    ChildChange::Removed(name) => ("remove", name),
+                };
+                keys.push(self.node_key(&fk_core::path::join(path, name)));
+                args.extend([
+                    text(kind),
+                    text(name),
+                    text(&stat_json(stat)),
+                    text(&in_flight_arg(in_flight)),
+                ]);
+            }
+            UserWrite::Delete { .. } => {
+                args.extend([text("delete"), text(&TOMBSTONE_LIFETIME_S.to_string())]);
+            }
+        }
+        (keys, args)
+    }
+
     fn node_key(&self, path: &str) -> String {
         format!("{}:n:{path}", self.prefix)
     }
@@ -252,51 +308,51 @@ impl UserStore for RedisUserStore {
 
     async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError> {
         tracing::Span::current().record("db.system", "redis");
-        let mut call = self.apply.key(self.node_key(write.path()));
-        call.key(self.children_key(write.path())).arg(zxid);
-        match write {
-            UserWrite::Create {
-                data,
-                stat,
-                in_flight,
-                ..
-            } => call
-                .arg("create")
-                .arg(data.as_ref())
-                .arg(stat_json(stat))
-                .arg(in_flight_arg(in_flight)),
-            UserWrite::SetData {
-                data,
-                stat,
-                in_flight,
-                ..
-            } => call
-                .arg("set")
-                .arg(data.as_ref())
-                .arg(stat_json(stat))
-                .arg(in_flight_arg(in_flight)),
-            UserWrite::Children {
-                stat,
-                change,
-                in_flight,
-                ..
-            } => {
-                let (kind, name) = match change {
-                    ChildChange::Added(name) => ("add", name),
-                    ChildChange::Removed(name) => ("remove", name),
-                };
-                call.key(self.node_key(&fk_core::path::join(write.path(), name)));
-                call.arg(kind)
-                    .arg(name)
-                    .arg(stat_json(stat))
-                    .arg(in_flight_arg(in_flight))
-            }
-            UserWrite::Delete { .. } => call.arg("delete").arg(TOMBSTONE_LIFETIME_S),
-        };
+        let (keys, args) = self.script_call(zxid, write);
+        let mut call = self.apply.prepare_invoke();
+        for key in keys {
+            call.key(key);
+        }
+        for arg in args {
+            call.arg(arg);
+        }
         self.counter.record(SCRIPT_CALL);
         let mut conn = self.conn.clone();
         let _applied: i64 = call
             .invoke_async(&mut conn)
+            .await
+            .map_err(|e| errors::redis("apply", e))?;
+        Ok(())
+    }
+
+    /// One `MULTI`/`EXEC` round trip: the script is loaded (a no-op when
+    /// cached, and never missing for the calls after it) and run once per
+    /// write, and Redis runs nothing else in between, so a reader sees the
+    /// whole batch or none of it.
+    async fn apply_batch(&self, commits: &[CommitWrites<'_>]) -> Result<(), StoreError> {
+        let writes = CommitWrites::flatten(commits);
+        if writes.len() <= 1 {
+            for (zxid, write) in writes {
+                self.apply(zxid, write).await?;
+            }
+            return Ok(());
+        }
+        tracing::Span::current().record("db.system", "redis");
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.cmd("SCRIPT").arg("LOAD").arg(APPLY).ignore();
+        for (zxid, write) in writes {
+            let (keys, args) = self.script_call(zxid, write);
+            pipe.cmd("EVALSHA")
+                .arg(self.apply.get_hash())
+                .arg(keys.len())
+                .arg(keys)
+                .arg(args);
+        }
+        self.counter.record(SCRIPT_CALL);
+        let mut conn = self.conn.clone();
+        let _applied: Vec<i64> = pipe
+            .query_async(&mut conn)
             .await
             .map_err(|e| errors::redis("apply", e))?;
         Ok(())

@@ -34,9 +34,9 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::{BufMut, Bytes, BytesMut};
-use fk_core::user::{ChildChange, UserNode, UserStore, UserWrite};
+use fk_core::user::{ChildChange, CommitWrites, UserNode, UserStore, UserWrite};
 use fk_core::watch::InFlight;
-use fk_core::{Stat, StoreError};
+use fk_core::{SessionId, Stat, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::S3_MAX_DATA;
@@ -386,6 +386,44 @@ fn status(response: Option<&aws_smithy_runtime_api::http::Response>) -> Option<u
 
 #[async_trait]
 impl UserStore for S3UserStore {
+    /// S3 has no multi-object transaction. Each session's commits go one
+    /// write after another, in order, and different sessions' at once:
+    /// they touch different objects (each commit held the locks of every
+    /// node it writes) and none of them is answered before the whole
+    /// batch is applied. docs/write-path.md, "Group commit", says what a
+    /// reader can see meanwhile. If two sessions' commits did share an
+    /// object, the batch goes one write at a time.
+    async fn apply_batch(&self, commits: &[CommitWrites<'_>]) -> Result<(), StoreError> {
+        tracing::Span::current().record("db.system", "s3");
+        let mut writer_of: HashMap<&str, SessionId> = HashMap::new();
+        let mut lanes: Vec<(SessionId, Vec<&CommitWrites>)> = Vec::new();
+        for commit in commits {
+            for write in commit.writes {
+                let writer = *writer_of.entry(write.path()).or_insert(commit.session);
+                if writer != commit.session {
+                    for (zxid, write) in CommitWrites::flatten(commits) {
+                        self.apply(zxid, write).await?;
+                    }
+                    return Ok(());
+                }
+            }
+            match lanes.iter_mut().find(|(s, _)| *s == commit.session) {
+                Some((_, lane)) => lane.push(commit),
+                None => lanes.push((commit.session, vec![commit])),
+            }
+        }
+        futures::future::try_join_all(lanes.iter().map(|(_, lane)| async move {
+            for commit in lane {
+                for write in commit.writes {
+                    self.apply(commit.zxid, write).await?;
+                }
+            }
+            Ok::<_, StoreError>(())
+        }))
+        .await?;
+        Ok(())
+    }
+
     /// One GetObject (S3 reads are strongly consistent).
     async fn get(&self, path: &str) -> Result<Option<UserNode>, StoreError> {
         Ok(self.fetch(path).await?.and_then(|f| f.node))

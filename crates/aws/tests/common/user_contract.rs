@@ -2,7 +2,7 @@
 //! adapter's test file by [`user_store_contract!`].
 
 use bytes::Bytes;
-use fk_core::user::{ChildChange, UserNode, UserStore, UserWrite};
+use fk_core::user::{ChildChange, CommitWrites, UserNode, UserStore, UserWrite};
 use fk_core::Stat;
 
 pub const BINARY: &[u8] = b"\x00\xff\x00binary\xfe\x01";
@@ -373,6 +373,110 @@ pub async fn a_child_change_applied_after_a_newer_parent_write_is_still_listed(
     assert_eq!(node.stat.cversion, 3);
 }
 
+fn set(path: &str, data: &'static [u8], version: i32) -> UserWrite {
+    UserWrite::SetData {
+        path: path.into(),
+        data: Bytes::from_static(data),
+        stat: stat(version),
+        in_flight: Default::default(),
+    }
+}
+
+fn session(n: i64) -> fk_core::SessionId {
+    fk_core::SessionId::from_raw(n).unwrap()
+}
+
+pub async fn a_batch_applies_every_commit_in_order_and_again_as_a_replay(store: &dyn UserStore) {
+    // Given a node to set and one to delete
+    let (p, q, r) = (path("batch-p"), path("batch-q"), path("batch-r"));
+    store.apply(1, &create(&q, b"q0")).await.unwrap();
+    store.apply(2, &create(&r, b"r0")).await.unwrap();
+    let a = fk_core::path::join(&p, "a");
+
+    // When one batch creates p and its child a (two sessions' commits),
+    // sets q, deletes r, and adds two children to p in one commit
+    let commits = [
+        vec![create(&p, b"p")],
+        vec![
+            create(&a, BINARY),
+            child(&p, ChildChange::Added("a".into()), 1),
+        ],
+        vec![set(&q, b"q1", 1)],
+        vec![UserWrite::Delete { path: r.clone() }],
+        vec![
+            child(&p, ChildChange::Added("b".into()), 2),
+            child(&p, ChildChange::Added("c".into()), 3),
+        ],
+    ];
+    let batch: Vec<CommitWrites> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, writes)| CommitWrites {
+            zxid: 10 + i as i64,
+            session: session(1 + i as i64 % 2),
+            writes,
+        })
+        .collect();
+    for _ in 0..2 {
+        store.apply_batch(&batch).await.unwrap();
+
+        // Then every change is there, applied again without harm
+        let parent = store.get(&p).await.unwrap().unwrap();
+        assert_eq!(parent.children, ["a", "b", "c"]);
+        assert_eq!(parent.stat.cversion, 3);
+        assert_eq!(store.get(&a).await.unwrap().unwrap().data, BINARY);
+        assert_eq!(
+            store.get(&q).await.unwrap().unwrap().data,
+            Bytes::from_static(b"q1")
+        );
+        assert_eq!(store.get(&r).await.unwrap(), None);
+    }
+}
+
+pub async fn a_batch_with_superseded_writes_applies_the_rest(store: &dyn UserStore) {
+    // Given a node a later commit (20) already wrote, and its child made
+    // by commit 15
+    let (x, y) = (path("superseded-x"), path("superseded-y"));
+    let late = fk_core::path::join(&x, "late");
+    store.apply(1, &create(&x, b"x0")).await.unwrap();
+    store.apply(15, &create(&late, b"")).await.unwrap();
+    store.apply(20, &set(&x, b"x20", 2)).await.unwrap();
+
+    // When a batch replays commit 15 (a set of x, its child change) with
+    // a new commit 16
+    let c15 = [
+        set(&x, b"x15", 1),
+        child(&x, ChildChange::Added("late".into()), 1),
+    ];
+    let c16 = [create(&y, b"y")];
+    store
+        .apply_batch(&[
+            CommitWrites {
+                zxid: 15,
+                session: session(1),
+                writes: &c15,
+            },
+            CommitWrites {
+                zxid: 16,
+                session: session(2),
+                writes: &c16,
+            },
+        ])
+        .await
+        .unwrap();
+
+    // Then x keeps commit 20's data and Stat but lists its child, and y
+    // is created
+    let node = store.get(&x).await.unwrap().unwrap();
+    assert_eq!(node.data, Bytes::from_static(b"x20"));
+    assert_eq!(node.stat, stat(2));
+    assert_eq!(node.children, ["late"]);
+    assert_eq!(
+        store.get(&y).await.unwrap().unwrap().data,
+        Bytes::from_static(b"y")
+    );
+}
+
 /// Generates the shared user-store tests; `$store` is an async expression
 /// that builds a fresh `Arc<dyn UserStore>`.
 #[macro_export]
@@ -392,6 +496,8 @@ macro_rules! user_store_contract {
             a_late_write_does_not_bring_a_deleted_node_back,
             a_commit_that_writes_a_record_twice_applies_both,
             a_child_change_applied_after_a_newer_parent_write_is_still_listed,
+            a_batch_applies_every_commit_in_order_and_again_as_a_replay,
+            a_batch_with_superseded_writes_applies_the_rest,
         );
     };
     (@tests $store:expr; $($name:ident,)*) => {
