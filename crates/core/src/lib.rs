@@ -50,7 +50,7 @@ pub use message::{
 };
 pub use mode::CreateMode;
 pub use op::{Op, OpResult};
-pub use queue::{CommitQueue, ReplySink, WriteQueue};
+pub use queue::{CommitQueue, Outgoing, ReplySink, WriteQueue};
 pub use session::SessionId;
 pub use stat::Stat;
 pub use user::{UserNode, UserStore};

@@ -395,6 +395,8 @@ impl UserStore for MemoryUserStore {
 #[derive(Debug, Default)]
 pub struct MemoryCommitQueue {
     inner: Mutex<(VecDeque<CommitRequest>, HashSet<String>)>,
+    /// The size of each `push_batch` call, for assertions.
+    batches: Mutex<Vec<usize>>,
 }
 
 impl MemoryCommitQueue {
@@ -411,6 +413,11 @@ impl MemoryCommitQueue {
         self.len() == 0
     }
 
+    /// The size of each batch pushed with `push_batch`, in order.
+    pub fn batch_sizes(&self) -> Vec<usize> {
+        self.batches.lock().unwrap().clone()
+    }
+
     /// Forgets the tokens seen so far, as SQS does after its five-minute
     /// deduplication window (or for a copy sent with a fresh id).
     pub fn forget_deduplication(&self) {
@@ -424,6 +431,14 @@ impl CommitQueue for MemoryCommitQueue {
         let mut inner = self.inner.lock().unwrap();
         if inner.1.insert(commit.token.clone()) {
             inner.0.push_back(commit.clone());
+        }
+        Ok(())
+    }
+
+    async fn push_batch(&self, batch: &[crate::Outgoing]) -> Result<(), StoreError> {
+        self.batches.lock().unwrap().push(batch.len());
+        for out in batch {
+            self.push(&out.commit).await?;
         }
         Ok(())
     }

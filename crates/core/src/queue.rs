@@ -11,6 +11,28 @@ pub trait CommitQueue: Send + Sync {
     /// Appends a commit request. Pushing the same token twice within the
     /// deduplication window delivers it once.
     async fn push(&self, commit: &CommitRequest) -> Result<(), StoreError>;
+
+    /// Appends several commit requests in order, each as [`push`] would
+    /// and under its own span (its trace goes on through the queue). SQS:
+    /// one `SendMessageBatch` per ten, so that the one message group's
+    /// quota of calls carries ten writes a call. This default pushes one
+    /// at a time.
+    ///
+    /// [`push`]: CommitQueue::push
+    async fn push_batch(&self, batch: &[Outgoing]) -> Result<(), StoreError> {
+        for out in batch {
+            self.push(&out.commit).instrument(out.span.clone()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A commit request on its way to the distributor queue, with the span it
+/// was validated in.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub commit: CommitRequest,
+    pub span: tracing::Span,
 }
 
 /// The writer queue: client writes, one FIFO group per session.

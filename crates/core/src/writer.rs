@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 
 use crate::heartbeat::refusal_is_final;
 use crate::message::Message as _;
-use crate::queue::send_reply;
+use crate::queue::{send_reply, Outgoing};
 use crate::system::{LockOutcome, LockRequest, NodeRecord, RefusalRecord, SystemStore};
 use crate::transition::{apply, check_request, paths_to_lock, Halt, Refusal};
 use crate::{
@@ -57,6 +57,10 @@ pub enum Handled {
 }
 
 /// What one round of locking and validation came to.
+/// Validated writes of a batch not pushed yet.
+#[derive(Default)]
+struct HeldBack(std::sync::Mutex<Vec<Outgoing>>);
+
 enum Attempt {
     Forwarded,
     AlreadyCommitted,
@@ -119,11 +123,71 @@ impl Writer {
             .await
     }
 
+    /// Handles a batch of requests in order, as [`Writer::handle_within`]
+    /// would each, but holds the validated writes back and hands them to
+    /// the distributor queue together ([`CommitQueue::push_batch`]) at the
+    /// end, or sooner when a later request waits for a lock (it may be
+    /// one of theirs). A request's `u32` is its delivery count.
+    ///
+    /// An `Err` fails the whole batch, which the queue delivers again: the
+    /// writes held back are pushed first if possible, and otherwise
+    /// resumed with their own locks.
+    pub async fn handle_batch(
+        &self,
+        batch: &[(&WriteRequest, u32)],
+        deadline_ms: Option<i64>,
+    ) -> Result<Vec<Handled>, StoreError> {
+        let held = HeldBack::default();
+        let mut handled = Vec::with_capacity(batch.len());
+        for (req, delivery) in batch {
+            let span = tracing::info_span!(
+                "write",
+                zk.op = req.op.name(),
+                zk.path = req.op.path(),
+                zk.session = %req.session,
+                zk.seq = req.seq,
+            );
+            let done = self
+                .handle_request_with(req, *delivery, deadline_ms, Some(&held))
+                .instrument(span)
+                .await;
+            match done {
+                Ok(done) => handled.push(done),
+                Err(e) => {
+                    let _ = self.release_held(&held).await;
+                    return Err(e);
+                }
+            }
+        }
+        self.release_held(&held).await?;
+        Ok(handled)
+    }
+
+    /// Pushes the writes held back, if any.
+    async fn release_held(&self, held: &HeldBack) -> Result<(), StoreError> {
+        let batch = std::mem::take(&mut *held.0.lock().unwrap());
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.commits.push_batch(&batch).await
+    }
+
     async fn handle_request(
         &self,
         req: &WriteRequest,
         delivery: u32,
         deadline_ms: Option<i64>,
+    ) -> Result<Handled, StoreError> {
+        self.handle_request_with(req, delivery, deadline_ms, None)
+            .await
+    }
+
+    async fn handle_request_with(
+        &self,
+        req: &WriteRequest,
+        delivery: u32,
+        deadline_ms: Option<i64>,
+        held: Option<&HeldBack>,
     ) -> Result<Handled, StoreError> {
         if let Err(refusal) = check_request(&req.op, self.config.max_data_len) {
             return self.refuse(req, refusal).await;
@@ -156,7 +220,10 @@ impl Writer {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.attempt(req, &op, close_session, deadline_ms).await? {
+            match self
+                .attempt(req, &op, close_session, deadline_ms, held)
+                .await?
+            {
                 Attempt::Forwarded => return Ok(Handled::Forwarded),
                 Attempt::AlreadyCommitted => return Ok(Handled::AlreadyCommitted),
                 // Under the parent's lock a sequential name is new, so a
@@ -182,6 +249,7 @@ impl Writer {
         op: &Op,
         close_session: bool,
         deadline_ms: Option<i64>,
+        held: Option<&HeldBack>,
     ) -> Result<Attempt, StoreError> {
         let token = req.token();
         let mut locked: Vec<(PreState, NodeRecord)> = Vec::new();
@@ -189,7 +257,7 @@ impl Writer {
         loop {
             let lock = tracing::info_span!("lock", zk.paths = %wanted.join(","));
             match self
-                .lock_all(&wanted, &token, deadline_ms)
+                .lock_all(&wanted, &token, deadline_ms, held)
                 .instrument(lock)
                 .await?
             {
@@ -236,7 +304,11 @@ impl Writer {
                         return Ok(Attempt::Refused(Refusal::Single(Error::BadArguments)));
                     }
                     let push = tracing::info_span!("push", zk.token = %commit.token);
-                    self.commits.push(&commit).instrument(push).await?;
+                    match held {
+                        // Its span stays open until the batch goes out.
+                        Some(held) => held.0.lock().unwrap().push(Outgoing { commit, span: push }),
+                        None => self.commits.push(&commit).instrument(push).await?,
+                    }
                     return Ok(Attempt::Forwarded);
                 }
                 Err(Halt::NeedLock(path)) => wanted = vec![path],
@@ -295,6 +367,7 @@ impl Writer {
         paths: &[String],
         token: &str,
         deadline_ms: Option<i64>,
+        held: Option<&HeldBack>,
     ) -> Result<Option<Vec<(PreState, NodeRecord)>>, StoreError> {
         let give_up_at = (self.clock.now_ms() + 2 * self.config.lock_ttl_ms)
             .min(deadline_ms.unwrap_or(i64::MAX));
@@ -336,6 +409,11 @@ impl Writer {
             }
             if self.clock.now_ms() >= give_up_at {
                 return Ok(None);
+            }
+            if let Some(held) = held {
+                // The lock may be one a write held back here took: let
+                // those writes go on to be committed.
+                self.release_held(held).await?;
             }
             let jitter = Duration::from_millis(rand::random::<u64>() % 5);
             tokio::time::sleep(backoff + jitter).await;

@@ -6,6 +6,7 @@ mod sim;
 use fk_core::distributor::Distributed;
 use fk_core::system::{LockOutcome, LockRequest, SystemStore as _};
 use fk_core::{CommitRequest, Error, OpResult, Reply, SessionId};
+use fk_core::writer::Handled;
 use sim::*;
 
 /// Validates `op` for `session` and returns what the writer queued.
@@ -239,4 +240,63 @@ async fn a_write_of_a_closed_session_is_refused_alone() {
     assert!(sim.read("/s1/c").await.is_none());
     assert!(sim.read("/s2/c").await.is_some());
     assert!(sim.system.locked_paths().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_writer_batch_pushes_its_validated_writes_together_in_order() {
+    // Given three sessions' sets of three nodes, delivered as one batch
+    let mut sim = Sim::new();
+    let mut requests = Vec::new();
+    for name in ["/w1", "/w2", "/w3"] {
+        let s = sim.open_session().await;
+        sim.write(s, create(name, "")).await.unwrap();
+        requests.push(sim.request(s, set(name, "v", None)));
+    }
+    let batch: Vec<_> = requests.iter().map(|r| (r, 1)).collect();
+
+    // When the writer handles the batch
+    let handled = sim.writer.handle_batch(&batch, None).await.unwrap();
+
+    // Then all three go to the distributor queue in one push, in order
+    assert_eq!(handled, [const { Handled::Forwarded }; 3]);
+    assert_eq!(sim.commits.batch_sizes(), [3]);
+    let queued: Vec<u64> = std::iter::from_fn(|| sim.commits.pop())
+        .map(|c| c.seq)
+        .collect();
+    assert_eq!(queued, requests.iter().map(|r| r.seq).collect::<Vec<_>>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_waiting_for_a_lock_its_batch_holds_lets_that_write_go_first() {
+    // Given two sessions' sets of one node in one writer batch, and a
+    // distributor draining its queue meanwhile
+    let mut sim = Sim::new();
+    let (a, b) = (sim.open_session().await, sim.open_session().await);
+    sim.write(a, create("/same", "")).await.unwrap();
+    let first = sim.request(a, set("/same", "a", None));
+    let second = sim.request(b, set("/same", "b", Some(1)));
+    let sim = std::sync::Arc::new(sim);
+    let draining = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            loop {
+                sim.drain_batched(10).await;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+    };
+
+    // When the writer handles the batch
+    let batch = [(&first, 1), (&second, 1)];
+    let handled = sim.writer.handle_batch(&batch, None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    draining.abort();
+
+    // Then the first went out when the second had to wait for its lock,
+    // and the second validated against it (version 1) and committed after
+    assert_eq!(handled, [const { Handled::Forwarded }; 2]);
+    assert_eq!(sim.commits.batch_sizes(), [1, 1]);
+    let node = sim.read("/same").await.unwrap();
+    assert_eq!(node.data.as_ref(), b"b");
+    assert_eq!(node.stat.version, 2);
 }
