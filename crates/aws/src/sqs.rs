@@ -13,12 +13,14 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
 use bytes::Bytes;
-use fk_core::message::{Message, PAYLOAD_ATTRIBUTE};
+use fk_core::message::{Message, MAX_MESSAGE_BYTES, PAYLOAD_ATTRIBUTE};
 use fk_core::watch::{Notification, NotificationSink, WatchBatch, WatchQueue};
 use fk_core::{
-    CommitQueue, CommitRequest, Envelope, Reply, ReplySink, StoreError, WriteQueue, WriteRequest,
+    CommitQueue, CommitRequest, Envelope, Outgoing, Reply, ReplySink, StoreError, WriteQueue,
+    WriteRequest,
 };
 use tracing::Instrument as _;
 
@@ -134,6 +136,97 @@ impl CommitQueue for SqsCommitQueue {
         )
         .await
     }
+
+    /// One SendMessageBatch per up to ten requests (and 1 MiB in all), in
+    /// order: within one message group SQS keeps a batch's order. Each
+    /// entry carries the trace context of its own request.
+    async fn push_batch(&self, batch: &[Outgoing]) -> Result<(), StoreError> {
+        if batch.len() == 1 {
+            return self
+                .push(&batch[0].commit)
+                .instrument(batch[0].span.clone())
+                .await;
+        }
+        let mut start = 0;
+        while start < batch.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < batch.len() && end - start < MAX_BATCH_ENTRIES {
+                let size = batch[end].commit.encode().queue_size();
+                if end > start && bytes + size > MAX_MESSAGE_BYTES {
+                    break;
+                }
+                bytes += size;
+                end += 1;
+            }
+            send_batch(&self.client, &self.queue_url, &batch[start..end]).await?;
+            start = end;
+        }
+        Ok(())
+    }
+}
+
+/// SQS's limit on the entries of one SendMessageBatch.
+const MAX_BATCH_ENTRIES: usize = 10;
+
+/// One SendMessageBatch of commit requests in group [`COMMIT_GROUP`]. Any
+/// entry SQS refuses fails the call: the writer's batch comes again and
+/// the entries that went through are deduplicated by token.
+async fn send_batch(
+    client: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    batch: &[Outgoing],
+) -> Result<(), StoreError> {
+    let mut entries = Vec::with_capacity(batch.len());
+    for (i, out) in batch.iter().enumerate() {
+        let envelope = out.commit.encode();
+        let mut entry = SendMessageBatchRequestEntry::builder()
+            .id(i.to_string())
+            .message_body(&envelope.body)
+            .message_group_id(COMMIT_GROUP)
+            .message_deduplication_id(&out.commit.token);
+        if let Some(payload) = envelope.payload.as_ref().filter(|p| !p.is_empty()) {
+            entry = entry.message_attributes(PAYLOAD_ATTRIBUTE, binary_attribute(payload)?);
+        }
+        // The consumer's span becomes a child of the request's push span.
+        for (name, value) in out.span.in_scope(fk_telemetry::inject) {
+            entry = entry.message_attributes(name, string_attribute(&value)?);
+        }
+        entries.push(entry.build().map_err(attribute_error)?);
+    }
+    let queue = queue_name(queue_url);
+    let span = tracing::info_span!(
+        parent: &batch[0].span,
+        "send",
+        otel.name = format!("send {queue}"),
+        otel.kind = "producer",
+        messaging.system = "aws_sqs",
+        messaging.operation.type = "send",
+        messaging.operation.name = "SendMessageBatch",
+        messaging.destination.name = queue,
+        messaging.batch.message_count = batch.len(),
+    );
+    let out = client
+        .send_message_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .instrument(span)
+        .await
+        .map_err(|e| errors::sdk(SQS, "SendMessageBatch", e))?;
+    if let Some(failed) = out.failed().first() {
+        return Err(StoreError::transient(
+            SQS,
+            format!(
+                "SendMessageBatch refused {} of {} entries, the first with {}: {}",
+                out.failed().len(),
+                batch.len(),
+                failed.code(),
+                failed.message().unwrap_or("no message")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Replies to the session queues clients name in `reply_to`.

@@ -125,6 +125,41 @@ async fn the_commit_queue_delivers_each_token_once_in_the_one_group() {
 }
 
 #[tokio::test]
+async fn a_batch_of_commits_goes_out_ten_a_call_in_order_and_deduplicated() {
+    // Given the distributor queue and a writer batch of 12 validated
+    // writes, one of them pushed before (a redelivered writer batch)
+    let (clients, counter) = common::clients().await;
+    let q = queue(&clients, "distributor-batch").await;
+    let commits = SqsCommitQueue::new(clients.sqs.clone(), &q.url);
+    commits.push(&commit_request(1)).await.unwrap();
+    let batch: Vec<fk_core::Outgoing> = (1..=12)
+        .map(|seq| fk_core::Outgoing {
+            commit: commit_request(seq),
+            span: tracing::Span::none(),
+        })
+        .collect();
+    counter.take();
+
+    // When the batch is pushed
+    commits.push_batch(&batch).await.unwrap();
+
+    // Then two calls carried it, and each write arrives once, in order
+    assert_eq!(
+        counter.take(),
+        [("SQS.SendMessageBatch".to_string(), 2)].into()
+    );
+    let mut got = Vec::new();
+    while got.len() < 12 {
+        let more = drain(&q).await;
+        assert!(!more.is_empty(), "only {} of 12 arrived", got.len());
+        got.extend(more.into_iter().map(|e| CommitRequest::decode(e).unwrap()));
+    }
+    let seqs: Vec<u64> = got.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
+    assert_eq!(got[11], commit_request(12));
+}
+
+#[tokio::test]
 async fn replies_reach_the_queue_named_in_reply_to() {
     let (clients, _) = common::clients().await;
     let q = queue(&clients, "session").await;

@@ -137,10 +137,23 @@ impl Writer {
         batch: &[(&WriteRequest, u32)],
         deadline_ms: Option<i64>,
     ) -> Result<Vec<Handled>, StoreError> {
+        let parents = vec![tracing::Span::current(); batch.len()];
+        self.handle_batch_traced(batch, &parents, deadline_ms).await
+    }
+
+    /// As [`Writer::handle_batch`], each request's `write` span a child of
+    /// its span in `parents` (its record's, continuing the client's trace).
+    pub async fn handle_batch_traced(
+        &self,
+        batch: &[(&WriteRequest, u32)],
+        parents: &[tracing::Span],
+        deadline_ms: Option<i64>,
+    ) -> Result<Vec<Handled>, StoreError> {
         let held = HeldBack::default();
         let mut handled = Vec::with_capacity(batch.len());
-        for (req, delivery) in batch {
+        for ((req, delivery), parent) in batch.iter().zip(parents) {
             let span = tracing::info_span!(
+                parent: parent,
                 "write",
                 zk.op = req.op.name(),
                 zk.path = req.op.path(),

@@ -15,6 +15,9 @@ pub struct Config {
     /// Test hook: crash after locking a write to this path, on its first
     /// delivery only. Never set by Terraform.
     pub crash_after_lock: Option<String>,
+    /// Handle each batch whole and push its validated writes together
+    /// (`FK_GROUP_COMMIT`, default on); off, one write at a time.
+    pub batched: bool,
 }
 
 /// The variable of the crash test hook.
@@ -31,6 +34,7 @@ impl Config {
             lock_ttl_ms: config::parsed_or(src, env::LOCK_TTL_MS, 30_000)?,
             max_data_len: config::max_data_len(src)?,
             crash_after_lock: src.get(CRASH_AFTER_LOCK),
+            batched: config::parsed_or(src, env::GROUP_COMMIT, true)?,
         })
     }
 }

@@ -11,7 +11,7 @@ use fk_aws::sqs::{SqsCommitQueue, SqsReplySink};
 use fk_aws::system::DynamoSystemStore;
 use fk_core::writer::{Handled, Writer, WriterConfig};
 use fk_core::{CommitQueue, CommitRequest, StoreError, SystemClock, WriteRequest};
-use fk_lambda::batch::{for_each_in_order, BatchContext};
+use fk_lambda::batch::{for_each_in_order, for_whole_batch, BatchContext};
 use lambda_runtime::LambdaEvent;
 
 use crate::config::Config;
@@ -21,6 +21,7 @@ pub struct WriterFunction {
     batch: BatchContext,
     /// The delivery count of the message being handled, for the crash hook.
     delivery: Arc<AtomicU32>,
+    batched: bool,
 }
 
 impl WriterFunction {
@@ -61,11 +62,15 @@ impl WriterFunction {
                 calls,
             },
             delivery,
+            batched: config.batched,
         }
     }
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<(), lambda_runtime::Error> {
         let give_up_at = give_up_at(event.context.deadline);
+        if self.batched {
+            return self.handle_batched(&event.payload, give_up_at).await;
+        }
         for_each_in_order(
             &event.payload,
             &self.batch,
@@ -78,6 +83,41 @@ impl WriterFunction {
                 Ok(describe(&req, &handled))
             },
         )
+        .await?;
+        Ok(())
+    }
+}
+
+impl WriterFunction {
+    /// The whole batch at once: its validated writes reach the
+    /// distributor queue together, ten a call (docs/write-path.md,
+    /// "Group commit").
+    async fn handle_batched(
+        &self,
+        event: &SqsEvent,
+        give_up_at: i64,
+    ) -> Result<(), lambda_runtime::Error> {
+        for_whole_batch(event, &self.batch, |received| async move {
+            let first = received.iter().map(|r| r.delivery.count).min().unwrap_or(1);
+            self.delivery.store(first, Ordering::SeqCst);
+            let requests: Vec<(&WriteRequest, u32)> = received
+                .iter()
+                .map(|r| (&r.message, r.delivery.count))
+                .collect();
+            let handled = {
+                // Each request's spans go under its own record's span.
+                let spans: Vec<tracing::Span> = received.iter().map(|r| r.span.clone()).collect();
+                self.writer
+                    .handle_batch_traced(&requests, &spans, Some(give_up_at))
+                    .await?
+            };
+            let outcomes = received
+                .iter()
+                .zip(&handled)
+                .map(|(r, h)| describe(&r.message, h))
+                .collect();
+            Ok((received, outcomes))
+        })
         .await?;
         Ok(())
     }
