@@ -194,6 +194,8 @@ fn common_env(
         (env::SESSIONS_TABLE, deployment.sessions_table.clone()),
         (env::DISTRIBUTOR_QUEUE_URL, distributor_queue_url.to_owned()),
         (env::LOCK_TTL_MS, cfg.lock_ttl_ms.to_string()),
+        // Terraform's default (`group_commit`).
+        (env::GROUP_COMMIT, "true".to_owned()),
         (env::USER_STORE, deployment.user_store.kind().to_owned()),
     ]);
     match &deployment.user_store {

@@ -65,6 +65,7 @@ locals {
       FK_SESSIONS_TABLE        = module.system_storage.sessions_table_name
       FK_DISTRIBUTOR_QUEUE_URL = module.queues.distributor_queue_url
       FK_LOCK_TTL_MS           = tostring(var.lock_ttl_ms)
+      FK_GROUP_COMMIT          = tostring(var.group_commit)
     },
     local.user_store_environment,
     local.aws_and_tracing_environment,

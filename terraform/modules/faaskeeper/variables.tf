@@ -294,6 +294,12 @@ variable "lock_ttl_ms" {
   }
 }
 
+variable "group_commit" {
+  description = "Batch the write path (FK_GROUP_COMMIT): the writer pushes each batch's validated writes with one SendMessageBatch, and the distributor commits each batch's writes as groups of consecutive zxids (one DynamoDB transaction of up to 100 items) and applies them to user storage together. False: one write at a time. See docs/write-path.md, \"Group commit\"."
+  type        = bool
+  default     = true
+}
+
 variable "event_source_mappings_enabled" {
   description = "Feed the writer, distributor and watch functions from their queues. False in the local stack, whose runner (crates/local) plays the mappings."
   type        = bool
