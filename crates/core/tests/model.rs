@@ -1,6 +1,7 @@
 //! The write path against a reference model of ZooKeeper's semantics:
 //! random sequences of writes from two sessions must give the same answers
-//! and leave the same tree as a plain sequential implementation.
+//! and leave the same tree as a plain sequential implementation, one write
+//! at a time and in writer batches with group commit.
 
 mod sim;
 
@@ -241,6 +242,129 @@ proptest! {
                 children.sort();
                 assert_eq!(got.children, children, "{path}");
                 assert_eq!(got.stat.ephemeral_owner, node.owner, "{path}");
+            }
+            assert!(sim.system.locked_paths().is_empty());
+        });
+    }
+}
+
+/// `op` with every path moved under `root`.
+fn rooted(root: &str, op: &Op) -> Op {
+    let at = |p: &str| format!("{root}{p}");
+    match op {
+        Op::Create { path, data, mode } => Op::Create {
+            path: at(path),
+            data: data.clone(),
+            mode: *mode,
+        },
+        Op::SetData {
+            path,
+            data,
+            version,
+        } => Op::SetData {
+            path: at(path),
+            data: data.clone(),
+            version: *version,
+        },
+        Op::Delete { path, version } => Op::Delete {
+            path: at(path),
+            version: *version,
+        },
+        Op::Check { path, version } => Op::Check {
+            path: at(path),
+            version: *version,
+        },
+        Op::Multi { ops, .. } => Op::multi(ops.iter().map(|o| rooted(root, o)).collect()),
+        other => other.clone(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Writer batches and group commit give every write the answer the
+    /// sequential model gives, and leave the same tree: four sessions, each
+    /// in its own subtree (so that only each session's own order matters),
+    /// their writes handed to the writer in batches of random sizes while
+    /// the distributor commits whatever has arrived, ten at a time.
+    #[test]
+    fn batched_writes_agree_with_the_reference_model(
+        ops in prop::collection::vec((0usize..4, op_strategy()), 1..40),
+        sizes in prop::collection::vec(1usize..=10, 40),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut sim = Sim::new();
+            let mut model = Model::new();
+            let mut sessions = Vec::new();
+            for i in 0..4 {
+                let s = sim.open_session().await;
+                let root = create(&format!("/s{i}"), "");
+                sim.write(s, root.clone()).await.unwrap();
+                model.apply(s, &root).unwrap();
+                sessions.push(s);
+            }
+            let requests: Vec<_> = ops
+                .iter()
+                .map(|(who, (_, op))| sim.request(sessions[*who], rooted(&format!("/s{who}"), op)))
+                .collect();
+            let sim = std::sync::Arc::new(sim);
+            let draining = {
+                let sim = sim.clone();
+                tokio::spawn(async move {
+                    loop {
+                        sim.drain_batched(10).await;
+                        // Seldom enough that several writer batches queue up.
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                })
+            };
+            let mut rest = &requests[..];
+            for size in &sizes {
+                if rest.is_empty() {
+                    break;
+                }
+                let (batch, later) = rest.split_at((*size).min(rest.len()));
+                let batch: Vec<_> = batch.iter().map(|r| (r, 1)).collect();
+                sim.writer.handle_batch(&batch, None).await.unwrap();
+                rest = later;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            draining.abort();
+
+            let replies = sim.replies.take();
+            for (req, (who, (_, op))) in requests.iter().zip(&ops) {
+                let actual: Result<OpResult, Error> = replies
+                    .iter()
+                    .find(|(_, r)| r.session == req.session && r.seq == req.seq)
+                    .map(|(_, r)| r.outcome.clone().into())
+                    .unwrap_or_else(|| panic!("no reply to {req:?}"));
+                let op = rooted(&format!("/s{who}"), op);
+                if let Op::Multi { ops, .. } = &op {
+                    match (model.apply_multi(req.session, ops), actual) {
+                        (Ok(_), Ok(OpResult::Multi { .. })) => {}
+                        (Err((_, e)), Err(g)) => assert_eq!(e, g, "{op:?}"),
+                        (expected, actual) => panic!("{op:?}: model {expected:?}, system {actual:?}"),
+                    }
+                    continue;
+                }
+                let expected = model.apply(req.session, &op);
+                match (&expected, &actual) {
+                    (Ok(Some(path)), Ok(OpResult::Created { path: got, .. })) => assert_eq!(path, got),
+                    (Ok(None), Ok(OpResult::SetData { .. } | OpResult::Deleted)) => {}
+                    (Err(e), Err(g)) => assert_eq!(e, g, "{op:?}"),
+                    _ => panic!("{op:?}: model {expected:?}, system {actual:?}"),
+                }
+            }
+            for (path, node) in &model.nodes {
+                let got = sim.read(path).await.unwrap_or_default();
+                assert_eq!(&got.data[..], &node.data[..], "{path}");
+                assert_eq!(got.stat.version, node.version, "{path}");
+                assert_eq!(got.stat.num_children, node.num_children, "{path}");
             }
             assert!(sim.system.locked_paths().is_empty());
         });
