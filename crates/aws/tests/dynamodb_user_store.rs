@@ -164,3 +164,44 @@ async fn it_holds_up_to_its_documented_maximum() {
 
     assert_eq!(store.get(&p).await.unwrap().unwrap().data, data);
 }
+
+#[tokio::test]
+async fn a_batch_of_ten_commits_is_one_transaction() {
+    // Given ten sessions' creates (each a node and its parent's child list)
+    let (store, _, counter, _) = fixture().await;
+    let parents: Vec<String> = (0..10).map(|i| path(&format!("batch{i}"))).collect();
+    for p in &parents {
+        store.apply(1, &create(p, b"")).await.unwrap();
+    }
+    counter.take();
+    let commits: Vec<[UserWrite; 2]> = parents
+        .iter()
+        .map(|p| {
+            [
+                create(&fk_core::path::join(p, "c"), BINARY),
+                child(p, ChildChange::Added("c".into()), 1),
+            ]
+        })
+        .collect();
+    let batch: Vec<fk_core::user::CommitWrites> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, writes)| fk_core::user::CommitWrites {
+            zxid: 10 + i as i64,
+            session: fk_core::SessionId::from_raw(1 + i as i64).unwrap(),
+            writes,
+        })
+        .collect();
+
+    // When they are applied as one batch
+    store.apply_batch(&batch).await.unwrap();
+
+    // Then one transaction carried all twenty changes
+    assert_eq!(
+        counter.take(),
+        [("DynamoDB.TransactWriteItems".to_string(), 1)].into()
+    );
+    for p in &parents {
+        assert_eq!(store.get(p).await.unwrap().unwrap().children, ["c"]);
+    }
+}

@@ -165,3 +165,38 @@ async fn a_client_may_read_the_store_but_not_write_it() {
     }
     assert_eq!(distributor.get("/a").await.unwrap().unwrap().data, BINARY);
 }
+
+#[tokio::test]
+async fn a_batch_of_commits_is_one_round_trip() {
+    // Given ten commits, each a create and its parent's child list
+    let (store, counter) = store_and_counter().await;
+    let parents: Vec<String> = (0..10).map(|i| path(&format!("batch{i}"))).collect();
+    let commits: Vec<[UserWrite; 2]> = parents
+        .iter()
+        .map(|p| {
+            [
+                create(&fk_core::path::join(p, "c"), BINARY),
+                child(p, ChildChange::Added("c".into()), 1),
+            ]
+        })
+        .collect();
+    let batch: Vec<fk_core::user::CommitWrites> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, writes)| fk_core::user::CommitWrites {
+            zxid: 10 + i as i64,
+            session: fk_core::SessionId::from_raw(1 + i as i64).unwrap(),
+            writes,
+        })
+        .collect();
+    counter.take();
+
+    // When they are applied as one batch
+    store.apply_batch(&batch).await.unwrap();
+
+    // Then one MULTI/EXEC round trip applied all twenty changes
+    assert_eq!(counter.take(), [("Redis.Script".to_string(), 1)].into());
+    for p in &parents {
+        assert_eq!(store.get(p).await.unwrap().unwrap().children, ["c"]);
+    }
+}
