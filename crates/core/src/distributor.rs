@@ -25,6 +25,7 @@ use tracing::Instrument as _;
 
 use crate::heartbeat::{refusal_is_final, EXPIRY_SEQ};
 use crate::queue::send_reply;
+use crate::spans::in_all;
 use crate::system::{
     CommitOutcome, Counter, NodeWrite, PersistentChanges, RefusalRecord, SystemCommit, SystemStore,
 };
@@ -691,21 +692,6 @@ impl Distributor {
         self.answer(&req.reply_to, reply).await?;
         Ok(Distributed::Refused(error))
     }
-}
-
-/// Runs `fut` inside every span of `spans`: one call that several writes'
-/// traces each show as their own (a group commit, a batched user-storage
-/// write). The first span is the innermost: what `fut` records goes there.
-async fn in_all<T>(
-    spans: Vec<tracing::Span>,
-    fut: impl std::future::Future<Output = T> + Send,
-) -> T {
-    let mut fut: std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + '_>> =
-        Box::pin(fut);
-    for span in spans {
-        fut = Box::pin(fut.instrument(span));
-    }
-    fut.await
 }
 
 impl Distributor {

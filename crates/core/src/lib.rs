@@ -36,6 +36,7 @@ pub mod op;
 pub mod path;
 pub mod queue;
 pub mod session;
+mod spans;
 pub mod stat;
 pub mod system;
 pub mod transition;

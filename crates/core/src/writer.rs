@@ -151,6 +151,9 @@ impl Writer {
     ) -> Result<Vec<Handled>, StoreError> {
         let held = HeldBack::default();
         let mut handled = Vec::with_capacity(batch.len());
+        // Each write's span is entered again while the batch goes out, so
+        // that its held-back push shows inside it.
+        let mut open = Vec::with_capacity(batch.len());
         for ((req, delivery), parent) in batch.iter().zip(parents) {
             let span = tracing::info_span!(
                 parent: parent,
@@ -160,6 +163,7 @@ impl Writer {
                 zk.session = %req.session,
                 zk.seq = req.seq,
             );
+            open.push(span.clone());
             let done = self
                 .handle_request_with(req, *delivery, deadline_ms, Some(&held))
                 .instrument(span)
@@ -172,7 +176,7 @@ impl Writer {
                 }
             }
         }
-        self.release_held(&held).await?;
+        crate::spans::in_all(open, self.release_held(&held)).await?;
         Ok(handled)
     }
 
