@@ -240,6 +240,7 @@ async fn write_loop(
     // The previous connection of the session (if any) was told to stop
     // and lets go of the events.
     let mut events = session.events.clone().lock_owned().await;
+    let mut events_open = true;
     let result: std::io::Result<()> = async {
         loop {
             tokio::select! {
@@ -270,9 +271,14 @@ async fn write_loop(
                         return Ok(());
                     }
                 }
-                event = events.recv() => {
-                    // None: the session ended.
-                    let Some(event) = event else { return Ok(()) };
+                event = events.recv(), if events_open => {
+                    // None: the session ended. A closing session's reply
+                    // is still to be written; an expired one's connection
+                    // is stopped.
+                    let Some(event) = event else {
+                        events_open = false;
+                        continue;
+                    };
                     write_event(&session, &mut w, &fk_event(&event)).await?;
                     w.flush().await?;
                 }

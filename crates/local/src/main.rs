@@ -95,8 +95,9 @@ struct Up {
     /// OTEL_EXPORTER_OTLP_ENDPOINT is set.
     #[arg(long)]
     no_trace_receiver: bool,
-    /// Where the ZooKeeper gateway (`fk gateway`, from --bin-dir) listens
-    /// for ZooKeeper clients (port 0: a free one).
+    /// Where the ZooKeeper gateway (`fk gateway`, from --bin-dir; none if
+    /// that binary is missing) listens for ZooKeeper clients (port 0: a
+    /// free one).
     #[arg(long, default_value = "127.0.0.1:0", env = "FK_GATEWAY_LISTEN")]
     gateway_listen: SocketAddr,
     /// Run no ZooKeeper gateway.
@@ -218,16 +219,19 @@ impl Up {
         .await?;
 
         let fk = self.bin_dir.join("fk");
-        let gateway = match self.no_gateway {
-            true => None,
-            false => Some(
-                self.start_gateway(&fk, &deployment_file, receiver.as_ref())
-                    .await?,
-            ),
+        let gateway = match (self.no_gateway, fk.is_file()) {
+            (true, _) => Err("off (--no-gateway)".to_string()),
+            (false, false) => Err(format!(
+                "off ({} not found: `cargo build -p fk-cli`)",
+                fk.display()
+            )),
+            (false, true) => Ok(self
+                .start_gateway(&fk, &deployment_file, receiver.as_ref())
+                .await?),
         };
         let gateway_line = match &gateway {
-            Some((_, address)) => format!("{address}  (zkCli.sh -server {address})"),
-            None => "off".into(),
+            Ok((_, address)) => format!("{address}  (zkCli.sh -server {address})"),
+            Err(why) => why.clone(),
         };
         let traces = match (&receiver, fk_telemetry::endpoint_from_env()) {
             (Some(receiver), _) => format!(
@@ -265,7 +269,7 @@ impl Up {
 
         shutdown_signal().await?;
         eprintln!("fk-local: stopping");
-        if let Some((mut child, _)) = gateway {
+        if let Ok((mut child, _)) = gateway {
             let _ = child.kill().await;
         }
         let invocations = (
@@ -302,11 +306,6 @@ impl Up {
         receiver: Option<&fk_traces::OtlpReceiver>,
     ) -> anyhow::Result<(tokio::process::Child, String)> {
         use tokio::io::AsyncBufReadExt as _;
-        anyhow::ensure!(
-            fk.is_file(),
-            "{} not found: build it with `cargo build -p fk-cli`, or pass --no-gateway",
-            fk.display()
-        );
         let log_dir = self.state_dir.join("logs");
         std::fs::create_dir_all(&log_dir)?;
         let log = std::fs::File::create(log_dir.join("gateway.log"))?;
@@ -317,13 +316,13 @@ impl Up {
             .args(["gateway", "--listen", &self.gateway_listen.to_string()])
             .env("FK_LOG", "info")
             .stdout(std::process::Stdio::piped())
-            .stderr(log)
-            .kill_on_drop(true);
+            .stderr(log);
         if let Some(receiver) = receiver {
             command.env(fk_telemetry::ENDPOINT_VAR, receiver.endpoint());
         }
-        let mut child = command
-            .spawn()
+        // Dies with fk-local, as the functions do, even on SIGKILL.
+        let mut child = fk_local::spawn::spawn(command)
+            .await
             .with_context(|| format!("cannot run {}", fk.display()))?;
         let stdout = child.stdout.take().expect("piped");
         let mut lines = tokio::io::BufReader::new(stdout).lines();
