@@ -147,7 +147,8 @@ impl Sessions {
     /// connection takes the session over within its timeout, it expires
     /// (the fk session is closed, so its ephemeral nodes go).
     pub fn expire_unless_resumed(self: &Arc<Self>, session: Arc<Session>, generation: u64) {
-        if !session.detach(generation) {
+        // A closed (or expired) session has nothing left to expire.
+        if !session.detach(generation) || session.client.state().is_terminal() {
             return;
         }
         let sessions = self.clone();

@@ -270,7 +270,17 @@ impl Up {
         shutdown_signal().await?;
         eprintln!("fk-local: stopping");
         if let Ok((mut child, _)) = gateway {
-            let _ = child.kill().await;
+            // SIGTERM first: the gateway exports its last spans on the way out.
+            if let Some(pid) = child.id() {
+                // SAFETY: a signal to our own child, by its pid.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            }
+            if tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
         }
         let invocations = (
             runner.invocations("writer"),
