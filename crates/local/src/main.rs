@@ -95,6 +95,14 @@ struct Up {
     /// OTEL_EXPORTER_OTLP_ENDPOINT is set.
     #[arg(long)]
     no_trace_receiver: bool,
+    /// Where the ZooKeeper gateway (`fk gateway`, from --bin-dir; none if
+    /// that binary is missing) listens for ZooKeeper clients (port 0: a
+    /// free one).
+    #[arg(long, default_value = "127.0.0.1:0", env = "FK_GATEWAY_LISTEN")]
+    gateway_listen: SocketAddr,
+    /// Run no ZooKeeper gateway.
+    #[arg(long)]
+    no_gateway: bool,
 }
 
 /// The file the trace receiver appends spans to, in the state directory.
@@ -211,6 +219,20 @@ impl Up {
         .await?;
 
         let fk = self.bin_dir.join("fk");
+        let gateway = match (self.no_gateway, fk.is_file()) {
+            (true, _) => Err("off (--no-gateway)".to_string()),
+            (false, false) => Err(format!(
+                "off ({} not found: `cargo build -p fk-cli`)",
+                fk.display()
+            )),
+            (false, true) => Ok(self
+                .start_gateway(&fk, &deployment_file, receiver.as_ref())
+                .await?),
+        };
+        let gateway_line = match &gateway {
+            Ok((_, address)) => format!("{address}  (zkCli.sh -server {address})"),
+            Err(why) => why.clone(),
+        };
         let traces = match (&receiver, fk_telemetry::endpoint_from_env()) {
             (Some(receiver), _) => format!(
                 "{endpoint}   (spans in {spans}; `{fk} trace` prints the last writes)",
@@ -228,6 +250,7 @@ impl Up {
              \x20 environment: {env}   (for other AWS tools: `. {env}`)\n\
              \x20 logs:        {logs}/<function>-<instance>.log\n\
              \x20 traces:      {traces}\n\
+             \x20 gateway: {gateway_line}\n\
              Try, from another shell in this directory (after `. {env}`, the CLI is traced too):\n\
              \x20 {fk} create /app hello\n\
              \x20 {fk} get /app\n\
@@ -246,6 +269,19 @@ impl Up {
 
         shutdown_signal().await?;
         eprintln!("fk-local: stopping");
+        if let Ok((mut child, _)) = gateway {
+            // SIGTERM first: the gateway exports its last spans on the way out.
+            if let Some(pid) = child.id() {
+                // SAFETY: a signal to our own child, by its pid.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            }
+            if tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
         let invocations = (
             runner.invocations("writer"),
             runner.invocations("distributor"),
@@ -269,6 +305,52 @@ impl Up {
             path.display()
         );
         Ok(path)
+    }
+
+    /// Starts `fk gateway` for the deployment (traced like the functions,
+    /// its log in the logs directory) and waits for the address it prints.
+    async fn start_gateway(
+        &self,
+        fk: &Path,
+        deployment_file: &Path,
+        receiver: Option<&fk_traces::OtlpReceiver>,
+    ) -> anyhow::Result<(tokio::process::Child, String)> {
+        use tokio::io::AsyncBufReadExt as _;
+        let log_dir = self.state_dir.join("logs");
+        std::fs::create_dir_all(&log_dir)?;
+        let log = std::fs::File::create(log_dir.join("gateway.log"))?;
+        let mut command = tokio::process::Command::new(fk);
+        command
+            .arg("--deployment")
+            .arg(deployment_file)
+            .args(["gateway", "--listen", &self.gateway_listen.to_string()])
+            .env("FK_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(log);
+        if let Some(receiver) = receiver {
+            command.env(fk_telemetry::ENDPOINT_VAR, receiver.endpoint());
+        }
+        // Dies with fk-local, as the functions do, even on SIGKILL.
+        let mut child = fk_local::spawn::spawn(command)
+            .await
+            .with_context(|| format!("cannot run {}", fk.display()))?;
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
+        let address = match first {
+            Ok(Ok(Some(line))) => line
+                .strip_prefix("gateway: ")
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_string),
+            _ => None,
+        };
+        let address = address.with_context(|| {
+            format!(
+                "the gateway did not start; see {}",
+                log_dir.join("gateway.log").display()
+            )
+        })?;
+        Ok((child, address))
     }
 
     /// Starts the trace receiver, unless told not to or a collector is

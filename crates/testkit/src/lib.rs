@@ -463,7 +463,9 @@ fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn python() -> PathBuf {
+/// The Python with the project's packages (moto, kazoo): `FK_PYTHON`, else
+/// `.tools/venv/bin/python` (`make setup`), else `python3`.
+pub fn python() -> PathBuf {
     if let Some(p) = env_nonempty(PYTHON_ENV) {
         return p.into();
     }

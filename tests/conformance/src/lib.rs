@@ -1,13 +1,16 @@
 //! The conformance suite's harness: each scenario runs against Apache
-//! ZooKeeper 3.8 (started by `fk_testkit::zookeeper`) and against our local
-//! stack (one per test process, see [`ours::deployment`]), and the two
-//! transcripts must be equal.
+//! ZooKeeper 3.8 (started by `fk_testkit::zookeeper`), against our local
+//! stack through `fk_client` (one per test process, see
+//! [`ours::deployment`]), and against the same stack through the ZooKeeper
+//! gateway with ZooKeeper's client ([`gateway`]); the three transcripts
+//! must be equal.
 //!
 //! # Layout
 //!
 //! - [`zk`]: the [`Zk`] trait over the operations both sides support, with
 //!   their normalised results ([`Stat`], [`Event`], error [`Code`], …).
-//! - [`zookeeper`] and [`ours`]: its two implementations.
+//! - [`zookeeper`] and [`ours`]: its two implementations; [`gateway`]:
+//!   the first one pointed at the gateway.
 //! - [`call`]: one operation as data ([`Call`]) and its [`Reply`].
 //! - [`scenario`]: the [`Scenario`] DSL and the transcript, written as
 //!   [`transcript`] says.
@@ -37,6 +40,7 @@
 //! reason. `FK_CONFORMANCE_SHOW=1` prints every transcript.
 
 pub mod call;
+pub mod gateway;
 pub mod ours;
 pub mod scenario;
 pub mod transcript;
@@ -154,6 +158,15 @@ impl Backend for ZooKeeperBackend {
 
 struct OurBackend;
 
+struct GatewayBackend;
+
+#[async_trait::async_trait]
+impl Backend for GatewayBackend {
+    async fn session(&self, options: SessionOptions) -> Result<Box<dyn Zk>, Code> {
+        Ok(Box::new(gateway::session(options).await?))
+    }
+}
+
 #[async_trait::async_trait]
 impl Backend for OurBackend {
     async fn session(&self, options: SessionOptions) -> Result<Box<dyn Zk>, Code> {
@@ -169,28 +182,35 @@ struct Outcome {
     took: Duration,
 }
 
-/// Runs the scenario `body` on both sides, at the same time; fails unless
-/// both finish with equal transcripts, and then says how they differ.
+/// Runs the scenario `body` on every side, at the same time; fails unless
+/// all finish with transcripts equal to ZooKeeper's, and then says how
+/// they differ.
 pub fn run(name: &str, body: Body) -> Result<(), String> {
     // Start the servers first, so that their start-up is not counted
     // against the scenario's time limit.
     let _ = fk_testkit::zookeeper();
     let _ = ours::deployment();
+    let _ = gateway::address();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    let (zookeeper, ours) = runtime.block_on(async {
-        let zookeeper = tokio::spawn(run_side(Side::ZooKeeper, name.to_string(), body));
-        let ours = tokio::spawn(run_side(Side::Ours, name.to_string(), body));
-        (zookeeper.await, ours.await)
+    let outcomes: Vec<Outcome> = runtime.block_on(async {
+        let runs: Vec<_> = [Side::ZooKeeper, Side::Ours, Side::Gateway]
+            .into_iter()
+            .map(|side| tokio::spawn(run_side(side, name.to_string(), body)))
+            .collect();
+        let mut outcomes = Vec::new();
+        for run in runs {
+            outcomes.push(run.await.unwrap_or_else(panicked));
+        }
+        outcomes
     });
-    let zookeeper = zookeeper.unwrap_or_else(panicked);
-    let ours = ours.unwrap_or_else(panicked);
-    let agree = zookeeper.transcript == ours.transcript
-        && zookeeper.failure.is_none()
-        && ours.failure.is_none();
-    let report = report(name, &zookeeper, &ours);
+    let reference = &outcomes[0];
+    let agree = outcomes
+        .iter()
+        .all(|o| o.transcript == reference.transcript && o.failure.is_none());
+    let report = report(name, &outcomes);
     if !agree {
         return Err(report);
     }
@@ -216,6 +236,7 @@ async fn run_side(side: Side, name: String, body: Body) -> Outcome {
     let backend: Box<dyn Backend> = match side {
         Side::ZooKeeper => Box::new(ZooKeeperBackend),
         Side::Ours => Box::new(OurBackend),
+        Side::Gateway => Box::new(GatewayBackend),
     };
     let ns = format!("/{}", fk_testkit::unique_name(&format!("c-{name}")));
     let s0 = match backend.session(SessionOptions::default()).await {
@@ -264,15 +285,22 @@ fn setup_failure(why: String) -> Outcome {
     }
 }
 
-/// Both transcripts side by side, the first difference marked.
-fn report(name: &str, zookeeper: &Outcome, ours: &Outcome) -> String {
-    let mut out = format!(
-        "scenario {name}: ZooKeeper {:.0?}, ours {:.0?}\n",
-        zookeeper.took, ours.took
-    );
-    let first_difference = (0..zookeeper.transcript.len().max(ours.transcript.len()))
-        .find(|&i| zookeeper.transcript.get(i) != ours.transcript.get(i));
-    for (label, outcome) in [("ZooKeeper 3.8", zookeeper), ("ours", ours)] {
+/// The labels of the sides, in [`run`]'s order.
+const LABELS: [&str; 3] = ["ZooKeeper 3.8", "ours", "ours through the gateway"];
+
+/// Every transcript, each one's first difference from ZooKeeper's marked.
+fn report(name: &str, outcomes: &[Outcome]) -> String {
+    let took: Vec<String> = LABELS
+        .iter()
+        .zip(outcomes)
+        .map(|(label, o)| format!("{label} {:.0?}", o.took))
+        .collect();
+    let mut out = format!("scenario {name}: {}\n", took.join(", "));
+    let reference = &outcomes[0].transcript;
+    let mut differences = Vec::new();
+    for (label, outcome) in LABELS.iter().zip(outcomes) {
+        let first_difference = (0..reference.len().max(outcome.transcript.len()))
+            .find(|&i| reference.get(i) != outcome.transcript.get(i));
         out += &format!("--- {label}:\n");
         for (i, line) in outcome.transcript.iter().enumerate() {
             let mark = if Some(i) == first_difference {
@@ -288,9 +316,15 @@ fn report(name: &str, zookeeper: &Outcome, ours: &Outcome) -> String {
         if let Some(failure) = &outcome.failure {
             out += &format!("!! {failure}\n");
         }
+        if let Some(i) = first_difference {
+            differences.push(format!("{label} from line {}", i + 1));
+        }
     }
-    if let Some(i) = first_difference {
-        out += &format!("the transcripts differ from line {}\n", i + 1);
+    if !differences.is_empty() {
+        out += &format!(
+            "the transcripts differ from ZooKeeper's: {}\n",
+            differences.join(", ")
+        );
     }
     out
 }

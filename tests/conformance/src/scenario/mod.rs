@@ -68,6 +68,11 @@ pub enum Side {
     ZooKeeper,
     /// The local stack, through `fk_client`.
     Ours,
+    /// The local stack through the ZooKeeper gateway (`fk-gateway`), with
+    /// the reference side's client. At a deliberate difference it may
+    /// answer as either side: the difference is the client's (it is
+    /// ZooKeeper's), or the service's (it is ours).
+    Gateway,
 }
 
 /// A session of the scenario: `S(0)` is opened before it starts, more with
@@ -420,6 +425,8 @@ impl Scenario {
                 let expect = match self.side {
                     Side::ZooKeeper => &d.zookeeper,
                     Side::Ours => &d.ours,
+                    Side::Gateway if d.zookeeper.matches(&step.reply) => &d.zookeeper,
+                    Side::Gateway => &d.ours,
                 };
                 if expect.matches(&step.reply) {
                     let _ = write!(line, "(deliberate difference: {})", d.reason);

@@ -29,8 +29,11 @@ use watches::{Class, Watches};
 /// How long a ZooKeeper session outlives silence, unless the scenario says.
 const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A session with the test process's ZooKeeper server.
+/// A session with the test process's ZooKeeper server, or with anything
+/// else that speaks its protocol (the gateway).
 pub struct ZooKeeperSession {
+    /// The server's `host:port`.
+    server: String,
     /// `None` once closed.
     client: Mutex<Option<zkc::Client>>,
     info: zkc::SessionInfo,
@@ -44,15 +47,23 @@ pub struct ZooKeeperSession {
 impl ZooKeeperSession {
     /// Opens a session with the server [`fk_testkit::zookeeper`] started.
     pub async fn connect(options: SessionOptions) -> Result<ZooKeeperSession, Code> {
-        let server = fk_testkit::zookeeper();
+        Self::connect_to(&fk_testkit::zookeeper().connect, options).await
+    }
+
+    /// Opens a session with the server at `server` (`host:port`).
+    pub async fn connect_to(
+        server: &str,
+        options: SessionOptions,
+    ) -> Result<ZooKeeperSession, Code> {
         let timeout = options.timeout.unwrap_or(SESSION_TIMEOUT);
         let mut connector = zkc::Client::connector().with_session_timeout(timeout);
         if options.crashable {
             // Not closed when its handles go: it expires.
             connector = connector.with_detached();
         }
-        let client = connector.connect(&server.connect).await.map_err(code)?;
+        let client = connector.connect(server).await.map_err(code)?;
         Ok(ZooKeeperSession {
+            server: server.to_string(),
             info: client.session().clone(),
             id: client.session_id().0,
             timeout,
@@ -72,12 +83,11 @@ impl ZooKeeperSession {
     }
 
     async fn closed_answer(&self) -> Code {
-        let server = fk_testkit::zookeeper();
         let reattached = zkc::Client::connector()
             .with_session(self.info.clone())
             .with_session_timeout(self.timeout)
             .with_fail_eagerly()
-            .connect(&server.connect)
+            .connect(&self.server)
             .await;
         match reattached {
             Err(e) => code(e),
