@@ -60,14 +60,27 @@ fn session_of(out: &Output) -> String {
         .to_string()
 }
 
-/// The session the cache's first slot holds, as the CLI wrote it.
-fn first_slot(dir: &Path) -> (std::path::PathBuf, DetachedSession) {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
+/// The cache's first slot (`session-<deployment>.json`; the others are
+/// `session-<deployment>.<n>.json`).
+fn first_slot_file(dir: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .collect();
-    files.sort();
-    let file = files.first().expect("a cache file").clone();
+        .find(|path| {
+            path.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .matches('.')
+                .count()
+                == 1
+        })
+        .expect("a cache file")
+}
+
+/// The session the cache's first slot holds, as the CLI wrote it.
+fn first_slot(dir: &Path) -> (std::path::PathBuf, DetachedSession) {
+    let file = first_slot_file(dir);
     let text = std::fs::read_to_string(&file).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).expect("a session in the slot");
     let detached = DetachedSession {
@@ -124,6 +137,36 @@ async fn an_ephemeral_node_ends_with_its_one_shot_command_as_in_zkcli() {
     // and the next command opens a new session.
     let after = session_of(&fk(&stack, Some(dir.path()), &["whoami"]));
     assert_ne!(before, after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_waiting_for_its_watch_leaves_the_cache_to_others() {
+    let stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
+    let dir = tempfile::tempdir().unwrap();
+    fk(&stack, Some(dir.path()), &["create", "/watched", "a"]);
+    let (_, cached) = first_slot(dir.path());
+
+    // Given a one-shot watch waiting for its event (it took the cached
+    // session, to close it when it ends),
+    let mut watcher = spawn(&stack, dir.path(), &["get", "-w", "/watched"]);
+    let mut out = std::io::BufReader::new(watcher.stdout.take().unwrap());
+    let mut data = String::new();
+    std::io::BufRead::read_line(&mut out, &mut data).unwrap();
+    assert_eq!(data, "a\n", "the watch is set once the data is printed");
+
+    // when a write runs meanwhile,
+    fk(&stack, Some(dir.path()), &["set", "/watched", "b"]);
+
+    // then it had the first slot, and left its session there,
+    let (_, after) = first_slot(dir.path());
+    assert_ne!(after.id, cached.id, "the watcher's session is not shared");
+    // and the watcher got its event and ended.
+    let status = watcher.wait().unwrap();
+    assert!(status.success());
+    let mut event = String::new();
+    std::io::Read::read_to_string(&mut out, &mut event).unwrap();
+    assert!(event.contains("NodeDataChanged"), "{event}");
+    stack.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

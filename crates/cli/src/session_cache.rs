@@ -9,11 +9,12 @@
 //! The files are in `$FK_SESSION_DIR`, else `$XDG_RUNTIME_DIR/fk`, else
 //! `~/.cache/fk`: [`SLOTS`] per deployment (`session-<deployment>.json`,
 //! then `.1.json`, …), one session each. A command locks a slot (flock)
-//! from its first need of a session until it exits, so a session is never
-//! used by two processes at once: they would long-poll one reply queue
-//! and take each other's replies. Commands running at the same time take
-//! different slots; once every slot is held, a command opens a session of
-//! its own and closes it.
+//! from its first need of a session until it exits (one that binds its
+//! session: only until it has taken the slot's session, which it closes),
+//! so a session is never used by two processes at once: they would
+//! long-poll one reply queue and take each other's replies. Commands
+//! running at the same time take different slots; once every slot is
+//! held, a command opens a session of its own and closes it.
 //!
 //! A slot's session is taken, not read: the file is emptied when a
 //! command loads it and written again only once the command detached

@@ -116,6 +116,12 @@ impl Connection {
             .cache
             .as_mut()
             .and_then(|cache| cache.take(&self.deployment));
+        if self.one_shot == Some(false) {
+            // A command that binds its session closes it and puts nothing
+            // back: the slot is free for others at once, not only when
+            // this command (a watch waiting for its event) ends.
+            self.cache = None;
+        }
         let resumed = match cached {
             Some(detached) => {
                 match Client::resume(&self.deployment, &detached, Default::default()).await {
