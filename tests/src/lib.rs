@@ -55,6 +55,9 @@ pub struct Stack {
     pub provisioned: Provisioned,
     pub deployment_file: PathBuf,
     pub log_dir: PathBuf,
+    /// The `fk` commands' session cache (`FK_SESSION_DIR`): this stack's
+    /// own, not the user's.
+    pub session_dir: PathBuf,
     options: StackOptions,
     runner: Option<RunnerHandle>,
     _dir: tempfile::TempDir,
@@ -121,6 +124,7 @@ impl Stack {
             provisioned,
             deployment_file,
             log_dir,
+            session_dir: dir.path().join("sessions"),
             options,
             runner: Some(runner),
             _dir: dir,
@@ -163,6 +167,7 @@ impl Stack {
             .arg("--deployment")
             .arg(&self.deployment_file)
             .args(args)
+            .env("FK_SESSION_DIR", &self.session_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -178,6 +183,7 @@ impl Stack {
             .arg("--deployment")
             .arg(&self.deployment_file)
             .args(args)
+            .env("FK_SESSION_DIR", &self.session_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -92,6 +92,7 @@ impl LocalUp {
             .env(fk_telemetry::ENDPOINT_VAR, &self.otlp_endpoint)
             .env_remove(fk_telemetry::TRACES_ENDPOINT_VAR)
             .env_remove("FK_SPANS")
+            .env("FK_SESSION_DIR", self.dir().join("sessions"))
             .stdin(Stdio::null());
         command
     }

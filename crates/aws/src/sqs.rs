@@ -420,6 +420,18 @@ pub async fn bury(
     Ok(())
 }
 
+/// The message group of [`ReplyQueue::wake`]'s messages.
+const WAKE_GROUP: &str = "wake";
+/// The field of a wake-up message's body that holds its token.
+const WAKE_FIELD: &str = "wake";
+
+/// The token of a message [`ReplyQueue::wake`] sent; `None` for any other
+/// message (a reply, a notification).
+pub fn wake_token(envelope: &Envelope) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(&envelope.body).ok()?;
+    value.get(WAKE_FIELD)?.as_str().map(str::to_string)
+}
+
 /// A message received on a session's queue.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -548,6 +560,25 @@ impl ReplyQueue {
         Ok(envelopes)
     }
 
+    /// Ends a long poll of this queue now: one SendMessage of a message
+    /// that [`wake_token`] recognises, in a group of its own (it neither
+    /// waits behind the session's replies nor holds them up).
+    ///
+    /// A process that stops waiting for a ReceiveMessage does not cancel
+    /// it: the queue goes on polling for the rest of its wait and hands
+    /// the next message to nobody, which then stays invisible for the
+    /// queue's visibility timeout. A listener that is to stop, so that
+    /// another process can go on with the queue, is woken instead, and
+    /// returns once it sees its own token.
+    pub async fn wake(&self, token: &str) -> Result<(), StoreError> {
+        let body = serde_json::json!({ WAKE_FIELD: token }).to_string();
+        let envelope = Envelope {
+            body,
+            payload: None,
+        };
+        send(&self.client, &self.url, WAKE_GROUP, token, &envelope).await
+    }
+
     /// Deletes the queue: one DeleteQueue.
     pub async fn delete(&self) -> Result<(), StoreError> {
         self.client
@@ -577,5 +608,25 @@ mod tests {
                 payload: None
             }
         );
+    }
+
+    #[test]
+    fn only_a_wake_up_message_has_a_wake_token() {
+        let wake = Envelope {
+            body: serde_json::json!({ WAKE_FIELD: "abc" }).to_string(),
+            payload: None,
+        };
+        let reply = Envelope {
+            body: r#"{"session":"0x1","seq":1,"zxid":2,"outcome":{"Ok":"Deleted"}}"#.into(),
+            payload: None,
+        };
+        let unreadable = Envelope {
+            body: "not json".into(),
+            payload: None,
+        };
+
+        assert_eq!(wake_token(&wake).as_deref(), Some("abc"));
+        assert_eq!(wake_token(&reply), None);
+        assert_eq!(wake_token(&unreadable), None);
     }
 }

@@ -19,7 +19,7 @@ use tracing::Instrument as _;
 
 use crate::connect;
 use crate::options::{ClientBuilder, ConnectOptions};
-use crate::session::Pending;
+use crate::session::{Listener, Pending};
 use crate::state::{SessionState, Status};
 use crate::watches::Registry;
 use crate::{Code, Error};
@@ -59,7 +59,7 @@ pub(crate) struct Session {
     /// The last seq sent; held while sending so that the queue receives a
     /// session's writes in seq order.
     pub(crate) next_seq: Mutex<u64>,
-    pub(crate) listener: JoinHandle<()>,
+    pub(crate) listener: Listener,
     pub(crate) keepalive: JoinHandle<()>,
     pub(crate) status: Arc<Status>,
     /// Where one-shot watches are registered.

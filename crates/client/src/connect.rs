@@ -221,23 +221,6 @@ fn without_userinfo(url: &str) -> String {
     format!("{scheme}://{host}{tail}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_redis_url_is_named_without_its_password() {
-        assert_eq!(
-            without_userinfo("rediss://client:s3cret@cache.example:6379/0"),
-            "rediss://cache.example:6379/0"
-        );
-        assert_eq!(
-            without_userinfo("redis://127.0.0.1:6379"),
-            "redis://127.0.0.1:6379"
-        );
-    }
-}
-
 impl Client {
     /// A client on session `id`, whose reply queue and record exist: starts
     /// its listener and keep-alive. `last_seq` is the seq the next write
@@ -294,5 +277,22 @@ impl Client {
                 read_only: Status::new(SessionState::ReadOnly),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redis_url_is_named_without_its_password() {
+        assert_eq!(
+            without_userinfo("rediss://client:s3cret@cache.example:6379/0"),
+            "rediss://cache.example:6379/0"
+        );
+        assert_eq!(
+            without_userinfo("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 }

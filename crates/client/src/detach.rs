@@ -18,6 +18,10 @@ use crate::options::ConnectOptions;
 use crate::state::SessionState;
 use crate::{Client, Code, Error};
 
+/// How long [`Client::detach`] waits for the listener's last poll to
+/// return once woken: far above the few milliseconds it takes.
+const LISTENER_STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A session left open by [`Client::detach`]: what another process needs
 /// to go on with it. Whoever holds it can write as the session: keep it
 /// where only its owner reads it.
@@ -34,14 +38,34 @@ impl Client {
     /// Leaves the session open and stops this client: no close is sent,
     /// the reply queue stays, and the session expires after its timeout
     /// unless [`Client::resume`] picks it up first. `None` for a client
-    /// without a session.
+    /// without a session, one not `Connected` (a reply overdue, the
+    /// deployment unreachable, the session ended), or one whose listener
+    /// did not stop in time: such a session is left to expire, never to
+    /// be resumed.
+    ///
+    /// Call it once every request has its answer: a reply that comes
+    /// later is for a seq the next process does not wait for, and is
+    /// dropped.
+    ///
+    /// The reply queue's listener is woken and waits for its long poll to
+    /// return (a few milliseconds: one SendMessage, the ReceiveMessage
+    /// answering with it, one DeleteMessageBatch): a poll this process
+    /// merely stopped waiting for would go on at the queue and take the
+    /// next process's first reply, which would then stay invisible for
+    /// the queue's visibility timeout (30 s).
     pub async fn detach(self) -> Option<DetachedSession> {
         let session = self.inner.session.as_ref()?;
         if session.status.get() != SessionState::Connected {
             return None;
         }
         session.keepalive.abort();
-        session.listener.abort();
+        if !session
+            .listener
+            .stop(&session.reply_queue, LISTENER_STOP_WITHIN)
+            .await
+        {
+            return None;
+        }
         let last_seq = *session.next_seq.lock().await;
         Some(DetachedSession {
             id: session.id,
@@ -58,6 +82,14 @@ impl Client {
     /// Seqs continue above `detached.last_seq` and anything the deployment
     /// decided for the session, so a write of an earlier process that was
     /// still in flight cannot be taken for a new one.
+    ///
+    /// One client at a time: two clients resumed from the same
+    /// `DetachedSession` would poll one reply queue and take each other's
+    /// replies, and could send two writes with one seq. Whoever keeps a
+    /// detached session for others hands it to one of them at a time (the
+    /// `fk` CLI locks a file), and a client that ended without
+    /// [`Client::detach`] (a killed process) leaves a session nobody may
+    /// resume: its seqs and its last poll are unknown.
     pub async fn resume(
         deployment: &Deployment,
         detached: &DetachedSession,

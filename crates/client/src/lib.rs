@@ -30,8 +30,11 @@
 //!   backend failure underneath as the error's `source()`.
 //! - [`RetryPolicy`] (`retry.rs`): what is retried, and when it is safe.
 //! - [`SessionState`] (`state.rs`), watched with [`Client::state_watcher`];
-//!   `session.rs`: the reply queue's listener, the requests waiting for a
+//!   `session.rs`: the reply queue's listener (stopped between two long
+//!   polls when the session is handed on), the requests waiting for a
 //!   reply, the keep-alive.
+//! - [`DetachedSession`] (`detach.rs`): [`Client::detach`] and
+//!   [`Client::resume`] carry a session from one process to the next.
 //!
 //! # Connect, read, write
 //!

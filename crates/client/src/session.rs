@@ -97,6 +97,52 @@ impl Pending {
     }
 }
 
+/// The task that polls a session's reply queue, and how it ends.
+pub(crate) struct Listener {
+    /// Taken by [`Listener::stop`] to wait for it.
+    task: Mutex<Option<JoinHandle<()>>>,
+    /// The token of the wake-up message that ends this listener and no
+    /// other (a wake-up left in the queue by an earlier process's listener
+    /// is skipped).
+    token: String,
+}
+
+impl Listener {
+    /// Ends the task at once: any long poll it has under way goes on at
+    /// the queue without it (see [`ReplyQueue::wake`]). For a session that
+    /// nobody will poll again (closed, its queue deleted, or left to
+    /// expire).
+    pub(crate) fn abort(&self) {
+        if let Some(task) = self.task.lock().unwrap().as_ref() {
+            task.abort();
+        }
+    }
+
+    /// Ends the task between two polls, so that no ReceiveMessage of this
+    /// process is left at the queue to take a message meant for the next
+    /// user of the session: wakes its poll and waits, up to `within`, for
+    /// it to return. `false` (and the task aborted) if it did not.
+    pub(crate) async fn stop(&self, queue: &ReplyQueue, within: Duration) -> bool {
+        let Some(mut task) = self.task.lock().unwrap().take() else {
+            return false;
+        };
+        if let Err(e) = queue.wake(&self.token).await {
+            tracing::debug!(error = %e, "could not wake the reply queue's listener");
+            task.abort();
+            return false;
+        }
+        match tokio::time::timeout(within, &mut task).await {
+            Ok(Ok(())) => true,
+            Ok(Err(_)) => false,
+            Err(_) => {
+                tracing::debug!(?within, "the reply queue's listener did not stop in time");
+                task.abort();
+                false
+            }
+        }
+    }
+}
+
 /// Polls the reply queue and dispatches replies and watch notifications
 /// until stopped.
 pub(crate) fn spawn_listener(
@@ -105,13 +151,22 @@ pub(crate) fn spawn_listener(
     pending: Arc<Pending>,
     watches: Arc<Registry>,
     status: Arc<Status>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
+) -> Listener {
+    // Random: the token must differ from any an earlier listener of the
+    // same queue used.
+    let token = format!("{session}-{:x}", SessionId::random().raw());
+    let own = token.clone();
+    let task = tokio::spawn(async move {
         loop {
             match queue.receive_traced(20).await {
                 Ok(received) => {
                     status.reachable(true);
+                    let mut woken = false;
                     for message in received {
+                        if let Some(token) = fk_aws::sqs::wake_token(&message.envelope) {
+                            woken |= token == own;
+                            continue;
+                        }
                         match decode(message.envelope) {
                             Ok(Incoming::Reply(reply)) if reply.session == session => {
                                 status.reply_overdue(false);
@@ -144,6 +199,9 @@ pub(crate) fn spawn_listener(
                             Err(e) => tracing::warn!(error = %e, "unreadable reply"),
                         }
                     }
+                    if woken {
+                        return;
+                    }
                 }
                 Err(e) => {
                     status.reachable(false);
@@ -152,7 +210,11 @@ pub(crate) fn spawn_listener(
                 }
             }
         }
-    })
+    });
+    Listener {
+        task: Mutex::new(Some(task)),
+        token,
+    }
 }
 
 /// Touches the session record every third of its timeout; marks the

@@ -23,9 +23,13 @@ pub struct Connection {
     events: EventCount,
     sink: EventSink,
     printer: Option<JoinHandle<()>>,
-    /// One-shot mode: the session carried over between commands, and
-    /// whether this command may leave it open for the next.
-    cache: Option<(SessionCache, bool)>,
+    /// One-shot mode: `Some(keep)`, where `keep` says whether the command
+    /// may leave its session open for the next one (it binds nothing to
+    /// it).
+    one_shot: Option<bool>,
+    /// The slot of the session cache this one-shot command holds, from
+    /// the first time it needs a session until it exits.
+    cache: Option<SessionCache>,
 }
 
 impl Connection {
@@ -37,6 +41,7 @@ impl Connection {
             events: EventCount::default(),
             sink,
             printer: None,
+            one_shot: None,
             cache: None,
         }
     }
@@ -45,9 +50,8 @@ impl Connection {
     /// the session the last command left, if any, and leaves its own for
     /// the next one when `keep` (the command binds nothing to it).
     pub fn one_shot(deployment: Deployment, sink: EventSink, keep: bool) -> Self {
-        let cache = SessionCache::lock(&deployment).map(|cache| (cache, keep));
         Connection {
-            cache,
+            one_shot: Some(keep),
             ..Connection::new(deployment, sink)
         }
     }
@@ -101,15 +105,45 @@ impl Connection {
         Ok(self.client.clone().expect("opened above"))
     }
 
-    /// Opens a session, and prints its watch events from now on.
+    /// Opens a session, and prints its watch events from now on. A
+    /// one-shot command goes on with a cached session if one is free and
+    /// the deployment still has it.
     pub async fn open_session(&mut self) -> Result<(), Failure> {
-        let resumed = match &mut self.cache {
-            Some((cache, _)) => match cache.load(&self.deployment) {
-                Some(detached) => Client::resume(&self.deployment, &detached, Default::default())
-                    .await
-                    .ok(),
-                None => None,
-            },
+        if self.one_shot.is_some() && self.cache.is_none() {
+            self.cache = SessionCache::lock(&self.deployment);
+        }
+        let cached = self
+            .cache
+            .as_mut()
+            .and_then(|cache| cache.take(&self.deployment));
+        if self.one_shot == Some(false) {
+            // A command that binds its session closes it and puts nothing
+            // back: the slot is free for others at once, not only when
+            // this command (a watch waiting for its event) ends.
+            self.cache = None;
+        }
+        let resumed = match cached {
+            Some(detached) => {
+                match Client::resume(&self.deployment, &detached, Default::default()).await {
+                    Ok(client) => {
+                        tracing::debug!(
+                            session = %detached.id,
+                            last_seq = detached.last_seq,
+                            "resumed the cached session"
+                        );
+                        Some(client)
+                    }
+                    // Expired, about to, or closed: a new one replaces it.
+                    Err(e) => {
+                        tracing::debug!(
+                            session = %detached.id,
+                            error = %e,
+                            "the cached session cannot be resumed"
+                        );
+                        None
+                    }
+                }
+            }
             None => None,
         };
         let client = match resumed {
@@ -157,27 +191,39 @@ impl Connection {
         closed
     }
 
-    /// At the end of the run: closes the session, if one is open.
+    /// At the end of the run: a one-shot command that binds nothing to its
+    /// session and holds a slot of the cache leaves the session there for
+    /// the next; otherwise the session, if one is open, is closed.
     pub async fn finish(mut self) -> Result<(), Failure> {
         if self.closed {
             return Ok(());
         }
-        let Some((mut cache, keep)) = self.cache.take() else {
-            return self.close().await;
-        };
-        if keep {
-            if let Some(client) = self.client.take() {
+        let keep = self.one_shot == Some(true);
+        match (self.cache.as_mut(), self.client.take()) {
+            (Some(cache), Some(client)) if keep && client.session_id().is_some() => {
                 if let Some(printer) = self.printer.take() {
                     printer.abort();
                 }
-                cache.store(client.detach().await.as_ref());
-                return Ok(());
+                match client.detach().await {
+                    Some(detached) => {
+                        tracing::debug!(
+                            session = %detached.id,
+                            last_seq = detached.last_seq,
+                            "session left for the next command"
+                        );
+                        cache.put(&detached);
+                    }
+                    // Not connected, or its listener did not stop: it
+                    // expires after its timeout.
+                    None => tracing::debug!("session not cached"),
+                }
+                Ok(())
             }
-            // No session was needed: the cached one stays for the next.
-            return Ok(());
+            (_, client) => {
+                self.client = client;
+                self.close().await
+            }
         }
-        cache.store(None);
-        self.close().await
     }
 }
 
