@@ -13,6 +13,11 @@ use fk_lambda::config::{self, AwsConfig, ConfigError, Source};
 use lambda_runtime::layers::OpenTelemetryFaasTrigger;
 use lambda_runtime::{service_fn, LambdaEvent, Runtime};
 
+/// mimalloc: the allocator is on every request's path (SDK, HTTP, JSON);
+/// see docs/BENCHMARKS.md, "CPU per write in the functions, SDK included".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The watch function's configuration, read once at start-up.
 struct Config {
     aws: AwsConfig,
@@ -62,7 +67,10 @@ impl WatchFunction {
     }
 }
 
-#[tokio::main]
+// One thread: a function handles one invocation at a time, on a fraction
+// of a vCPU at the usual memory sizes; worker threads would only add
+// cross-thread wake-ups to every request (docs/BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let telemetry = fk_lambda::init("fk-watch")?;
     let config = Config::from_source(&fk_lambda::config::ProcessEnv)?;

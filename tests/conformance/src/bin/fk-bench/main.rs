@@ -6,18 +6,26 @@
 //! | variable | meaning |
 //! |---|---|
 //! | `FK_BENCH_OPS` | operations per latency series (default 1000) |
+//! | `FK_BENCH_CPU_WRITES` | writes per series of the functions' CPU (default 250) |
 //! | `FK_BENCH_SECONDS` | seconds per throughput point (default 4) |
 //! | `FK_BENCH_STORES` | user stores measured (default `s3,dynamodb,redis`) |
 //! | `FK_BENCH_OUT`, `FK_BENCH_PROFILE` | where the document and the profile go |
 //! | `FK_BENCH_CRITERION` | criterion's output directory |
 //! | `FK_BENCH_ZIPS` | directory of `<fn>/bootstrap.zip` |
 //! | `FK_BENCH_DATE`, `_COMMIT`, `_CPU`, `_CORES`, `_LOAD`, `_BUILD_S` | the run's circumstances |
+//!
+//! `fk-bench cpu [STORE…]` measures only the functions' CPU per write (SDK
+//! included) and prints it, writing nothing: the loop for profiling them
+//! (`scripts/profile-functions.sh`). `fk-bench sdk` prints the CPU of one
+//! SDK call in isolation, warm and cold, with and without keep-alive.
 
 mod calls;
 mod coldstart;
+mod cpu;
 mod latency;
 mod model;
 mod report;
+mod sdk;
 mod stats;
 
 use std::path::PathBuf;
@@ -44,6 +52,16 @@ fn var(name: &str, default: &str) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let ops: usize = var("FK_BENCH_OPS", "1000").parse().unwrap();
+    let cpu_writes: usize = var("FK_BENCH_CPU_WRITES", "250").parse().unwrap();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("cpu") {
+        return cpu_only(&args[1..], cpu_writes).await;
+    }
+    if args.first().map(String::as_str) == Some("sdk") {
+        // Its own runtime, on its own thread: one thread's CPU is measured.
+        std::thread::spawn(|| sdk::run(2000)).join().unwrap();
+        return;
+    }
     let seconds: f64 = var("FK_BENCH_SECONDS", "4").parse().unwrap();
     let started = Instant::now();
     let mut results = report::Results::default();
@@ -61,6 +79,13 @@ async fn main() {
             .calls
             .insert(name.into(), calls::measure(&stack).await);
         stack.stop().await;
+
+        step(&format!(
+            "{name}: CPU per write in the functions, {cpu_writes} writes of each op"
+        ));
+        results
+            .cpu
+            .insert(name.into(), cpu::measure(store, cpu_writes).await);
 
         let stack = Stack::start(StackOptions::new(store)).await;
         step(&format!("{name}: latency, {ops} writes and {ops} reads"));
@@ -121,6 +146,32 @@ async fn main() {
         profile.display(),
         results.measure_s
     ));
+}
+
+/// `fk-bench cpu [STORE…]`: the functions' CPU per write only, printed.
+async fn cpu_only(stores: &[String], writes: usize) {
+    let stores: Vec<&str> = if stores.is_empty() {
+        vec!["s3"]
+    } else {
+        stores.iter().map(String::as_str).collect()
+    };
+    let mut all = std::collections::BTreeMap::new();
+    for name in stores {
+        let (_, store) = STORES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("unknown store {name}: s3, dynamodb or redis"));
+        step(&format!(
+            "{name}: CPU per write, {writes} writes of each op"
+        ));
+        let rows = cpu::measure(*store, writes).await;
+        println!("\n{}", cpu::table(name, &rows));
+        all.insert(name.to_string(), rows);
+    }
+    // The section `make bench` writes into docs/BENCHMARKS.md.
+    let mut section = String::new();
+    report::sdk_cpu_section(&mut section, &all);
+    println!("{section}");
 }
 
 fn step(what: &str) {

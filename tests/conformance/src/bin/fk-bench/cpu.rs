@@ -1,0 +1,185 @@
+//! CPU per write inside the function processes, AWS SDK included.
+//!
+//! fk-local runs each function as its own process (a child of this one,
+//! under its Runtime API), so the kernel's per-process CPU accounting
+//! (`utime + stime` of `/proc/<pid>/stat`, every thread, live or exited)
+//! is the functions' whole CPU: our logic, the SDK (request building,
+//! signing, HTTP, parsing), serialisation, logging and the runtime loop.
+//! One writer instance and one distributor; one session writes in a row,
+//! so every invocation carries one record. Start-up is left out: the
+//! counters are read after a warm-up, before and after each series.
+
+use std::collections::BTreeMap;
+
+use fk_core::CreateMode;
+use fk_e2e::{Stack, StackOptions};
+use fk_local::StoreKind;
+use serde::Serialize;
+
+/// The write operations measured, in the order they run (the deletes
+/// remove what the creates made).
+pub const OPS: [&str; 3] = ["set", "create", "delete"];
+
+/// The function processes measured, by binary name.
+pub const FUNCTIONS: [&str; 2] = ["fk-writer", "fk-distributor"];
+
+/// Memory sizes for the modelled latency: Lambda gives a function CPU in
+/// proportion to its memory, one vCPU at 1,769 MB.
+pub const MEMORY_MB: [f64; 3] = [128.0, 256.0, 1024.0];
+pub const MB_PER_VCPU: f64 = 1769.0;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CpuPerWrite {
+    pub op: &'static str,
+    pub writes: usize,
+    /// CPU ms per write, by function binary name.
+    pub ms: BTreeMap<&'static str, f64>,
+}
+
+impl CpuPerWrite {
+    pub fn total(&self) -> f64 {
+        self.ms.values().sum()
+    }
+}
+
+/// The wall time `cpu_ms` of CPU takes at `memory_mb`: the CPU share is
+/// `memory_mb / 1769` of a vCPU (at most one: one write's path is one
+/// thread at a time).
+pub fn modelled_ms(cpu_ms: f64, memory_mb: f64) -> f64 {
+    cpu_ms * (MB_PER_VCPU / memory_mb).max(1.0)
+}
+
+/// CPU seconds of each function process that is a child of this one, by
+/// pid: (binary name, seconds).
+fn sample() -> BTreeMap<i32, (&'static str, f64)> {
+    // USER_HZ is 100 on Linux.
+    const TICKS_PER_S: f64 = 100.0;
+    let me = std::process::id() as i32;
+    let mut out = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid …; comm may hold spaces: split at the last ')'.
+        let Some((head, tail)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let comm = head.split_once('(').map_or("", |(_, c)| c);
+        let fields: Vec<&str> = tail.split_whitespace().collect();
+        if fields.get(1).and_then(|p| p.parse().ok()) != Some(me) {
+            continue;
+        }
+        // comm is the first 15 bytes of the binary's name.
+        let Some(function) = FUNCTIONS.iter().find(|f| f.starts_with(comm)) else {
+            continue;
+        };
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+        if let (Some(utime), Some(stime)) = (ticks(11), ticks(12)) {
+            out.insert(pid, (*function, (utime + stime) / TICKS_PER_S));
+        }
+    }
+    out
+}
+
+/// CPU ms per function between two samples, over `writes`. A process that
+/// is in one sample only (restarted during the series) spoils it.
+fn per_write(
+    before: &BTreeMap<i32, (&'static str, f64)>,
+    after: &BTreeMap<i32, (&'static str, f64)>,
+    writes: usize,
+) -> BTreeMap<&'static str, f64> {
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "a function process started or stopped during the series"
+    );
+    let mut ms = BTreeMap::new();
+    for (pid, (function, s)) in after {
+        *ms.entry(*function).or_insert(0.0) += (s - before[pid].1) * 1e3 / writes as f64;
+    }
+    ms
+}
+
+/// `writes` of each op of [`OPS`] from one session on a fresh stack with
+/// `store`, and the functions' CPU ms per write.
+pub async fn measure(store: StoreKind, writes: usize) -> Vec<CpuPerWrite> {
+    let mut options = StackOptions::new(store);
+    options.writers = 1;
+    let stack = Stack::start(options).await;
+    let zk = stack.client().await;
+    zk.create("/cpu", b"1234", CreateMode::Persistent)
+        .await
+        .unwrap();
+    // Warm-up: connections open, lazily built state in place.
+    for _ in 0..20 {
+        zk.set_data("/cpu", b"abcd", None).await.unwrap();
+    }
+    let mut out = Vec::new();
+    for op in OPS {
+        let before = sample();
+        assert_eq!(
+            before.values().map(|(f, _)| *f).collect::<Vec<_>>(),
+            FUNCTIONS,
+            "one process of each function"
+        );
+        for i in 0..writes {
+            let path = format!("/cpu/n{i}");
+            match op {
+                "set" => zk.set_data("/cpu", b"abcd", None).await.map(drop),
+                "create" => zk
+                    .create(&path, b"1234", CreateMode::Persistent)
+                    .await
+                    .map(drop),
+                _ => zk.delete(&path, None).await,
+            }
+            .unwrap();
+        }
+        let after = sample();
+        out.push(CpuPerWrite {
+            op,
+            writes,
+            ms: per_write(&before, &after, writes),
+        });
+        eprint!(".");
+    }
+    zk.close().await.unwrap();
+    stack.stop().await;
+    out
+}
+
+/// The figures as a plain table (the `cpu` mode's output).
+pub fn table(store: &str, rows: &[CpuPerWrite]) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "CPU ms per write, {store} store ({} writes each)",
+        rows.first().map_or(0, |r| r.writes)
+    );
+    let _ = writeln!(
+        o,
+        "{:<8} {:>10} {:>12} {:>8} {:>9} {:>9} {:>10}",
+        "op", "writer", "distributor", "total", "@128MB", "@256MB", "@1024MB"
+    );
+    for r in rows {
+        let m = |f: &str| r.ms.get(f).copied().unwrap_or(f64::NAN);
+        let _ = writeln!(
+            o,
+            "{:<8} {:>10.2} {:>12.2} {:>8.2} {:>9.1} {:>9.1} {:>10.1}",
+            r.op,
+            m("fk-writer"),
+            m("fk-distributor"),
+            r.total(),
+            modelled_ms(r.total(), MEMORY_MB[0]),
+            modelled_ms(r.total(), MEMORY_MB[1]),
+            modelled_ms(r.total(), MEMORY_MB[2]),
+        );
+    }
+    o
+}
