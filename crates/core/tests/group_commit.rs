@@ -5,8 +5,8 @@ mod sim;
 
 use fk_core::distributor::Distributed;
 use fk_core::system::{LockOutcome, LockRequest, SystemStore as _};
-use fk_core::{CommitRequest, Error, OpResult, Reply, SessionId};
 use fk_core::writer::Handled;
+use fk_core::{CommitRequest, Error, OpResult, Reply, SessionId};
 use sim::*;
 
 /// Validates `op` for `session` and returns what the writer queued.
