@@ -57,6 +57,7 @@ pub struct Function {
 
 impl Function {
     /// A function that handles one message per invocation.
+    #[cfg(test)]
     pub fn single(calls: Calls, duration_ms: f64) -> Function {
         Function {
             calls,

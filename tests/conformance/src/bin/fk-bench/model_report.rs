@@ -99,7 +99,9 @@ pub fn section(o: &mut String, r: &Results) {
          stores, each backend call and queue hop delayed as on AWS (p50s of the original's \
          measurements: DynamoDB call 5 ms; user-store call S3 20, DynamoDB 5, Redis 1 ms; \
          SendMessage 13 ms for the sender; 24 ms from SendMessage to the consumer). Each session \
-         sets its own 4-byte node in a loop, one write in flight, for {:.0} s (and at least {} writes in all). **Before**: one \
+         sets its own 4-byte node in a loop, one write in flight, all starting at once; counted over {:.0} s (longer if fewer than {} writes end in it) after a warm-up (until \
+         every session has had a reply, {} s at least): the writes that end in that window and \
+         the calls made in it. **Before**: one \
          writer invocation per write (`Writer::handle`); one distributor taking what has arrived, \
          up to 10, and committing and writing user storage for each write in turn \
          (`Distributor::handle_overlapped`). **After**: each writer invocation takes the writes \
@@ -111,8 +113,9 @@ pub fn section(o: &mut String, r: &Results) {
          round trip; DynamoDB one TransactWriteItems per ≤ 100 writes; S3 each session's writes \
          in order, different sessions' at once, one PUT each, GET + PUT for a node with \
          children). Both: every reply is out before a batch is acknowledged; the distributor \
-         queue's one message group is held to SQS's quota of {} sends a second (spaced evenly, \
-         no burst; a throttled send waits, where on AWS it fails and is retried later). Every \
+         queue's one message group is held to SQS's quota of {} sends a second (a token \
+         bucket holding a tenth of a second's worth; a throttled send waits, where on AWS it \
+         fails and is retried later). Every \
          delayed call is counted: the client's (SendMessage, and ReceiveMessage + \
          DeleteMessageBatch per reply), the functions' (DynamoDB, user store, SQS sends and \
          replies) and the event source mappings' (one ReceiveMessage and one DeleteMessageBatch \
@@ -123,6 +126,7 @@ pub fn section(o: &mut String, r: &Results) {
          no throttling but the quota.\n",
         r.model_seconds,
         model::MIN_WRITES,
+        model::WARM_UP.as_secs(),
         model::GROUP_CALLS_PER_S
     );
     let _ = writeln!(

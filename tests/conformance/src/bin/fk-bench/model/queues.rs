@@ -23,31 +23,43 @@ pub const BATCH: usize = 10;
 /// A message and when it reaches its consumer.
 pub type Arrival<T> = (Instant, T);
 
-/// SQS's quota on one FIFO message group: at most `per_second` calls of
-/// an action, spaced evenly (a token bucket of one token: no burst). A
-/// throttled call here waits for its turn; on AWS it fails and the SDK
-/// retries it after a back-off, which is slower.
+/// SQS's quota on one FIFO message group: a token bucket that refills at
+/// `per_second` calls of an action and holds a tenth of a second's worth,
+/// so that a burst (the writes a batch's replies set off together) goes at
+/// once while the rate over time stays within the quota. A throttled call
+/// here waits for its token; on AWS it fails and the SDK retries it after
+/// a back-off, which is slower.
 pub struct Quota {
     interval: Duration,
-    next: Mutex<Instant>,
+    /// How far ahead of the rate calls may run: the bucket's size.
+    burst: Duration,
+    /// When the bucket would be full again (GCRA's theoretical arrival).
+    full_at: Mutex<Instant>,
 }
 
 impl Quota {
     pub fn per_second(calls: u32) -> Self {
+        let interval = Duration::from_secs(1) / calls;
         Quota {
-            interval: Duration::from_secs(1) / calls,
-            next: Mutex::new(Instant::now()),
+            interval,
+            burst: interval * (calls / 10),
+            full_at: Mutex::new(Instant::now()),
         }
     }
 
     async fn take(&self) {
-        let at = {
-            let mut next = self.next.lock().unwrap();
-            let at = (*next).max(Instant::now());
-            *next = at + self.interval;
-            at
+        let wait = {
+            let mut full_at = self.full_at.lock().unwrap();
+            let now = Instant::now();
+            let start = (*full_at).max(now);
+            *full_at = start + self.interval;
+            start
+                .saturating_duration_since(now)
+                .saturating_sub(self.burst)
         };
-        tokio::time::sleep_until(at.into()).await;
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 

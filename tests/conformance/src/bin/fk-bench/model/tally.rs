@@ -40,6 +40,14 @@ pub struct Invocations {
 }
 
 impl Invocations {
+    fn since(&self, earlier: &Invocations) -> Invocations {
+        Invocations {
+            count: self.count - earlier.count,
+            messages: self.messages - earlier.messages,
+            busy: self.busy.saturating_sub(earlier.busy),
+        }
+    }
+
     /// Messages per invocation (1 if there were none).
     pub fn batch(&self) -> f64 {
         if self.count == 0 {
@@ -71,6 +79,21 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// What was counted after `earlier`, a snapshot of the same run.
+    pub fn since(&self, earlier: &Counts) -> Counts {
+        Counts {
+            calls: self
+                .calls
+                .iter()
+                .map(|(key, n)| (*key, n - earlier.calls.get(key).copied().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            transaction_items: self.transaction_items - earlier.transaction_items,
+            writer: self.writer.since(&earlier.writer),
+            distributor: self.distributor.since(&earlier.distributor),
+        }
+    }
+
     /// `role`'s calls, by `Service.Operation`.
     pub fn of(&self, role: Role) -> BTreeMap<&'static str, u64> {
         self.calls
