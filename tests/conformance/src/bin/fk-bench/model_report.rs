@@ -172,6 +172,7 @@ pub fn section(o: &mut String, r: &Results) {
     ceilings(o, r);
     parts(o, r);
     targets(o, r);
+    behind(o, r);
     let _ = writeln!(o, "{END}\n");
 }
 
@@ -304,6 +305,108 @@ fn targets(o: &mut String, r: &Results) {
             functions(after) / functions(before) * 100.0,
             yes(a <= CALLS_SHARE * b)
         );
+    }
+    let _ = writeln!(o);
+}
+
+/// Why the targets above are missed, from the figures.
+fn behind(o: &mut String, r: &Results) {
+    let mut lines = Vec::new();
+    for (store, target) in TARGET_WRITES_PER_S {
+        let Some(after) = point(r, store, Mode::Batched, TARGET_SESSIONS) else {
+            continue;
+        };
+        if after.writes_per_s >= target {
+            continue;
+        }
+        let d = &after.counts.distributor;
+        let ms = crate::MODEL_USER_CALL_MS
+            .iter()
+            .find(|(s, _)| *s == store)
+            .map_or(0, |(_, ms)| *ms);
+        let ceiling = model::distributor_ceiling(model::Delays::aws(ms), Mode::Batched);
+        lines.push(format!(
+            "- **{store}: {:.0} writes/s at {TARGET_SESSIONS} sessions, for a target of {target:.0}.** \
+             The one distributor took {:.1} writes per invocation and {:.0} ms per invocation \
+             (commit, user-storage round, replies out; the model's timers add about a \
+             millisecond per delay): {:.0} writes/s at most. Even at the exact delays, 10 writes \
+             per invocation (SQS FIFO's most) bound it at {ceiling:.0} writes/s, below the \
+             target; and one write in flight per session bounds {TARGET_SESSIONS} sessions at \
+             {TARGET_SESSIONS} ÷ latency.",
+            after.writes_per_s,
+            d.batch(),
+            d.mean_ms(),
+            d.batch() * 1e3 / d.mean_ms().max(f64::MIN_POSITIVE),
+        ));
+    }
+    let slower: Vec<String> =
+        r.model
+            .iter()
+            .flat_map(|(store, points)| {
+                points
+                    .iter()
+                    .filter(|p| p.mode == Mode::Batched && p.sessions > 1)
+                    .filter_map(move |after| {
+                        let before = point(r, store, Mode::OneAtATime, after.sessions)?;
+                        (after.latency_ms[0] > before.latency_ms[0] * (1.0 + LATENCY_TOLERANCE))
+                            .then(|| {
+                                format!(
+                                "{store} at {} sessions {:.0} → {:.0} ms (writer: {:.1} writes, \
+                                 {:.0} ms per invocation)",
+                                after.sessions,
+                                before.latency_ms[0],
+                                after.latency_ms[0],
+                                after.counts.writer.batch(),
+                                after.counts.writer.mean_ms()
+                            )
+                            })
+                    })
+            })
+            .collect();
+    if !slower.is_empty() {
+        lines.push(format!(
+            "- **Slower writes at light load.** Where the distributor is not yet the limit, a \
+             batched write waits for its batch: the writer locks the batch's writes one after \
+             another (`Writer::handle_batch`) and pushes them at the end. p50 before → after: {}.",
+            slower.join("; ")
+        ));
+    }
+    let calls_missed: Vec<(&Point, &Point)> = ["s3", "dynamodb", "redis"]
+        .iter()
+        .filter_map(|store| {
+            let before = point(r, store, Mode::OneAtATime, TARGET_SESSIONS)?;
+            let after = point(r, store, Mode::Batched, TARGET_SESSIONS)?;
+            (after.calls_per_write() > CALLS_SHARE * before.calls_per_write())
+                .then_some((before, after))
+        })
+        .collect();
+    if let Some((before, after)) = calls_missed.first() {
+        let per = |role: Role, name: &str| {
+            after.counts.of(role).get(name).copied().unwrap_or(0) as f64 / after.writes as f64
+        };
+        lines.push(format!(
+            "- **Calls per write.** Three calls per write are the client's (its SendMessage, and \
+             the ReceiveMessage and DeleteMessageBatch of its reply), and two more stay one per \
+             write in both designs: the writer's lock ({:.2} per write) and the distributor's \
+             reply ({:.2}). Batching shares the rest (the sends to the distributor queue, the \
+             transactions, the user-storage calls, the invocations and their polls), so the \
+             total cannot fall below 5 a write, and half of before's is {:.1} ({} store, \
+             {TARGET_SESSIONS} sessions).",
+            per(Role::Writer, "DynamoDB.UpdateItem"),
+            per(Role::Distributor, "SQS.SendMessage"),
+            CALLS_SHARE * before.calls_per_write(),
+            r.model
+                .iter()
+                .find(|(_, points)| points.iter().any(|p| std::ptr::eq(p, *after)))
+                .map_or("a", |(store, _)| store.as_str()),
+        ));
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "Where the batched design is behind:\n");
+    for line in lines {
+        let _ = writeln!(o, "{line}");
     }
     let _ = writeln!(o);
 }
