@@ -8,7 +8,7 @@ STACK ?= production#              root configuration of `make deploy`: productio
 FUNCTIONS := fk-writer fk-distributor fk-watch fk-heartbeat
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test lint ci tf-check tf-docs package package-local deploy bench jepsen clean
+.PHONY: help setup build run test lint ci tf-check tf-docs package package-local deploy bench bench-model jepsen clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ ci: lint test ## what CI runs: lint, then every test and the Terraform checks
 
 bench: setup ## measure calls, CPU, latency, throughput, cold start vs ZooKeeper; rewrite docs/BENCHMARKS.md and docs/COST.md (2 cores: 15 min from a fresh clone, 5 of them measuring)
 	@scripts/bench.sh
+
+bench-model: ## only the in-process model of the design (AWS delays, group commit before/after, 1-256 sessions): rewrites its part of docs/BENCHMARKS.md, no emulator (about 3 min of runs)
+	@FK_BENCH_MODEL_ONLY=1 scripts/bench.sh
 
 JEPSEN_SECONDS ?= 180
 jepsen: setup build ## Jepsen-style runs: every fault mode on every store, JEPSEN_SECONDS each (default 180: about an hour), histories checked

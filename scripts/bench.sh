@@ -5,6 +5,9 @@
 #
 #   scripts/bench.sh            the full run (1,000 ops per latency series)
 #   FK_BENCH_OPS=100 FK_BENCH_SECONDS=2 scripts/bench.sh    a quick one
+#   FK_BENCH_MODEL_ONLY=1 scripts/bench.sh    only the in-process model of the
+#                               design (`make bench-model`): no emulator, rewrites
+#                               its part of docs/BENCHMARKS.md and nothing else
 #
 # Steps: release build; criterion benches of the functions' CPU time
 # (crates/core/benches); zips of the release binaries; then, with moto and
@@ -33,6 +36,15 @@ FK_BENCH_CORES=$(nproc)
 export FK_BENCH_LOAD
 FK_BENCH_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 say "load average at start: $FK_BENCH_LOAD ($FK_BENCH_CORES cores)"
+
+if [ "${FK_BENCH_MODEL_ONLY:-0}" = 1 ]; then
+    # fk-bench alone: its own feature set, so a tree of its own in target/.
+    say "the model only: release build of fk-bench"
+    $CARGO build --release -p fk-conformance --bin fk-bench
+    FK_BENCH_OUT=${FK_BENCH_OUT:-docs/BENCHMARKS.md} target/release/fk-bench --model-only
+    say "done in $((SECONDS - started)) s: the model's part of docs/BENCHMARKS.md"
+    exit 0
+fi
 
 # One invocation for every binary: one feature set, the one `make package`
 # ships, so the dependency tree compiles once. (Selecting packages one by one

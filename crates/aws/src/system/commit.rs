@@ -140,7 +140,7 @@ pub(super) async fn commit_group(
 /// lock a later write took over, starts the next transaction), and one
 /// kind of change to the persistent watches (one update expression cannot
 /// both add to and delete from a set). At least one.
-fn transaction_len(commits: &[SystemCommit]) -> usize {
+pub fn transaction_len(commits: &[SystemCommit]) -> usize {
     let mut items = 1;
     let mut paths = std::collections::HashSet::new();
     let mut sessions = std::collections::HashSet::new();

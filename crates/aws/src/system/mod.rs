@@ -5,6 +5,10 @@
 mod commit;
 mod sessions;
 
+/// The rule that splits a group commit into transactions, for models of
+/// the design that count them (`make bench`).
+pub use commit::{transaction_len, MAX_TRANSACTION_ITEMS};
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;

@@ -271,7 +271,7 @@ const MAX_TRANSACTION_BYTES: usize = 4_000_000;
 /// The batch in transactions: in order, each within DynamoDB's limits and
 /// touching an item once (a multi that writes a parent twice, or a second
 /// chunk, starts a new one).
-fn chunks<'a>(writes: &[(i64, &'a UserWrite)]) -> Vec<Vec<(i64, &'a UserWrite)>> {
+pub fn chunks<'a>(writes: &[(i64, &'a UserWrite)]) -> Vec<Vec<(i64, &'a UserWrite)>> {
     let mut chunks: Vec<Vec<(i64, &UserWrite)>> = Vec::new();
     let mut current: Vec<(i64, &UserWrite)> = Vec::new();
     let mut bytes = 0;

@@ -17,6 +17,10 @@ use crate::calls::CallCounter;
 use crate::clients::Clients;
 use crate::deployment::UserStoreConfig;
 
+/// How a batch of user-storage writes splits into DynamoDB transactions,
+/// for models of the design that count them (`make bench`).
+#[cfg(feature = "dynamodb")]
+pub use self::dynamodb::chunks as dynamodb_transactions;
 #[cfg(feature = "dynamodb")]
 pub use self::dynamodb::DynamoUserStore;
 #[cfg(feature = "redis")]

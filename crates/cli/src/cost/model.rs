@@ -73,8 +73,8 @@ pub fn per_read(store: &StoreProfile, prices: &Prices) -> Result<Bill, String> {
     Ok(bill)
 }
 
-/// One write: the client's calls, then the writer's and the distributor's
-/// invocations, each fed by an event source mapping.
+/// One write: the client's calls, then its share of the writer's and the
+/// distributor's invocations, each fed by an event source mapping.
 pub fn per_write(store: &StoreProfile, prices: &Prices) -> Result<Bill, String> {
     let write = &store.write;
     let mut bill = Bill::default();
@@ -84,13 +84,23 @@ pub fn per_write(store: &StoreProfile, prices: &Prices) -> Result<Bill, String> 
         &invocation(&write.distributor, prices, write.transaction_items)?,
         1.0,
     );
-    let polled = 2.0 * (prices.sqs_receives_per_invocation + prices.sqs_deletes_per_invocation);
-    bill.add("SQS", polled * prices.sqs_request);
+    let polled = prices.sqs_receives_per_invocation + prices.sqs_deletes_per_invocation;
+    let invocations = 1.0 / messages_per_invocation(&write.writer)?
+        + 1.0 / messages_per_invocation(&write.distributor)?;
+    bill.add("SQS", invocations * polled * prices.sqs_request);
     Ok(bill)
 }
 
-/// One invocation of a function that handles one message: the request, its
-/// duration rounded up to the millisecond, and its calls.
+fn messages_per_invocation(function: &Function) -> Result<f64, String> {
+    match function.messages_per_invocation {
+        m if m >= 1.0 => Ok(m),
+        m => Err(format!("{m} messages per invocation: at least 1 expected")),
+    }
+}
+
+/// A function's share of one message: the invocation's request and its
+/// duration rounded up to the millisecond, over the messages it handles,
+/// and the calls per message.
 fn invocation(
     function: &Function,
     prices: &Prices,
@@ -100,7 +110,8 @@ fn invocation(
     let gb_seconds = function.duration_ms.ceil() / 1000.0 * prices.lambda_memory_mb / 1024.0;
     bill.add(
         "Lambda",
-        prices.lambda_request + gb_seconds * prices.lambda_gb_second,
+        (prices.lambda_request + gb_seconds * prices.lambda_gb_second)
+            / messages_per_invocation(function)?,
     );
     price_calls(&mut bill, &function.calls, prices, transaction_items)?;
     Ok(bill)
@@ -181,28 +192,25 @@ mod tests {
             read: calls(&[("S3.GetObject", 1.0)]),
             write: Write {
                 client: calls(&[("SQS.SendMessage", 1.0), ("SQS.ReceiveMessage", 1.0)]),
-                writer: Function {
-                    calls: calls(&[("DynamoDB.UpdateItem", 1.0), ("SQS.SendMessage", 1.0)]),
-                    duration_ms: 9.2,
-                },
-                distributor: Function {
-                    calls: calls(&[
+                writer: Function::single(
+                    calls(&[("DynamoDB.UpdateItem", 1.0), ("SQS.SendMessage", 1.0)]),
+                    9.2,
+                ),
+                distributor: Function::single(
+                    calls(&[
                         ("DynamoDB.TransactWriteItems", 1.0),
                         ("S3.PutObject", 1.0),
                         ("S3.DeleteObject", 1.0),
                     ]),
-                    duration_ms: 20.0,
-                },
+                    20.0,
+                ),
                 transaction_items: 3.0,
             },
         };
         Profile {
             source: "test".into(),
             stores: [("s3".to_string(), store)].into(),
-            heartbeat: Function {
-                calls: calls(&[("DynamoDB.Scan", 1.0)]),
-                duration_ms: 4.0,
-            },
+            heartbeat: Function::single(calls(&[("DynamoDB.Scan", 1.0)]), 4.0),
         }
     }
 
@@ -233,6 +241,22 @@ mod tests {
             close(bill.by_service["Lambda"], 2.0 * 0.0000002 + 0.03 * 0.00001),
             "{bill:?}"
         );
+    }
+
+    #[test]
+    fn batched_invocations_share_the_request_the_duration_and_the_polls() {
+        let mut store = s3_profile().stores["s3"].clone();
+        store.write.writer.messages_per_invocation = 10.0;
+        store.write.distributor.messages_per_invocation = 5.0;
+        let bill = per_write(&store, &prices()).unwrap();
+        // SQS: client 2 + writer 1 + polls 2 × (1/10 + 1/5).
+        assert!(
+            close(bill.by_service["SQS"], (3.0 + 0.6) * 0.0000005),
+            "{bill:?}"
+        );
+        // Lambda: (request + 10 ms at 1 GB) / 10 + (request + 20 ms) / 5.
+        let lambda = (0.0000002 + 0.01 * 0.00001) / 10.0 + (0.0000002 + 0.02 * 0.00001) / 5.0;
+        assert!(close(bill.by_service["Lambda"], lambda), "{bill:?}");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! | `FK_BENCH_OUT`, `FK_BENCH_PROFILE` | where the document and the profile go |
 //! | `FK_BENCH_CRITERION` | criterion's output directory |
 //! | `FK_BENCH_ZIPS` | directory of `<fn>/bootstrap.zip` |
+//! | `FK_BENCH_MODEL_ONLY` | `1` (or the argument `--model-only`): only the model of the design (`model/`), in seconds and without the emulator; rewrites its part of `FK_BENCH_OUT` and nothing else |
 //! | `FK_BENCH_DATE`, `_COMMIT`, `_CPU`, `_CORES`, `_LOAD`, `_BUILD_S` | the run's circumstances |
 //!
 //! `fk-bench cpu [STORE…]` measures only the functions' CPU per write (SDK
@@ -21,9 +22,11 @@
 
 mod calls;
 mod coldstart;
+mod cost;
 mod cpu;
 mod latency;
 mod model;
+mod model_report;
 mod report;
 mod sdk;
 mod stats;
@@ -66,6 +69,20 @@ async fn main() {
     let started = Instant::now();
     let mut results = report::Results::default();
     let only = var("FK_BENCH_STORES", "s3,dynamodb,redis");
+    let out = PathBuf::from(var("FK_BENCH_OUT", "docs/BENCHMARKS.md"));
+    let model_only =
+        var("FK_BENCH_MODEL_ONLY", "0") == "1" || std::env::args().any(|a| a == "--model-only");
+    if model_only {
+        run_model(&mut results, &only, seconds).await;
+        let doc = std::fs::read_to_string(&out).unwrap_or_else(|e| {
+            panic!("{}: {e} (the model rewrites its part of it)", out.display())
+        });
+        let doc = model_report::splice(&doc, &results)
+            .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+        std::fs::write(&out, doc).unwrap();
+        step(&format!("rewrote the model's part of {}", out.display()));
+        return;
+    }
     for (name, store) in STORES {
         if !only.split(',').any(|s| s == name) {
             continue;
@@ -100,26 +117,7 @@ async fn main() {
             .insert(name.into(), latency::ours_throughput(&stack, seconds).await);
         stack.stop().await;
     }
-    step(&format!(
-        "the design's write throughput without the emulator (in process, AWS delays), {seconds} s each"
-    ));
-    for (name, user_call_ms) in MODEL_USER_CALL_MS {
-        if !only.split(',').any(|s| s == name) {
-            continue;
-        }
-        let mut points = Vec::new();
-        for sessions in latency::SESSIONS {
-            let delays = model::Delays::aws(user_call_ms);
-            let run = std::time::Duration::from_secs_f64(seconds);
-            points.push(latency::Throughput {
-                sessions,
-                writes_per_s: model::throughput(delays, sessions, run).await,
-                emulator_cpu: None,
-            });
-            eprint!(".");
-        }
-        results.model_throughput.insert(name.into(), points);
-    }
+    run_model(&mut results, &only, seconds).await;
     step("ZooKeeper 3.8: latency and throughput");
     let zk = &fk_testkit::zookeeper().connect;
     results.zookeeper_latency = Some(latency::zookeeper(zk, ops).await);
@@ -136,7 +134,6 @@ async fn main() {
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
 
-    let out = PathBuf::from(var("FK_BENCH_OUT", "docs/BENCHMARKS.md"));
     let profile = PathBuf::from(var("FK_BENCH_PROFILE", "crates/cli/data/profile.json"));
     std::fs::write(&out, report::markdown(&results)).unwrap();
     std::fs::write(&profile, report::profile(&results)).unwrap();
@@ -172,6 +169,39 @@ async fn cpu_only(stores: &[String], writes: usize) {
     let mut section = String::new();
     report::sdk_cpu_section(&mut section, &all);
     println!("{section}");
+}
+
+/// The design in process with AWS's delays: each store, before and after
+/// group commit, at each number of sessions.
+async fn run_model(results: &mut report::Results, only: &str, seconds: f64) {
+    step(&format!(
+        "the design without the emulator (in process, AWS delays), before and after group \
+         commit, {:?} sessions, {seconds} s each",
+        model::SESSIONS
+    ));
+    results.model_seconds = seconds;
+    let run = std::time::Duration::from_secs_f64(seconds);
+    for (name, user_call_ms) in MODEL_USER_CALL_MS {
+        if !only.split(',').any(|s| s == name) {
+            continue;
+        }
+        let delays = model::Delays::aws(user_call_ms);
+        for mode in [model::Mode::OneAtATime, model::Mode::Batched] {
+            for sessions in model::SESSIONS {
+                let point = model::run(delays, name, mode, sessions, run).await;
+                eprintln!(
+                    "  {name} {mode:?} {sessions:>3} sessions: {:.1} writes/s, p50 {:.1} ms, \
+                     p99 {:.1} ms, {:.2} calls/write, ${:.2}/M writes",
+                    point.writes_per_s,
+                    point.latency_ms[0],
+                    point.latency_ms[2],
+                    point.calls_per_write(),
+                    cost::per_million_writes(&point)
+                );
+                results.model.entry(name.into()).or_default().push(point);
+            }
+        }
+    }
 }
 
 fn step(what: &str) {

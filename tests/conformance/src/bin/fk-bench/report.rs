@@ -16,8 +16,11 @@ pub struct Results {
     pub cpu: BTreeMap<String, Vec<CpuPerWrite>>,
     pub latency: BTreeMap<String, Latency>,
     pub throughput: BTreeMap<String, Vec<Throughput>>,
-    /// The design's throughput in process with AWS's delays (`model.rs`).
-    pub model_throughput: BTreeMap<String, Vec<Throughput>>,
+    /// The design in process with AWS's delays (`model/`), by store: each
+    /// mode at each number of sessions.
+    pub model: BTreeMap<String, Vec<crate::model::Point>>,
+    /// Seconds per model run.
+    pub model_seconds: f64,
     pub zookeeper_latency: Option<Latency>,
     pub zookeeper_throughput: Vec<Throughput>,
     pub cold: Vec<ColdStart>,
@@ -143,12 +146,6 @@ pub fn markdown(r: &Results) -> String {
         .throughput
         .values()
         .all(|t| t.windows(2).all(|w| w[1].writes_per_s > w[0].writes_per_s));
-    // The model: more than 1.5× from 1 to 4 sessions; beyond, the one
-    // distributor's rate is the ceiling.
-    let model_grows = !r.model_throughput.is_empty()
-        && r.model_throughput
-            .values()
-            .all(|t| t.len() > 1 && t[1].writes_per_s > 1.5 * t[0].writes_per_s);
     let _ = writeln!(o, "## Targets (issue 6)\n");
     let _ = writeln!(o, "| target | measured | met? |\n|---|---|---|");
     let _ = writeln!(
@@ -198,16 +195,7 @@ pub fn markdown(r: &Results) -> String {
         growth(&r.throughput),
         verdict(Some(grows))
     );
-    let _ = writeln!(
-        o,
-        "| the same, the design in process with AWS's delays (see below) | {} | {} |\n",
-        growth(&r.model_throughput),
-        if model_grows {
-            "yes, up to the one distributor's rate"
-        } else {
-            "**no — behind**"
-        }
-    );
+    let _ = writeln!(o, "{}\n", crate::model_report::target_row(r));
 
     behind(&mut o, r, cpu_set, (worst_init, worst_rss), grows);
 
@@ -398,7 +386,7 @@ pub fn markdown(r: &Results) -> String {
         );
     }
     let _ = writeln!(o);
-    model_section(&mut o, r);
+    crate::model_report::section(&mut o, r);
 
     // Cold start.
     let _ = writeln!(o, "## Cold start, memory and size of each function\n");
@@ -544,25 +532,13 @@ fn behind(
             .flatten()
             .filter_map(|t| t.emulator_cpu)
             .fold(0.0, f64::max);
-        let model: Vec<String> = r
-            .model_throughput
-            .iter()
-            .map(|(store, t)| {
-                let v: Vec<String> = t.iter().map(|x| format!("{:.0}", x.writes_per_s)).collect();
-                format!("{store} {}", v.join(" → "))
-            })
-            .collect();
         let _ = writeln!(
             o,
             "- **Throughput on the local stack does not grow with sessions.** The moto server, \
              one Python process that answers every AWS call of the stack, runs at up to \
              {moto_cpu:.0} % of a core during these runs: it is the ceiling here, whatever the \
-             number of sessions. Without it (the design in process with AWS's delays, below) \
-             throughput grows with sessions ({} writes/s for 1 → 4 → 16) up to the one \
-             distributor's rate: every commit goes through it, in order. Its replies overlap \
-             the next commits (docs/write-path.md); its commits and user-storage writes stay \
-             one after another, and bound the rate at 1000 ÷ (their ms per write).",
-            model.join("; ")
+             number of sessions.{}",
+            crate::model_report::BEHIND_TAIL
         );
     }
     if worst_init >= COLD_TARGET_MS {
@@ -658,53 +634,4 @@ pub fn profile(r: &Results) -> String {
         "heartbeat": { "calls": {}, "duration_ms": heartbeat_ms },
     });
     format!("{doc:#}\n")
-}
-
-/// The design's throughput without the emulator (`model.rs`).
-fn model_section(o: &mut String, r: &Results) {
-    if r.model_throughput.is_empty() {
-        return;
-    }
-    let _ = writeln!(o, "### The design without the emulator\n");
-    let _ = writeln!(
-        o,
-        "The real writer and distributor code in one process on the in-memory stores, each \
-         backend call and queue hop delayed as on AWS (p50s of the original's measurements: \
-         DynamoDB call 5 ms; user-store call S3 20, DynamoDB 5, Redis 1 ms; SendMessage 13 ms \
-         for the sender; 24 ms from SendMessage to the consumer). One writer per session, as \
-         Lambda runs one per busy message group; one distributor, in order, taking what has \
-         arrived in batches of up to 10 as the event source mapping does, each reply \
-         overlapping the next write's commit. It measures how the design scales, not AWS: no \
-         throttling, no cold starts, no queue polling, fixed delays.\n"
-    );
-    let mut header = String::from("| sessions |");
-    let mut rule = String::from("|---:|");
-    for store in r.model_throughput.keys() {
-        let _ = write!(header, " {store} store |");
-        rule.push_str("---:|");
-    }
-    let _ = writeln!(o, "{header}\n{rule}");
-    for (i, sessions) in crate::latency::SESSIONS.iter().enumerate() {
-        let mut row = format!("| {sessions} |");
-        for t in r.model_throughput.values() {
-            let _ = write!(row, " {:.1} |", t.get(i).map_or(0.0, |x| x.writes_per_s));
-        }
-        let _ = writeln!(o, "{row}");
-    }
-    let ceilings: Vec<String> = crate::MODEL_USER_CALL_MS
-        .iter()
-        .map(|&(store, ms)| {
-            let ceiling = crate::model::distributor_ceiling(crate::model::Delays::aws(ms));
-            format!("{store} {ceiling:.0}")
-        })
-        .collect();
-    let _ = writeln!(
-        o,
-        "\nOne session waits for each reply (four queue hops and the calls between), so it \
-         writes at 1 ÷ latency; more sessions overlap in the writers until the one distributor, \
-         which commits and writes user storage for each write in turn, is busy all the time: \
-         its ceiling is 1000 ÷ (its commit and user-storage ms per write), at these delays \
-         {} writes/s (computed, not measured).\n",
-        ceilings.join(", ")
-    );
 }

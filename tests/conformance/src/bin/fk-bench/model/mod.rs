@@ -1,0 +1,484 @@
+//! Write throughput of the design, without the emulator.
+//!
+//! On the local stack every call goes to one moto process, which runs at
+//! one core's worth of Python and caps the stack whatever the number of
+//! sessions. Here the real writer and distributor run in process on the
+//! in-memory stores, and each backend call and queue hop waits as long as
+//! it takes on AWS (the p50s of `numbers.md`), so the figures show how the
+//! design itself scales, in two modes:
+//!
+//! - [`Mode::OneAtATime`], the design before group commit: one writer
+//!   invocation per write (Lambda runs one per busy message group, and
+//!   each session is one); one distributor that takes the messages that
+//!   have arrived, up to 10, and commits and writes user storage for each
+//!   in turn ([`Distributor::handle_overlapped`]).
+//! - [`Mode::Batched`]: writer invocations that each take up to 10
+//!   arrived messages, of any sessions, lock and validate each and push
+//!   them together ([`Writer::handle_batch`], one SendMessageBatch per
+//!   10); the distributor commits each batch as a group
+//!   ([`Distributor::handle_batch`]).
+//!
+//! In both, the distributor queue's one message group is held to SQS's
+//! quota (300 sends a second), DynamoDB transactions split as the adapter
+//! splits them, and every delayed call is counted ([`tally`]).
+//!
+//! # Layout
+//!
+//! - `stores`: the in-memory stores behind AWS's delays, counting calls.
+//! - `queues`: the queues, the quota, the event source mappings.
+//! - [`tally`]: what a run counts.
+
+mod queues;
+mod stores;
+pub mod tally;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use fk_core::distributor::Distributor;
+use fk_core::memory::{MemoryCommitQueue, MemoryReplies, MemorySystemStore, MemoryUserStore};
+use fk_core::system::{SessionRecord, SystemStore as _};
+use fk_core::writer::{Writer, WriterConfig};
+use fk_core::{CommitRequest, CreateMode, Op, SessionId, SystemClock, WriteRequest};
+use tokio::sync::{mpsc, Barrier};
+
+use crate::stats::percentiles;
+use queues::{event_source, Arrival, Channels, Commits, NoWatches, Quota, Replies, BATCH};
+use stores::{SlowSystem, SlowUser, UserKind};
+use tally::{Counts, Role, Tally};
+
+/// Sessions of the model's runs.
+pub const SESSIONS: [usize; 5] = [1, 4, 16, 64, 256];
+
+/// Writes a run counts at least, over all sessions, however long it takes
+/// (one session writes about 7 a second): fewer leave its p50 to chance.
+pub const MIN_WRITES: u64 = 100;
+
+/// Time before a run starts counting, at least: all sessions start at
+/// once, and until each has had its first reply (and the burst of first
+/// writes has passed the quota), what happens is not the steady state.
+pub const WARM_UP: Duration = Duration::from_secs(1);
+
+/// SQS's quota on one FIFO message group: API calls per second and action
+/// (numbers.md §5). Every commit passes through one group.
+pub const GROUP_CALLS_PER_S: u32 = 300;
+
+/// Delays, from the original's measurements on AWS (p50).
+#[derive(Debug, Clone, Copy)]
+pub struct Delays {
+    /// A DynamoDB call of system storage (lock, commit, counter).
+    pub system: Duration,
+    /// A user-storage call (S3 about 20 ms, DynamoDB 5, Redis under 1).
+    pub user: Duration,
+    /// SendMessage, paid by the sender.
+    pub send: Duration,
+    /// From SendMessage to the consumer holding the message.
+    pub hop: Duration,
+}
+
+impl Delays {
+    pub fn aws(user_call_ms: u64) -> Self {
+        Delays {
+            system: Duration::from_millis(5),
+            user: Duration::from_millis(user_call_ms),
+            send: Duration::from_millis(13),
+            hop: Duration::from_millis(24),
+        }
+    }
+}
+
+/// How the functions handle their messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One write at a time, as before group commit.
+    OneAtATime,
+    /// Writer batching and group commit.
+    Batched,
+}
+
+impl Mode {
+    /// Writer invocations at once, and the messages each takes: Lambda
+    /// scales a FIFO queue's consumers with its busy message groups (one
+    /// per session), and an invocation takes the writes that have arrived,
+    /// of any sessions: one before, up to 10 batched.
+    pub fn writers(self, sessions: usize) -> (usize, usize) {
+        match self {
+            Mode::OneAtATime => (sessions, 1),
+            Mode::Batched => (sessions, BATCH),
+        }
+    }
+}
+
+/// The one distributor's ceiling in writes/s for a `set`. One at a time:
+/// it commits (one system call) and writes user storage (one call) for
+/// each write in turn; its replies overlap the next commit. Batched: per
+/// batch of 10, one transaction, one user-storage round (one call, or on
+/// S3 one call per session at once) and the replies, which must be out
+/// before the batch is acknowledged.
+pub fn distributor_ceiling(delays: Delays, mode: Mode) -> f64 {
+    match mode {
+        Mode::OneAtATime => 1.0 / (delays.system + delays.user).as_secs_f64(),
+        Mode::Batched => BATCH as f64 / (delays.system + delays.user + delays.send).as_secs_f64(),
+    }
+}
+
+/// One run: `sessions` clients, each setting its own node in a loop.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub mode: Mode,
+    pub sessions: usize,
+    pub writes: u64,
+    pub writes_per_s: f64,
+    /// p50, p95, p99 of a write, client-side (send → reply), ms.
+    pub latency_ms: [f64; 3],
+    pub counts: Counts,
+    /// The window counted.
+    pub elapsed: Duration,
+}
+
+impl Point {
+    /// Every AWS call of the run per write.
+    pub fn calls_per_write(&self) -> f64 {
+        self.counts.all() as f64 / self.writes.max(1) as f64
+    }
+
+    pub fn calls_of(&self, role: Role) -> f64 {
+        self.counts.total(role) as f64 / self.writes.max(1) as f64
+    }
+
+    /// Sends a second to the distributor queue's one message group.
+    pub fn group_sends_per_s(&self) -> f64 {
+        self.counts.distributor_queue_sends() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Runs `sessions` clients against the design with the user store `store`
+/// for `run`, each setting its own node in a loop, one write at a time.
+pub async fn run(delays: Delays, store: &str, mode: Mode, sessions: usize, run: Duration) -> Point {
+    let tally = Arc::new(Tally::default());
+    let memory = Arc::new(MemorySystemStore::new());
+    let system = |role| {
+        Arc::new(SlowSystem {
+            inner: memory.clone(),
+            delay: delays.system,
+            tally: tally.clone(),
+            role,
+        })
+    };
+    let channels = Arc::new(Channels::default());
+    let replies = |role| {
+        Arc::new(Replies {
+            delays,
+            channels: channels.clone(),
+            tally: tally.clone(),
+            role,
+        })
+    };
+    let (commit_tx, commit_rx) = mpsc::unbounded_channel::<Arrival<CommitRequest>>();
+    let commits = Arc::new(Commits {
+        delays,
+        quota: Quota::per_second(GROUP_CALLS_PER_S),
+        tally: tally.clone(),
+        tx: commit_tx,
+    });
+    let writer = Arc::new(Writer::new(
+        system(Role::Writer),
+        commits,
+        replies(Role::Writer),
+        Arc::new(SystemClock),
+        WriterConfig {
+            lock_ttl_ms: 30_000,
+            max_data_len: 1024,
+        },
+    ));
+    let user_memory = Arc::new(MemoryUserStore::with_max_data_len(1024));
+    let user = Arc::new(SlowUser {
+        inner: user_memory.clone(),
+        kind: UserKind::from_name(store),
+        delay: delays.user,
+        tally: tally.clone(),
+    });
+    let distributor = Arc::new(Distributor::new(
+        system(Role::Distributor),
+        user,
+        replies(Role::Distributor),
+        Arc::new(NoWatches),
+    ));
+
+    // One distributor, in queue order: the total order.
+    let distributing = tokio::spawn(event_source(commit_rx, BATCH, 1, {
+        let tally = tally.clone();
+        move |batch: Vec<CommitRequest>| {
+            let (distributor, tally) = (distributor.clone(), tally.clone());
+            async move {
+                let start = Instant::now();
+                match mode {
+                    Mode::OneAtATime => {
+                        for commit in &batch {
+                            distributor
+                                .handle_overlapped(commit)
+                                .await
+                                .expect("in-memory stores");
+                        }
+                    }
+                    Mode::Batched => {
+                        let traced: Vec<_> = batch
+                            .iter()
+                            .map(|commit| (commit, tracing::Span::none()))
+                            .collect();
+                        distributor
+                            .handle_batch(&traced)
+                            .await
+                            .expect("in-memory stores");
+                    }
+                }
+                distributor.flush().await.expect("in-memory stores");
+                tally.invocation(Role::Distributor, batch.len(), start.elapsed());
+            }
+        }
+    }));
+    let (write_tx, write_rx) = mpsc::unbounded_channel::<Arrival<WriteRequest>>();
+    let (concurrency, batch) = mode.writers(sessions);
+    let writing = tokio::spawn(event_source(write_rx, batch, concurrency, {
+        let tally = tally.clone();
+        move |batch: Vec<WriteRequest>| {
+            let (writer, tally) = (writer.clone(), tally.clone());
+            async move {
+                let start = Instant::now();
+                match mode {
+                    Mode::OneAtATime => {
+                        for req in &batch {
+                            writer.handle(req, 1).await.expect("in-memory stores");
+                        }
+                    }
+                    Mode::Batched => {
+                        let delivered: Vec<_> = batch.iter().map(|req| (req, 1)).collect();
+                        writer
+                            .handle_batch(&delivered, None)
+                            .await
+                            .expect("in-memory stores");
+                    }
+                }
+                tally.invocation(Role::Writer, batch.len(), start.elapsed());
+            }
+        }
+    }));
+
+    // Every session's node is created first, at once and uncounted; then
+    // all sessions start writing together.
+    let gate = Arc::new(Barrier::new(sessions));
+    // Each write's end and latency.
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(usize, Instant, Duration)>();
+    let mut clients = Vec::new();
+    for i in 0..sessions {
+        let id = SessionId::random();
+        let reply_to = format!("client-{i}");
+        let path = format!("/tp{i}");
+        memory
+            .create_session(&session(id, &reply_to))
+            .await
+            .unwrap();
+        create(&memory, &user_memory, id, &reply_to, &path).await;
+        let mut replies = channels.open(&reply_to);
+        let (write_tx, tally, gate) = (write_tx.clone(), tally.clone(), gate.clone());
+        let done_tx = done_tx.clone();
+        clients.push(tokio::spawn(async move {
+            // Seq 1 was the create.
+            for seq in 2.. {
+                if seq == 2 {
+                    gate.wait().await;
+                }
+                let sent = Instant::now();
+                tally.call(Role::Client, "SQS.SendMessage");
+                tokio::time::sleep(delays.send).await;
+                let req = WriteRequest {
+                    session: id,
+                    seq,
+                    reply_to: reply_to.clone(),
+                    op: Op::SetData {
+                        path: path.clone(),
+                        data: Bytes::from_static(b"abcd"),
+                        version: None,
+                    },
+                };
+                let _ = write_tx.send((Instant::now() + delays.hop, req));
+                replies.recv().await.expect("a reply");
+                // The client's listener: one long poll and one delete per
+                // reply (its one write in flight).
+                tally.call(Role::Client, "SQS.ReceiveMessage");
+                tally.call(Role::Client, "SQS.DeleteMessageBatch");
+                let _ = done_tx.send((i, Instant::now(), sent.elapsed()));
+            }
+        }));
+    }
+
+    // Steady state: what happens in a window after a warm-up, when the
+    // start (every session's first write at once) has passed through:
+    // every session has had a reply, and WARM_UP is over.
+    let started = Instant::now();
+    let mut waiting = vec![true; sessions];
+    let mut left = sessions;
+    while left > 0 {
+        let (session, _, _) = done_rx.recv().await.expect("clients run");
+        if std::mem::take(&mut waiting[session]) {
+            left -= 1;
+        }
+    }
+    tokio::time::sleep_until((started + WARM_UP).into()).await;
+    let (from, before) = (Instant::now(), tally.snapshot());
+    tokio::time::sleep(run).await;
+    let mut latencies = Vec::new();
+    let to = loop {
+        while let Ok((_, at, latency)) = done_rx.try_recv() {
+            if at >= from {
+                latencies.push(latency);
+            }
+        }
+        if latencies.len() as u64 >= MIN_WRITES {
+            break Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let counts = tally.snapshot().since(&before);
+    for task in clients {
+        task.abort();
+    }
+    distributing.abort();
+    writing.abort();
+    let elapsed = to - from;
+    let writes = latencies.len() as u64;
+    Point {
+        mode,
+        sessions,
+        writes,
+        writes_per_s: writes as f64 / elapsed.as_secs_f64(),
+        latency_ms: percentiles(&mut latencies),
+        counts,
+        elapsed,
+    }
+}
+
+/// Creates `path` for the session `id` (its seq 1) through the real writer
+/// and distributor on the stores without delays.
+async fn create(
+    system: &Arc<MemorySystemStore>,
+    user: &Arc<MemoryUserStore>,
+    id: SessionId,
+    reply_to: &str,
+    path: &str,
+) {
+    let queue = Arc::new(MemoryCommitQueue::default());
+    let replies = Arc::new(MemoryReplies::default());
+    let writer = Writer::new(
+        system.clone(),
+        queue.clone(),
+        replies.clone(),
+        Arc::new(SystemClock),
+        WriterConfig {
+            lock_ttl_ms: 30_000,
+            max_data_len: 1024,
+        },
+    );
+    let req = WriteRequest {
+        session: id,
+        seq: 1,
+        reply_to: reply_to.to_string(),
+        op: Op::Create {
+            path: path.to_string(),
+            data: Bytes::new(),
+            mode: CreateMode::Persistent,
+        },
+    };
+    writer.handle(&req, 1).await.expect("in-memory stores");
+    let commit = queue.pop().expect("the create was forwarded");
+    let distributor = Distributor::new(system.clone(), user.clone(), replies, Arc::new(NoWatches));
+    distributor.handle(&commit).await.expect("in-memory stores");
+}
+
+fn session(id: SessionId, reply_to: &str) -> SessionRecord {
+    SessionRecord {
+        id,
+        timeout_ms: 60_000,
+        reply_to: reply_to.into(),
+        last_seq: 0,
+        refused: Vec::new(),
+        ephemerals: vec![],
+        heartbeat_ms: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn per_write(p: &Point, role: Role, name: &str) -> f64 {
+        p.counts.of(role).get(name).copied().unwrap_or(0) as f64 / p.writes as f64
+    }
+
+    /// Counts over a window are the writes that end in it and the calls
+    /// made in it: exact only on average.
+    fn near(measured: f64, expected: f64) -> bool {
+        (measured - expected).abs() <= 0.15 * expected
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_at_a_time_every_write_makes_its_own_calls() {
+        let p = run(
+            Delays::aws(1),
+            "redis",
+            Mode::OneAtATime,
+            2,
+            Duration::from_millis(1000),
+        )
+        .await;
+        assert!(p.writes >= MIN_WRITES);
+        for (role, name) in [
+            (Role::Client, "SQS.SendMessage"),
+            (Role::Writer, "DynamoDB.UpdateItem"),
+            (Role::Writer, "SQS.SendMessage"),
+            (Role::Distributor, "DynamoDB.TransactWriteItems"),
+            (Role::Distributor, "Redis.Script"),
+            (Role::Distributor, "SQS.SendMessage"),
+        ] {
+            let n = per_write(&p, role, name);
+            assert!(near(n, 1.0), "{role:?} {name}: {n} per write");
+        }
+        // One transaction per write: the node, the counter, the session.
+        assert_eq!(p.counts.transaction_items, 3 * p.counts.transactions());
+        assert!(near(p.counts.writer.count as f64, p.writes as f64));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batched_writes_share_sends_transactions_and_invocations() {
+        let p = run(
+            Delays::aws(5),
+            "dynamodb",
+            Mode::Batched,
+            40,
+            Duration::from_millis(1500),
+        )
+        .await;
+        // Locks and replies stay one per write.
+        for (role, name) in [
+            (Role::Writer, "DynamoDB.UpdateItem"),
+            (Role::Distributor, "SQS.SendMessage"),
+        ] {
+            let n = per_write(&p, role, name);
+            assert!(near(n, 1.0), "{role:?} {name}: {n} per write");
+        }
+        assert!(p.counts.writer.batch() > 2.0, "{:?}", p.counts.writer);
+        assert!(
+            p.counts.distributor.batch() > 2.0,
+            "{:?}",
+            p.counts.distributor
+        );
+        assert!(p.counts.distributor_queue_sends() < p.writes / 2);
+        // System commits and user writes share transactions.
+        assert!(p.counts.transactions() < p.writes / 2);
+        assert_eq!(
+            p.counts.writer.count + p.counts.distributor.count,
+            p.counts.total(Role::Mapping) / 2
+        );
+    }
+}
