@@ -42,10 +42,18 @@ resource "aws_sqs_queue" "this" {
   name                        = "${var.name}-${each.key}.fifo"
   fifo_queue                  = true
   content_based_deduplication = false
-  visibility_timeout_seconds  = each.value.visibility_timeout_seconds
-  message_retention_seconds   = var.message_retention_seconds
-  max_message_size            = local.max_message_size
-  kms_master_key_id           = var.kms_master_key_id
+  # High-throughput FIFO: SQS's quota (300 calls/s, 3,000 messages with
+  # batches) applies per message group rather than to the whole queue. The
+  # writer queue has a group per session, so clients are not held to 300
+  # writes/s together; the distributor queue's one group carries ten writes
+  # a call (docs/write-path.md, "Group commit"). Deduplication ids are
+  # unique within their group (tokens), so its scope changes nothing.
+  deduplication_scope        = "messageGroup"
+  fifo_throughput_limit      = "perMessageGroupId"
+  visibility_timeout_seconds = each.value.visibility_timeout_seconds
+  message_retention_seconds  = var.message_retention_seconds
+  max_message_size           = local.max_message_size
+  kms_master_key_id          = var.kms_master_key_id
 
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq[each.key].arn
