@@ -56,9 +56,6 @@ pub async fn fifo_with_dlq(
         HashMap::from([
             (Attr::FifoQueue, "true".to_owned()),
             (Attr::ContentBasedDeduplication, "false".to_owned()),
-            // High-throughput FIFO, as Terraform makes it.
-            (Attr::DeduplicationScope, "messageGroup".to_owned()),
-            (Attr::FifoThroughputLimit, "perMessageGroupId".to_owned()),
             (Attr::VisibilityTimeout, visibility_timeout_s.to_string()),
             (Attr::RedrivePolicy, redrive.to_string()),
             (Attr::MaximumMessageSize, MAX_MESSAGE_BYTES.to_string()),

@@ -48,8 +48,9 @@ resource "aws_sqs_queue" "this" {
   # writes/s together; the distributor queue's one group carries ten writes
   # a call (docs/write-path.md, "Group commit"). Deduplication ids are
   # unique within their group (tokens), so its scope changes nothing.
-  deduplication_scope        = "messageGroup"
-  fifo_throughput_limit      = "perMessageGroupId"
+  # (Provider 3.39, the emulator copy's, predates both arguments.)
+  deduplication_scope        = "messageGroup"      # aws>=5
+  fifo_throughput_limit      = "perMessageGroupId" # aws>=5
   visibility_timeout_seconds = each.value.visibility_timeout_seconds
   message_retention_seconds  = var.message_retention_seconds
   max_message_size           = local.max_message_size
