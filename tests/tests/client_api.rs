@@ -327,3 +327,40 @@ async fn a_late_reply_suspends_the_session_and_a_retry_policy_waits_it_out_apply
     }
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_session_ends_closed_though_its_keep_alive_finds_the_record_gone_first() {
+    // given sessions whose keep-alive touches their record every 100 ms,
+    // so that one touch is likely to fall between the close's commit
+    // (the record goes) and its reply
+    let stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
+    let observer = stack.client().await;
+    for round in 0..12 {
+        let client = Client::builder(&stack.deployment)
+            .session_timeout(Duration::from_millis(300))
+            .connect()
+            .await
+            .unwrap();
+        let path = format!("/e{round}");
+        client
+            .create(&path, b"", CreateMode::Ephemeral)
+            .await
+            .unwrap();
+        if client.state().is_terminal() {
+            // The deployment expired it already (a very loaded machine):
+            // nothing of the close to see in this round.
+            continue;
+        }
+
+        // when the application closes the session
+        client.clone().close().await.unwrap();
+
+        // then it ends Closed (an end state stays: had the keep-alive
+        // taken the record's absence for an expiry, it would say Expired),
+        // and its ephemeral node is gone
+        assert_eq!(client.state(), SessionState::Closed, "round {round}");
+        assert_eq!(observer.exists(&path).await.unwrap(), None);
+    }
+    observer.close().await.unwrap();
+    stack.stop().await;
+}

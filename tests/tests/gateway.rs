@@ -261,3 +261,51 @@ async fn a_session_whose_client_does_not_come_back_expires_and_its_ephemeral_nod
     drop(observer);
     gw.stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_cut_off_while_closing_hears_expired_only_once_its_ephemeral_nodes_are_gone() {
+    let gw = GatewayStack::start(StoreKind::S3).await;
+    let proxy = CuttableProxy::start(gw.address()).await;
+    let observer = gw.client().await;
+    for round in 0..3 {
+        let zk = support::connect(&proxy.address()).await;
+        let mine = format!("/mine-{round}");
+        zk.create(&mine, b"", &open(zkc::CreateMode::Ephemeral))
+            .await
+            .unwrap();
+        let mut states = zk.state_watcher();
+
+        // when: the client closes its session, and its connection breaks
+        // while the close goes through the service (a write: hundreds of
+        // milliseconds here), so that it reconnects to a closing session
+        drop(zk);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        proxy.cut();
+
+        // then: whatever the client is told, the session ended and its
+        // ephemeral node is gone by the time it hears so
+        let ended = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let state = states.changed().await;
+                if state.is_terminated() {
+                    return state;
+                }
+            }
+        })
+        .await
+        .expect("the session ends");
+        assert!(
+            matches!(
+                ended,
+                zkc::SessionState::Closed | zkc::SessionState::Expired
+            ),
+            "{ended:?}"
+        );
+        assert!(
+            observer.check_stat(&mine).await.unwrap().is_none(),
+            "round {round}: the client heard {ended:?} while its ephemeral node was still there"
+        );
+    }
+    drop(observer);
+    gw.stack.stop().await;
+}

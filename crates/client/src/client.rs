@@ -333,6 +333,10 @@ impl Client {
         let Some(session) = &self.inner.session else {
             return Ok(());
         };
+        // From here on the session record going away (the keep-alive
+        // finds it gone before the close's reply comes) is the close's
+        // doing, not an expiry.
+        session.status.begin_close();
         let closed = match self.write(Op::CloseSession).await {
             Ok(_) => Ok(()),
             Err(e) if e == Code::SessionExpired => Ok(()),

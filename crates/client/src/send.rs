@@ -181,7 +181,7 @@ impl Client {
         session.pending.finish(seq);
         tracing::Span::current().record("zk.zxid", reply.zxid);
         tracing::info!(zk.zxid = reply.zxid, "reply received");
-        if reply.outcome == Outcome::Err(Code::SessionExpired) {
+        if reply.outcome == Outcome::Err(Code::SessionExpired) && !session.status.closing() {
             session.status.expire();
             session
                 .watches

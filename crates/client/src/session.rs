@@ -234,6 +234,10 @@ pub(crate) fn spawn_keepalive(
             let now = fk_core::Clock::now_ms(&fk_core::SystemClock);
             match system.touch_session(id, now).await {
                 Ok(true) => status.reachable(true),
+                Ok(false) if status.closing() => {
+                    // The close removed the record; it ends the session.
+                    return;
+                }
                 Ok(false) => {
                     tracing::warn!(session = %id, "session expired");
                     status.expire();

@@ -43,6 +43,9 @@ pub(crate) struct Status {
     state: watch::Sender<SessionState>,
     unreachable: AtomicBool,
     reply_overdue: AtomicBool,
+    /// The application is closing the session: the session record going
+    /// away is the close's doing, and the session ends `Closed`.
+    closing: AtomicBool,
 }
 
 impl Status {
@@ -51,6 +54,7 @@ impl Status {
             state: watch::channel(initial).0,
             unreachable: AtomicBool::new(false),
             reply_overdue: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
         }
     }
 
@@ -79,8 +83,21 @@ impl Status {
         self.settle();
     }
 
+    /// The session expired, unless the application is closing it (its
+    /// record is then gone because of the close, which ends it `Closed`).
     pub(crate) fn expire(&self) {
-        self.end(SessionState::Expired);
+        if !self.closing() {
+            self.end(SessionState::Expired);
+        }
+    }
+
+    /// The application started closing the session.
+    pub(crate) fn begin_close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
     }
 
     pub(crate) fn close(&self) {
@@ -134,6 +151,17 @@ mod tests {
         );
         status.reply_overdue(false);
         assert_eq!(status.get(), SessionState::Connected);
+    }
+
+    #[test]
+    fn a_session_being_closed_ends_closed_not_expired() {
+        let status = Status::new(SessionState::Connected);
+        status.begin_close();
+        // The close deleted the session record before its reply came.
+        status.expire();
+        assert_eq!(status.get(), SessionState::Connected);
+        status.close();
+        assert_eq!(status.get(), SessionState::Closed);
     }
 
     #[test]

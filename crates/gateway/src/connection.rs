@@ -140,10 +140,12 @@ async fn handshake(
 ) -> Result<Handshake, fk_client::Error> {
     if connect.session_id != 0 {
         let password = connect.password.as_deref().unwrap_or_default();
-        return Ok(match shared.sessions.resume(connect.session_id, password) {
-            Some(session) => Handshake::Session(session),
-            None => Handshake::Expired,
-        });
+        return Ok(
+            match shared.sessions.resume(connect.session_id, password).await {
+                Some(session) => Handshake::Session(session),
+                None => Handshake::Expired,
+            },
+        );
     }
     let timeout = shared.negotiate(connect.timeout);
     let client = Client::builder(&shared.deployment)

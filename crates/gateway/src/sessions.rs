@@ -38,6 +38,18 @@ pub struct Session {
     /// ends: a connection whose generation is no longer current stops.
     generation: watch::Sender<u64>,
     attached: Mutex<bool>,
+    ending: watch::Sender<Ending>,
+}
+
+/// How far a session is in being closed by the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Open,
+    /// The fk session's close is under way: its ephemeral nodes may still
+    /// be there.
+    Closing,
+    /// The close took effect (or failed for good).
+    Closed,
 }
 
 impl Session {
@@ -74,6 +86,11 @@ impl Session {
         *self.generation.borrow() == generation && !*self.attached.lock().unwrap()
     }
 
+    /// Whether the gateway started closing the session.
+    fn closing(&self) -> bool {
+        *self.ending.borrow() != Ending::Open
+    }
+
     /// Stops whichever connection is attached.
     fn kick(&self) {
         self.generation.send_modify(|g| *g += 1);
@@ -104,12 +121,13 @@ impl Sessions {
             last_zxid: AtomicI64::new(0),
             generation: watch::channel(0).0,
             attached: Mutex::new(false),
+            ending: watch::channel(Ending::Open).0,
             client,
         });
         self.by_id.lock().unwrap().insert(id, session.clone());
         // The fk session can end without us (its heartbeat missed): the
         // ZooKeeper session is then gone too, and its connection closes.
-        // (A session the client closed ends its connection itself, after
+        // (A session the gateway closes ends its connection itself, after
         // the reply.)
         let sessions = Arc::downgrade(self);
         let watched = session.clone();
@@ -119,7 +137,7 @@ impl Sessions {
             if let Some(sessions) = sessions.upgrade() {
                 sessions.forget(watched.id);
             }
-            if ended.is_ok_and(|s| s != fk_client::SessionState::Closed) {
+            if ended.is_ok_and(|s| s != fk_client::SessionState::Closed) && !watched.closing() {
                 watched.kick();
             }
         });
@@ -127,9 +145,22 @@ impl Sessions {
     }
 
     /// The session `id`, if it is alive and `password` is its own.
-    pub fn resume(&self, id: i64, password: &[u8]) -> Option<Arc<Session>> {
+    ///
+    /// A client that reconnects while its session is being closed (its
+    /// connection dropped before the close's reply) is told the session
+    /// expired only once the close took effect, so that whatever it does
+    /// next sees the session's ephemeral nodes gone.
+    pub async fn resume(&self, id: i64, password: &[u8]) -> Option<Arc<Session>> {
         let session = self.by_id.lock().unwrap().get(&id).cloned()?;
-        (session.password == password && !session.client.state().is_terminal()).then_some(session)
+        if session.password != password {
+            return None;
+        }
+        let mut ending = session.ending.subscribe();
+        if *ending.borrow_and_update() != Ending::Open {
+            let _ = ending.wait_for(|e| *e == Ending::Closed).await;
+            return None;
+        }
+        (!session.client.state().is_terminal()).then_some(session)
     }
 
     fn forget(&self, id: i64) -> Option<Arc<Session>> {
@@ -138,9 +169,30 @@ impl Sessions {
 
     /// The client closed its session (or it expired without a
     /// connection).
+    ///
+    /// Returns once the close took effect: the session's ephemeral nodes
+    /// are gone. A second close (the client's and the expiry's at once)
+    /// waits for the first.
     pub async fn close(&self, session: &Session) -> Result<(), fk_client::Error> {
+        let first = session.ending.send_if_modified(|e| {
+            let open = *e == Ending::Open;
+            if open {
+                *e = Ending::Closing;
+            }
+            open
+        });
+        if !first {
+            let _ = session
+                .ending
+                .subscribe()
+                .wait_for(|e| *e == Ending::Closed)
+                .await;
+            return Ok(());
+        }
+        let closed = session.client.clone().close().await;
         self.forget(session.id);
-        session.client.clone().close().await
+        session.ending.send_replace(Ending::Closed);
+        closed
     }
 
     /// The connection of `generation` dropped without closing: unless a
@@ -148,7 +200,8 @@ impl Sessions {
     /// (the fk session is closed, so its ephemeral nodes go).
     pub fn expire_unless_resumed(self: &Arc<Self>, session: Arc<Session>, generation: u64) {
         // A closed (or expired) session has nothing left to expire.
-        if !session.detach(generation) || session.client.state().is_terminal() {
+        if !session.detach(generation) || session.closing() || session.client.state().is_terminal()
+        {
             return;
         }
         let sessions = self.clone();
@@ -167,8 +220,9 @@ impl Sessions {
         });
     }
 
-    /// How many sessions are open.
+    /// How many sessions are open (not being closed).
     pub fn len(&self) -> usize {
-        self.by_id.lock().unwrap().len()
+        let by_id = self.by_id.lock().unwrap();
+        by_id.values().filter(|s| !s.closing()).count()
     }
 }
