@@ -112,6 +112,30 @@ impl CommitWrites<'_> {
             .flat_map(|c| c.writes.iter().map(move |w| (c.zxid, w)))
             .collect()
     }
+
+    /// `commits` in one lane per session, each lane in order, for a store
+    /// that applies different sessions' commits at once; `None` if two
+    /// sessions' commits share a record (they must then go one after
+    /// another).
+    pub fn session_lanes<'a>(
+        commits: &'a [CommitWrites<'a>],
+    ) -> Option<Vec<Vec<&'a CommitWrites<'a>>>> {
+        let mut writer_of: std::collections::HashMap<&str, SessionId> =
+            std::collections::HashMap::new();
+        let mut lanes: Vec<(SessionId, Vec<&CommitWrites>)> = Vec::new();
+        for commit in commits {
+            for write in commit.writes {
+                if *writer_of.entry(write.path()).or_insert(commit.session) != commit.session {
+                    return None;
+                }
+            }
+            match lanes.iter_mut().find(|(s, _)| *s == commit.session) {
+                Some((_, lane)) => lane.push(commit),
+                None => lanes.push((commit.session, vec![commit])),
+            }
+        }
+        Some(lanes.into_iter().map(|(_, lane)| lane).collect())
+    }
 }
 
 /// User storage.

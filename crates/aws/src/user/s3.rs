@@ -36,7 +36,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use bytes::{BufMut, Bytes, BytesMut};
 use fk_core::user::{ChildChange, CommitWrites, UserNode, UserStore, UserWrite};
 use fk_core::watch::InFlight;
-use fk_core::{SessionId, Stat, StoreError};
+use fk_core::{Stat, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::S3_MAX_DATA;
@@ -395,24 +395,13 @@ impl UserStore for S3UserStore {
     /// object, the batch goes one write at a time.
     async fn apply_batch(&self, commits: &[CommitWrites<'_>]) -> Result<(), StoreError> {
         tracing::Span::current().record("db.system", "s3");
-        let mut writer_of: HashMap<&str, SessionId> = HashMap::new();
-        let mut lanes: Vec<(SessionId, Vec<&CommitWrites>)> = Vec::new();
-        for commit in commits {
-            for write in commit.writes {
-                let writer = *writer_of.entry(write.path()).or_insert(commit.session);
-                if writer != commit.session {
-                    for (zxid, write) in CommitWrites::flatten(commits) {
-                        self.apply(zxid, write).await?;
-                    }
-                    return Ok(());
-                }
+        let Some(lanes) = CommitWrites::session_lanes(commits) else {
+            for (zxid, write) in CommitWrites::flatten(commits) {
+                self.apply(zxid, write).await?;
             }
-            match lanes.iter_mut().find(|(s, _)| *s == commit.session) {
-                Some((_, lane)) => lane.push(commit),
-                None => lanes.push((commit.session, vec![commit])),
-            }
-        }
-        futures::future::try_join_all(lanes.iter().map(|(_, lane)| async move {
+            return Ok(());
+        };
+        futures::future::try_join_all(lanes.iter().map(|lane| async move {
             for commit in lane {
                 for write in commit.writes {
                     self.apply(commit.zxid, write).await?;

@@ -3,7 +3,6 @@
 //! adapters split them (`crates/aws/src/system/commit.rs`,
 //! `crates/aws/src/user/*.rs`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -179,24 +178,13 @@ impl SlowUser {
     /// S3: each session's commits in order, different sessions' at once;
     /// one after another if two sessions share an object.
     async fn apply_s3(&self, commits: &[CommitWrites<'_>]) -> Result<(), StoreError> {
-        let mut writer_of: HashMap<&str, SessionId> = HashMap::new();
-        let mut lanes: Vec<(SessionId, Vec<&CommitWrites>)> = Vec::new();
-        for commit in commits {
-            for write in commit.writes {
-                let writer = *writer_of.entry(write.path()).or_insert(commit.session);
-                if writer != commit.session {
-                    for (zxid, write) in CommitWrites::flatten(commits) {
-                        self.apply(zxid, write).await?;
-                    }
-                    return Ok(());
-                }
+        let Some(lanes) = CommitWrites::session_lanes(commits) else {
+            for (zxid, write) in CommitWrites::flatten(commits) {
+                self.apply(zxid, write).await?;
             }
-            match lanes.iter_mut().find(|(s, _)| *s == commit.session) {
-                Some((_, lane)) => lane.push(commit),
-                None => lanes.push((commit.session, vec![commit])),
-            }
-        }
-        futures::future::try_join_all(lanes.iter().map(|(_, lane)| async move {
+            return Ok(());
+        };
+        futures::future::try_join_all(lanes.iter().map(|lane| async move {
             for commit in lane {
                 for write in commit.writes {
                     self.apply(commit.zxid, write).await?;
