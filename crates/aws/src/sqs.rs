@@ -147,19 +147,27 @@ impl CommitQueue for SqsCommitQueue {
                 .instrument(batch[0].span.clone())
                 .await;
         }
+        // Each request encoded once, for its size and to send.
+        let envelopes: Vec<Envelope> = batch.iter().map(|out| out.commit.encode()).collect();
         let mut start = 0;
         while start < batch.len() {
             let mut end = start;
             let mut bytes = 0;
             while end < batch.len() && end - start < MAX_BATCH_ENTRIES {
-                let size = batch[end].commit.encode().queue_size();
+                let size = envelopes[end].queue_size();
                 if end > start && bytes + size > MAX_MESSAGE_BYTES {
                     break;
                 }
                 bytes += size;
                 end += 1;
             }
-            send_batch(&self.client, &self.queue_url, &batch[start..end]).await?;
+            send_batch(
+                &self.client,
+                &self.queue_url,
+                &batch[start..end],
+                &envelopes[start..end],
+            )
+            .await?;
             start = end;
         }
         Ok(())
@@ -176,10 +184,10 @@ async fn send_batch(
     client: &aws_sdk_sqs::Client,
     queue_url: &str,
     batch: &[Outgoing],
+    envelopes: &[Envelope],
 ) -> Result<(), StoreError> {
     let mut entries = Vec::with_capacity(batch.len());
-    for (i, out) in batch.iter().enumerate() {
-        let envelope = out.commit.encode();
+    for (i, (out, envelope)) in batch.iter().zip(envelopes).enumerate() {
         let mut entry = SendMessageBatchRequestEntry::builder()
             .id(i.to_string())
             .message_body(&envelope.body)

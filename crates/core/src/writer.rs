@@ -20,8 +20,8 @@ use crate::queue::{send_reply, Outgoing};
 use crate::system::{LockOutcome, LockRequest, NodeRecord, RefusalRecord, SystemStore};
 use crate::transition::{apply, check_request, paths_to_lock, Halt, Refusal};
 use crate::{
-    path, Clock, CommitQueue, CommitRequest, Error, Op, Outcome, PreState, Reply, ReplySink, Stat,
-    StoreError, WriteRequest,
+    path, Clock, CommitQueue, CommitRequest, Error, Op, Outcome, PreState, Reply, ReplySink,
+    SessionId, Stat, StoreError, WriteRequest,
 };
 
 /// Tunables of the writer.
@@ -56,10 +56,16 @@ pub enum Handled {
     Duplicate,
 }
 
-/// What one round of locking and validation came to.
-/// Validated writes of a batch not pushed yet.
+/// Validated writes of a batch not pushed yet, in the order they were
+/// validated, and the turn to push them: one push at a time, so that the
+/// queue gets them in that order (a session's writes in seq order).
 #[derive(Default)]
-struct HeldBack(std::sync::Mutex<Vec<Outgoing>>);
+struct HeldBack {
+    writes: std::sync::Mutex<Vec<Outgoing>>,
+    pushing: tokio::sync::Mutex<()>,
+}
+
+/// What one round of locking and validation came to.
 
 enum Attempt {
     Forwarded,
@@ -123,11 +129,13 @@ impl Writer {
             .await
     }
 
-    /// Handles a batch of requests in order, as [`Writer::handle_within`]
-    /// would each, but holds the validated writes back and hands them to
-    /// the distributor queue together ([`CommitQueue::push_batch`]) at the
-    /// end, or sooner when a later request waits for a lock (it may be
-    /// one of theirs). A request's `u32` is its delivery count.
+    /// Handles a batch of requests as [`Writer::handle_within`] would
+    /// each, but holds the validated writes back and hands them to the
+    /// distributor queue together ([`CommitQueue::push_batch`]) at the
+    /// end, or sooner when a request waits for a lock (it may be one of
+    /// theirs). Each session's requests are handled in order, different
+    /// sessions' at once (their locks taken side by side). A request's
+    /// `u32` is its delivery count; the results are in the batch's order.
     ///
     /// An `Err` fails the whole batch, which the queue delivers again: the
     /// writes held back are pushed first if possible, and otherwise
@@ -150,39 +158,74 @@ impl Writer {
         deadline_ms: Option<i64>,
     ) -> Result<Vec<Handled>, StoreError> {
         let held = HeldBack::default();
-        let mut handled = Vec::with_capacity(batch.len());
         // Each write's span is entered again while the batch goes out, so
         // that its held-back push shows inside it.
-        let mut open = Vec::with_capacity(batch.len());
-        for ((req, delivery), parent) in batch.iter().zip(parents) {
-            let span = tracing::info_span!(
-                parent: parent,
-                "write",
-                zk.op = req.op.name(),
-                zk.path = req.op.path(),
-                zk.session = %req.session,
-                zk.seq = req.seq,
-            );
-            open.push(span.clone());
-            let done = self
-                .handle_request_with(req, *delivery, deadline_ms, Some(&held))
-                .instrument(span)
-                .await;
-            match done {
-                Ok(done) => handled.push(done),
-                Err(e) => {
-                    let _ = self.release_held(&held).await;
-                    return Err(e);
-                }
+        let spans: Vec<tracing::Span> = batch
+            .iter()
+            .zip(parents)
+            .map(|((req, _), parent)| {
+                tracing::info_span!(
+                    parent: parent,
+                    "write",
+                    zk.op = req.op.name(),
+                    zk.path = req.op.path(),
+                    zk.session = %req.session,
+                    zk.seq = req.seq,
+                )
+            })
+            .collect();
+        // A lane per session, in the order of each session's first request.
+        let mut lanes: Vec<(SessionId, Vec<usize>)> = Vec::new();
+        for (i, (req, _)) in batch.iter().enumerate() {
+            match lanes.iter_mut().find(|(s, _)| *s == req.session) {
+                Some((_, lane)) => lane.push(i),
+                None => lanes.push((req.session, vec![i])),
             }
         }
-        crate::spans::in_all(open, self.release_held(&held)).await?;
-        Ok(handled)
+        let lanes = lanes.iter().map(|(_, lane)| {
+            let (held, spans) = (&held, &spans);
+            async move {
+                let mut done = Vec::with_capacity(lane.len());
+                for &i in lane {
+                    let (req, delivery) = batch[i];
+                    let result = self
+                        .handle_request_with(req, delivery, deadline_ms, Some(held))
+                        .instrument(spans[i].clone())
+                        .await;
+                    let failed = result.is_err();
+                    done.push((i, result));
+                    if failed {
+                        // The session's later requests wait for the
+                        // batch to come again, in order.
+                        break;
+                    }
+                }
+                done
+            }
+        });
+        let mut handled: Vec<Option<Handled>> = (0..batch.len()).map(|_| None).collect();
+        let mut failure = None;
+        for (i, result) in join_all(lanes).await.into_iter().flatten() {
+            match result {
+                Ok(done) => handled[i] = Some(done),
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        if let Some(e) = failure {
+            let _ = self.release_held(&held).await;
+            return Err(e);
+        }
+        crate::spans::in_all(spans, self.release_held(&held)).await?;
+        Ok(handled
+            .into_iter()
+            .map(|h| h.expect("every lane ran to its end"))
+            .collect())
     }
 
     /// Pushes the writes held back, if any.
     async fn release_held(&self, held: &HeldBack) -> Result<(), StoreError> {
-        let batch = std::mem::take(&mut *held.0.lock().unwrap());
+        let _turn = held.pushing.lock().await;
+        let batch = std::mem::take(&mut *held.writes.lock().unwrap());
         if batch.is_empty() {
             return Ok(());
         }
@@ -323,7 +366,11 @@ impl Writer {
                     let push = tracing::info_span!("push", zk.token = %commit.token);
                     match held {
                         // Its span stays open until the batch goes out.
-                        Some(held) => held.0.lock().unwrap().push(Outgoing { commit, span: push }),
+                        Some(held) => held
+                            .writes
+                            .lock()
+                            .unwrap()
+                            .push(Outgoing { commit, span: push }),
                         None => self.commits.push(&commit).instrument(push).await?,
                     }
                     return Ok(Attempt::Forwarded);

@@ -300,3 +300,129 @@ async fn a_write_waiting_for_a_lock_its_batch_holds_lets_that_write_go_first() {
     assert_eq!(node.data.as_ref(), b"b");
     assert_eq!(node.stat.version, 2);
 }
+
+/// The system store of `sim`, each lock call taking `delay`.
+struct SlowLocks {
+    inner: std::sync::Arc<fk_core::memory::MemorySystemStore>,
+    delay: std::time::Duration,
+}
+
+#[async_trait::async_trait]
+impl fk_core::system::SystemStore for SlowLocks {
+    async fn lock(&self, req: LockRequest<'_>) -> Result<LockOutcome, fk_core::StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.lock(req).await
+    }
+    async fn unlock(&self, path: &str, token: &str) -> Result<(), fk_core::StoreError> {
+        self.inner.unlock(path, token).await
+    }
+    async fn commit(
+        &self,
+        commit: &fk_core::system::SystemCommit,
+    ) -> Result<fk_core::system::CommitOutcome, fk_core::StoreError> {
+        self.inner.commit(commit).await
+    }
+    async fn record_refusal(
+        &self,
+        session: SessionId,
+        seq: u64,
+    ) -> Result<fk_core::system::RefusalRecord, fk_core::StoreError> {
+        self.inner.record_refusal(session, seq).await
+    }
+    async fn counter(&self) -> Result<fk_core::system::Counter, fk_core::StoreError> {
+        self.inner.counter().await
+    }
+    async fn create_session(
+        &self,
+        session: &fk_core::system::SessionRecord,
+    ) -> Result<bool, fk_core::StoreError> {
+        self.inner.create_session(session).await
+    }
+    async fn session(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<fk_core::system::SessionRecord>, fk_core::StoreError> {
+        self.inner.session(id).await
+    }
+    async fn delete_session(&self, id: SessionId) -> Result<(), fk_core::StoreError> {
+        self.inner.delete_session(id).await
+    }
+    async fn touch_session(&self, id: SessionId, now_ms: i64) -> Result<bool, fk_core::StoreError> {
+        self.inner.touch_session(id, now_ms).await
+    }
+    async fn sessions(&self) -> Result<Vec<fk_core::system::SessionRecord>, fk_core::StoreError> {
+        self.inner.sessions().await
+    }
+    async fn register_watch(
+        &self,
+        reg: fk_core::system::WatchRegistration<'_>,
+    ) -> Result<bool, fk_core::StoreError> {
+        self.inner.register_watch(reg).await
+    }
+    async fn remove_watch(
+        &self,
+        path: &str,
+        kind: fk_core::watch::WatchKind,
+        session: SessionId,
+    ) -> Result<(), fk_core::StoreError> {
+        self.inner.remove_watch(path, kind, session).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_writer_batch_takes_different_sessions_locks_side_by_side() {
+    // Given ten sessions' sets of their own nodes in one writer batch, one
+    // session with a second (pipelined) set, and locks that take 10 ms
+    let mut sim = Sim::new();
+    let mut requests = Vec::new();
+    let mut first = None;
+    for i in 0..10 {
+        let s = sim.open_session().await;
+        let name = format!("/n{i}");
+        sim.write(s, create(&name, "")).await.unwrap();
+        requests.push(sim.request(s, set(&name, "v", None)));
+        first.get_or_insert(s);
+    }
+    sim.write(first.unwrap(), create("/m0", "")).await.unwrap();
+    let again = sim.request(first.unwrap(), set("/m0", "w", None));
+    requests.push(again);
+    let delay = std::time::Duration::from_millis(10);
+    let writer = fk_core::writer::Writer::new(
+        std::sync::Arc::new(SlowLocks {
+            inner: sim.system.clone(),
+            delay,
+        }),
+        sim.commits.clone(),
+        sim.replies.clone(),
+        std::sync::Arc::new(TokioClock(tokio::time::Instant::now())),
+        fk_core::writer::WriterConfig {
+            lock_ttl_ms: LOCK_TTL_MS,
+            max_data_len: 1024,
+        },
+    );
+    let batch: Vec<_> = requests.iter().map(|r| (r, 1)).collect();
+
+    // When the writer handles the batch
+    let started = tokio::time::Instant::now();
+    let handled = writer.handle_batch(&batch, None).await.unwrap();
+
+    // Then the ten sessions took their locks at once (the batch took two
+    // lock rounds, the pipelined session's two writes one after the
+    // other: not eleven), and the queue has the session's writes in order
+    assert_eq!(handled, [const { Handled::Forwarded }; 11]);
+    assert!(
+        started.elapsed() < delay * 3,
+        "the batch took {:?}",
+        started.elapsed()
+    );
+    let queued: Vec<(SessionId, u64)> = std::iter::from_fn(|| sim.commits.pop())
+        .map(|c| (c.session, c.seq))
+        .collect();
+    assert_eq!(queued.len(), 11);
+    let of_first: Vec<u64> = queued
+        .iter()
+        .filter(|(s, _)| *s == first.unwrap())
+        .map(|(_, seq)| *seq)
+        .collect();
+    assert_eq!(of_first, [requests[0].seq, requests[10].seq]);
+}
