@@ -66,7 +66,6 @@ struct HeldBack {
 }
 
 /// What one round of locking and validation came to.
-
 enum Attempt {
     Forwarded,
     AlreadyCommitted,
