@@ -106,7 +106,9 @@ pub fn section(o: &mut String, r: &Results) {
          up to 10, and committing and writing user storage for each write in turn \
          (`Distributor::handle_overlapped`). **After**: each writer invocation takes the writes \
          that have arrived, up to 10, of any sessions (Lambda runs as many at once as message \
-         groups have messages: one per session) and pushes the validated ones together, one SendMessageBatch per 10 (`Writer::handle_batch`); \
+         groups have messages: one per session), locks and validates different sessions' \
+         writes side by side and pushes the validated ones together, one SendMessageBatch per \
+         10 (`Writer::handle_batch`); \
          the distributor commits each batch as a group (`Distributor::handle_batch`): DynamoDB \
          transactions split by the adapter's own rule (`fk_aws::system::transaction_len`: ≤ 100 \
          items, no item twice), user storage written as the adapters do (Redis one MULTI \
