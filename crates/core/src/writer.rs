@@ -56,6 +56,18 @@ pub enum Handled {
     Duplicate,
 }
 
+/// The span of one request's handling, a child of `parent`.
+fn write_span(parent: &tracing::Span, req: &WriteRequest) -> tracing::Span {
+    tracing::info_span!(
+        parent: parent,
+        "write",
+        zk.op = req.op.name(),
+        zk.path = req.op.path(),
+        zk.session = %req.session,
+        zk.seq = req.seq,
+    )
+}
+
 /// Validated writes of a batch not pushed yet, in the order they were
 /// validated, and the turn to push them: one push at a time, so that the
 /// queue gets them in that order (a session's writes in seq order).
@@ -116,13 +128,7 @@ impl Writer {
         delivery: u32,
         deadline_ms: Option<i64>,
     ) -> Result<Handled, StoreError> {
-        let span = tracing::info_span!(
-            "write",
-            zk.op = req.op.name(),
-            zk.path = req.op.path(),
-            zk.session = %req.session,
-            zk.seq = req.seq,
-        );
+        let span = write_span(&tracing::Span::current(), req);
         self.handle_request(req, delivery, deadline_ms)
             .instrument(span)
             .await
@@ -162,16 +168,7 @@ impl Writer {
         let spans: Vec<tracing::Span> = batch
             .iter()
             .zip(parents)
-            .map(|((req, _), parent)| {
-                tracing::info_span!(
-                    parent: parent,
-                    "write",
-                    zk.op = req.op.name(),
-                    zk.path = req.op.path(),
-                    zk.session = %req.session,
-                    zk.seq = req.seq,
-                )
-            })
+            .map(|((req, _), parent)| write_span(parent, req))
             .collect();
         // A lane per session, in the order of each session's first request.
         let mut lanes: Vec<(SessionId, Vec<usize>)> = Vec::new();
