@@ -205,47 +205,59 @@ proptest! {
             for (who, op) in &ops {
                 let session = sessions[*who];
                 let actual = sim.write(session, op.clone()).await;
-                if let Op::Multi { ops, .. } = op {
-                    match (model.apply_multi(session, ops), actual) {
-                        (Ok(paths), Ok(OpResult::Multi { results })) => {
-                            for (p, r) in paths.iter().zip(&results) {
-                                if let (Some(p), OpResult::Created { path, .. }) = (p, r) {
-                                    assert_eq!(p, path);
-                                }
-                            }
-                        }
-                        (Err((_, e)), Err(g)) => assert_eq!(e, g, "{op:?}"),
-                        (expected, actual) => panic!("{op:?}: model {expected:?}, system {actual:?}"),
-                    }
-                    continue;
-                }
-                let expected = model.apply(session, op);
-                match (&expected, &actual) {
-                    (Ok(Some(path)), Ok(OpResult::Created { path: got, .. })) => assert_eq!(path, got),
-                    (Ok(None), Ok(OpResult::SetData { .. } | OpResult::Deleted)) => {}
-                    (Err(e), Err(g)) => assert_eq!(e, g, "{op:?}"),
-                    _ => panic!("{op:?}: model {expected:?}, system {actual:?}"),
-                }
+                answers_agree(&mut model, session, op, actual);
             }
-            for (path, node) in &model.nodes {
-                let got = sim.read(path).await.unwrap_or_default();
-                assert_eq!(&got.data[..], &node.data[..], "{path}");
-                assert_eq!(got.stat.version, node.version, "{path}");
-                assert_eq!(got.stat.cversion, node.cversion, "{path}");
-                assert_eq!(got.stat.num_children, node.num_children, "{path}");
-                let mut children: Vec<String> = model
-                    .nodes
-                    .keys()
-                    .filter(|p| p.as_str() != "/" && parent_of(p) == *path)
-                    .map(|p| p.rsplit('/').next().unwrap().to_string())
-                    .collect();
-                children.sort();
-                assert_eq!(got.children, children, "{path}");
-                assert_eq!(got.stat.ephemeral_owner, node.owner, "{path}");
-            }
-            assert!(sim.system.locked_paths().is_empty());
+            trees_agree(&sim, &model).await;
         });
     }
+}
+
+/// Applies `op` of `session` to the model and checks that the system
+/// answered it as the model does (the names of created nodes included).
+fn answers_agree(model: &mut Model, session: SessionId, op: &Op, actual: Result<OpResult, Error>) {
+    if let Op::Multi { ops, .. } = op {
+        match (model.apply_multi(session, ops), actual) {
+            (Ok(paths), Ok(OpResult::Multi { results })) => {
+                for (p, r) in paths.iter().zip(&results) {
+                    if let (Some(p), OpResult::Created { path, .. }) = (p, r) {
+                        assert_eq!(p, path);
+                    }
+                }
+            }
+            (Err((_, e)), Err(g)) => assert_eq!(e, g, "{op:?}"),
+            (expected, actual) => panic!("{op:?}: model {expected:?}, system {actual:?}"),
+        }
+        return;
+    }
+    let expected = model.apply(session, op);
+    match (&expected, &actual) {
+        (Ok(Some(path)), Ok(OpResult::Created { path: got, .. })) => assert_eq!(path, got),
+        (Ok(None), Ok(OpResult::SetData { .. } | OpResult::Deleted)) => {}
+        (Err(e), Err(g)) => assert_eq!(e, g, "{op:?}"),
+        _ => panic!("{op:?}: model {expected:?}, system {actual:?}"),
+    }
+}
+
+/// Checks that user storage holds the model's tree, every node's data,
+/// Stat counts, children and owner, and that no lock is left.
+async fn trees_agree(sim: &Sim, model: &Model) {
+    for (path, node) in &model.nodes {
+        let got = sim.read(path).await.unwrap_or_default();
+        assert_eq!(&got.data[..], &node.data[..], "{path}");
+        assert_eq!(got.stat.version, node.version, "{path}");
+        assert_eq!(got.stat.cversion, node.cversion, "{path}");
+        assert_eq!(got.stat.num_children, node.num_children, "{path}");
+        let mut children: Vec<String> = model
+            .nodes
+            .keys()
+            .filter(|p| p.as_str() != "/" && parent_of(p) == *path)
+            .map(|p| p.rsplit('/').next().unwrap().to_string())
+            .collect();
+        children.sort();
+        assert_eq!(got.children, children, "{path}");
+        assert_eq!(got.stat.ephemeral_owner, node.owner, "{path}");
+    }
+    assert!(sim.system.locked_paths().is_empty());
 }
 
 /// `op` with every path moved under `root`.
@@ -344,29 +356,9 @@ proptest! {
                     .map(|(_, r)| r.outcome.clone().into())
                     .unwrap_or_else(|| panic!("no reply to {req:?}"));
                 let op = rooted(&format!("/s{who}"), op);
-                if let Op::Multi { ops, .. } = &op {
-                    match (model.apply_multi(req.session, ops), actual) {
-                        (Ok(_), Ok(OpResult::Multi { .. })) => {}
-                        (Err((_, e)), Err(g)) => assert_eq!(e, g, "{op:?}"),
-                        (expected, actual) => panic!("{op:?}: model {expected:?}, system {actual:?}"),
-                    }
-                    continue;
-                }
-                let expected = model.apply(req.session, &op);
-                match (&expected, &actual) {
-                    (Ok(Some(path)), Ok(OpResult::Created { path: got, .. })) => assert_eq!(path, got),
-                    (Ok(None), Ok(OpResult::SetData { .. } | OpResult::Deleted)) => {}
-                    (Err(e), Err(g)) => assert_eq!(e, g, "{op:?}"),
-                    _ => panic!("{op:?}: model {expected:?}, system {actual:?}"),
-                }
+                answers_agree(&mut model, req.session, &op, actual);
             }
-            for (path, node) in &model.nodes {
-                let got = sim.read(path).await.unwrap_or_default();
-                assert_eq!(&got.data[..], &node.data[..], "{path}");
-                assert_eq!(got.stat.version, node.version, "{path}");
-                assert_eq!(got.stat.num_children, node.num_children, "{path}");
-            }
-            assert!(sim.system.locked_paths().is_empty());
+            trees_agree(&sim, &model).await;
         });
     }
 }
