@@ -14,7 +14,7 @@ use fk_aws::user::{self, DYNAMODB_MAX_DATA};
 use fk_core::user::{ChildChange, UserStore, UserWrite};
 use fk_core::Stat;
 
-use common::user_contract::{child, create, path, stat, BINARY};
+use common::user_contract::{a_child_each, as_batch, child, create, path, stat, BINARY};
 
 /// A fresh table's store, its clients and the counter of its calls.
 async fn fixture() -> (Arc<dyn UserStore>, Clients, CallCounter, String) {
@@ -174,24 +174,8 @@ async fn a_batch_of_ten_commits_is_one_transaction() {
         store.apply(1, &create(p, b"")).await.unwrap();
     }
     counter.take();
-    let commits: Vec<[UserWrite; 2]> = parents
-        .iter()
-        .map(|p| {
-            [
-                create(&fk_core::path::join(p, "c"), BINARY),
-                child(p, ChildChange::Added("c".into()), 1),
-            ]
-        })
-        .collect();
-    let batch: Vec<fk_core::user::CommitWrites> = commits
-        .iter()
-        .enumerate()
-        .map(|(i, writes)| fk_core::user::CommitWrites {
-            zxid: 10 + i as i64,
-            session: fk_core::SessionId::from_raw(1 + i as i64).unwrap(),
-            writes,
-        })
-        .collect();
+    let commits = a_child_each(&parents);
+    let batch = as_batch(&commits, commits.len());
 
     // When they are applied as one batch
     store.apply_batch(&batch).await.unwrap();

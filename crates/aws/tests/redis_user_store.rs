@@ -10,7 +10,7 @@ use fk_aws::deployment::UserStoreConfig;
 use fk_aws::user::{self, RedisUserStore, REDIS_MAX_DATA};
 use fk_core::user::{ChildChange, UserStore, UserWrite};
 
-use common::user_contract::{child, create, path, stat, BINARY};
+use common::user_contract::{a_child_each, as_batch, child, create, path, stat, BINARY};
 
 /// A store under a fresh key prefix, and the counter of its calls.
 async fn store_and_counter() -> (Arc<dyn UserStore>, CallCounter) {
@@ -171,24 +171,8 @@ async fn a_batch_of_commits_is_one_round_trip() {
     // Given ten commits, each a create and its parent's child list
     let (store, counter) = store_and_counter().await;
     let parents: Vec<String> = (0..10).map(|i| path(&format!("batch{i}"))).collect();
-    let commits: Vec<[UserWrite; 2]> = parents
-        .iter()
-        .map(|p| {
-            [
-                create(&fk_core::path::join(p, "c"), BINARY),
-                child(p, ChildChange::Added("c".into()), 1),
-            ]
-        })
-        .collect();
-    let batch: Vec<fk_core::user::CommitWrites> = commits
-        .iter()
-        .enumerate()
-        .map(|(i, writes)| fk_core::user::CommitWrites {
-            zxid: 10 + i as i64,
-            session: fk_core::SessionId::from_raw(1 + i as i64).unwrap(),
-            writes,
-        })
-        .collect();
+    let commits = a_child_each(&parents);
+    let batch = as_batch(&commits, commits.len());
     counter.take();
 
     // When they are applied as one batch

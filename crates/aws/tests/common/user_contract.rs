@@ -45,6 +45,34 @@ pub fn child(path: &str, change: ChildChange, cversion: i32) -> UserWrite {
     }
 }
 
+/// Each of `parents` gets a child `c`: a commit of two changes (the
+/// create and the parent's child list) per parent.
+pub fn a_child_each(parents: &[String]) -> Vec<[UserWrite; 2]> {
+    parents
+        .iter()
+        .map(|p| {
+            [
+                create(&fk_core::path::join(p, "c"), BINARY),
+                child(p, ChildChange::Added("c".into()), 1),
+            ]
+        })
+        .collect()
+}
+
+/// `commits` as one batch: consecutive zxids from 10, of `sessions`
+/// sessions in turn.
+pub fn as_batch<W: AsRef<[UserWrite]>>(commits: &[W], sessions: usize) -> Vec<CommitWrites<'_>> {
+    commits
+        .iter()
+        .enumerate()
+        .map(|(i, writes)| CommitWrites {
+            zxid: 10 + i as i64,
+            session: session(1 + (i % sessions) as i64),
+            writes: writes.as_ref(),
+        })
+        .collect()
+}
+
 pub async fn a_created_node_reads_back_with_binary_data(store: &dyn UserStore) {
     let p = path("created");
 
@@ -408,15 +436,7 @@ pub async fn a_batch_applies_every_commit_in_order_and_again_as_a_replay(store: 
             child(&p, ChildChange::Added("c".into()), 3),
         ],
     ];
-    let batch: Vec<CommitWrites> = commits
-        .iter()
-        .enumerate()
-        .map(|(i, writes)| CommitWrites {
-            zxid: 10 + i as i64,
-            session: session(1 + i as i64 % 2),
-            writes,
-        })
-        .collect();
+    let batch = as_batch(&commits, 2);
     for _ in 0..2 {
         store.apply_batch(&batch).await.unwrap();
 
