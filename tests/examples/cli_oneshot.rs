@@ -15,19 +15,16 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use fk_e2e::stats::{ms, quantile};
 use fk_e2e::{binary, Stack, StackOptions};
 use fk_local::StoreKind;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 fn report(what: &str, mut times: Vec<Duration>) {
     times.sort();
     println!(
         "{what}: median {:.0} ms, p90 {:.0} ms over {} runs",
-        percentile(&times, 0.5).as_secs_f64() * 1e3,
-        percentile(&times, 0.9).as_secs_f64() * 1e3,
+        ms(quantile(&times, 0.5)),
+        ms(quantile(&times, 0.9)),
         times.len()
     );
 }

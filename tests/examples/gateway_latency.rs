@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use fk_client::CreateMode;
+use fk_e2e::stats::{ms, quantile};
 use fk_e2e::{Stack, StackOptions};
 use fk_gateway::{Gateway, GatewayConfig};
 use fk_local::StoreKind;
@@ -83,16 +84,6 @@ async fn gateway_round(zk: &zkc::Client, path: &str, samples: &mut Samples) {
         .unwrap();
 }
 
-fn quantile(samples: &[Duration], q: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -140,7 +131,10 @@ async fn main() {
     println!("| op | direct p50 | gateway p50 | added p50 | direct p90 | gateway p90 |");
     println!("|---|---:|---:|---:|---:|---:|");
     for op in OPS {
-        let (d, g) = (&direct_samples[op], &gateway_samples[op]);
+        let (mut d, mut g) = (direct_samples[op].clone(), gateway_samples[op].clone());
+        d.sort();
+        g.sort();
+        let (d, g) = (&d, &g);
         let (d50, g50) = (quantile(d, 0.5), quantile(g, 0.5));
         println!(
             "| {op} | {:.1} | {:.1} | {:+.1} | {:.1} | {:.1} |",

@@ -10,9 +10,10 @@
 //! figures, not AWS ones; the call counts are the same on AWS.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fk_core::CreateMode;
+use fk_e2e::stats::{ms, quantile};
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
 
@@ -74,9 +75,9 @@ async fn main() {
         println!(
             "{:<8} {:>9.1} {:>9.1} {:>9.1}",
             name,
-            ms(percentile(&samples, 0.50)),
-            ms(percentile(&samples, 0.95)),
-            ms(percentile(&samples, 0.99))
+            ms(quantile(&samples, 0.50)),
+            ms(quantile(&samples, 0.95)),
+            ms(quantile(&samples, 0.99))
         );
     }
     println!();
@@ -111,13 +112,4 @@ async fn main() {
     println!("client per write: SQS.SendMessage 1 (the reply arrives on the session's long poll)");
     zk.close().await.unwrap();
     stack.stop().await;
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }

@@ -15,6 +15,7 @@
 use std::time::{Duration, Instant};
 
 use fk_client::CreateMode;
+use fk_e2e::stats::quantile;
 use fk_e2e::{Stack, StackOptions};
 use fk_local::StoreKind;
 use fk_traces::waterfall;
@@ -44,10 +45,6 @@ async fn run(stack: &Stack, writes: usize) -> Vec<f64> {
     latencies
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let writes: usize = std::env::args()
@@ -69,8 +66,8 @@ async fn main() {
     for (name, l) in &results {
         println!(
             "{name:<12} p50 {:>7.1} ms   p90 {:>7.1} ms",
-            percentile(l, 0.5),
-            percentile(l, 0.9)
+            quantile(l, 0.5),
+            quantile(l, 0.9)
         );
     }
 }
