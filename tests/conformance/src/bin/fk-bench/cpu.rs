@@ -5,9 +5,11 @@
 //! (`utime + stime` of `/proc/<pid>/stat`, every thread, live or exited)
 //! is the functions' whole CPU: our logic, the SDK (request building,
 //! signing, HTTP, parsing), serialisation, logging and the runtime loop.
-//! One writer instance and one distributor; one session writes in a row,
-//! so every invocation carries one record. Start-up is left out: the
-//! counters are read after a warm-up, before and after each series.
+//! One writer instance and one distributor. With one session writing in a
+//! row every invocation carries one record; with several sessions writing
+//! at once (each its own nodes) the functions get batches, as under load.
+//! Start-up is left out: the counters are read after a warm-up, before
+//! and after each series.
 
 use std::collections::BTreeMap;
 
@@ -106,20 +108,26 @@ fn per_write(
     ms
 }
 
-/// `writes` of each op of [`OPS`] from one session on a fresh stack with
-/// `store`, and the functions' CPU ms per write.
-pub async fn measure(store: StoreKind, writes: usize) -> Vec<CpuPerWrite> {
+/// About `writes` of each op of [`OPS`] (`writes / sessions` from each of
+/// `sessions` sessions at once, each on its own node `/cpu<j>`) on a fresh
+/// stack with `store`, and the functions' CPU ms per write.
+pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<CpuPerWrite> {
     let mut options = StackOptions::new(store);
     options.writers = 1;
     let stack = Stack::start(options).await;
-    let zk = stack.client().await;
-    zk.create("/cpu", b"1234", CreateMode::Persistent)
-        .await
-        .unwrap();
+    let mut clients = Vec::with_capacity(sessions);
+    for j in 0..sessions {
+        let zk = stack.client().await;
+        zk.create(&format!("/cpu{j}"), b"1234", CreateMode::Persistent)
+            .await
+            .unwrap();
+        clients.push(zk);
+    }
     // Warm-up: connections open, lazily built state in place.
     for _ in 0..20 {
-        zk.set_data("/cpu", b"abcd", None).await.unwrap();
+        clients[0].set_data("/cpu0", b"abcd", None).await.unwrap();
     }
+    let each = (writes / sessions).max(1);
     let mut out = Vec::new();
     for op in OPS {
         let before = sample();
@@ -128,27 +136,34 @@ pub async fn measure(store: StoreKind, writes: usize) -> Vec<CpuPerWrite> {
             FUNCTIONS,
             "one process of each function"
         );
-        for i in 0..writes {
-            let path = format!("/cpu/n{i}");
-            match op {
-                "set" => zk.set_data("/cpu", b"abcd", None).await.map(drop),
-                "create" => zk
-                    .create(&path, b"1234", CreateMode::Persistent)
-                    .await
-                    .map(drop),
-                _ => zk.delete(&path, None).await,
+        let series = clients.iter().enumerate().map(|(j, zk)| async move {
+            let node = format!("/cpu{j}");
+            for i in 0..each {
+                let path = format!("{node}/n{i}");
+                match op {
+                    "set" => zk.set_data(&node, b"abcd", None).await.map(drop),
+                    "create" => zk
+                        .create(&path, b"1234", CreateMode::Persistent)
+                        .await
+                        .map(drop),
+                    _ => zk.delete(&path, None).await,
+                }
+                .unwrap();
             }
-            .unwrap();
-        }
+        });
+        futures::future::join_all(series).await;
         let after = sample();
+        let done = each * sessions;
         out.push(CpuPerWrite {
             op,
-            writes,
-            ms: per_write(&before, &after, writes),
+            writes: done,
+            ms: per_write(&before, &after, done),
         });
         eprint!(".");
     }
-    zk.close().await.unwrap();
+    for zk in clients {
+        zk.close().await.unwrap();
+    }
     stack.stop().await;
     out
 }

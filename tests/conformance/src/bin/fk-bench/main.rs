@@ -16,7 +16,9 @@
 //! | `FK_BENCH_DATE`, `_COMMIT`, `_CPU`, `_CORES`, `_LOAD`, `_BUILD_S` | the run's circumstances |
 //!
 //! `fk-bench cpu [STORE…]` measures only the functions' CPU per write (SDK
-//! included) and prints it, writing nothing: the loop for profiling them
+//! included) and prints it, writing nothing (`FK_BENCH_CPU_SESSIONS=1,16`:
+//! also with 16 sessions writing at once, so that the functions batch;
+//! default 1): the loop for profiling them
 //! (`scripts/profile-functions.sh`). `fk-bench sdk` prints the CPU of one
 //! SDK call in isolation, warm and cold, with and without keep-alive.
 
@@ -102,7 +104,7 @@ async fn main() {
         ));
         results
             .cpu
-            .insert(name.into(), cpu::measure(store, cpu_writes).await);
+            .insert(name.into(), cpu::measure(store, cpu_writes, 1).await);
 
         let stack = Stack::start(StackOptions::new(store)).await;
         step(&format!("{name}: latency, {ops} writes and {ops} reads"));
@@ -147,6 +149,10 @@ async fn main() {
 
 /// `fk-bench cpu [STORE…]`: the functions' CPU per write only, printed.
 async fn cpu_only(stores: &[String], writes: usize) {
+    let sessions: Vec<usize> = var("FK_BENCH_CPU_SESSIONS", "1")
+        .split(',')
+        .map(|n| n.trim().parse().expect("FK_BENCH_CPU_SESSIONS: numbers"))
+        .collect();
     let stores: Vec<&str> = if stores.is_empty() {
         vec!["s3"]
     } else {
@@ -158,12 +164,16 @@ async fn cpu_only(stores: &[String], writes: usize) {
             .iter()
             .find(|(n, _)| *n == name)
             .unwrap_or_else(|| panic!("unknown store {name}: s3, dynamodb or redis"));
-        step(&format!(
-            "{name}: CPU per write, {writes} writes of each op"
-        ));
-        let rows = cpu::measure(*store, writes).await;
-        println!("\n{}", cpu::table(name, &rows));
-        all.insert(name.to_string(), rows);
+        for &n in &sessions {
+            step(&format!(
+                "{name}: CPU per write, {writes} writes of each op from {n} session(s)"
+            ));
+            let rows = cpu::measure(*store, writes, n).await;
+            println!("\n{n} session(s) at once:\n{}", cpu::table(name, &rows));
+            if n == 1 {
+                all.insert(name.to_string(), rows);
+            }
+        }
     }
     // The section `make bench` writes into docs/BENCHMARKS.md.
     let mut section = String::new();
