@@ -25,6 +25,10 @@ pub const OPS: [&str; 3] = ["set", "create", "delete"];
 /// The function processes measured, by binary name.
 pub const FUNCTIONS: [&str; 2] = ["fk-writer", "fk-distributor"];
 
+/// How many sessions write at once in each series `make bench` measures:
+/// one (a record per invocation) and sixteen (the functions batch).
+pub const SESSIONS: [usize; 2] = [1, 16];
+
 /// Memory sizes for the modelled latency: Lambda gives a function CPU in
 /// proportion to its memory, one vCPU at 1,769 MB.
 pub const MEMORY_MB: [f64; 3] = [128.0, 256.0, 1024.0];
@@ -33,6 +37,8 @@ pub const MB_PER_VCPU: f64 = 1769.0;
 #[derive(Debug, Clone, Serialize)]
 pub struct CpuPerWrite {
     pub op: &'static str,
+    /// Sessions writing at once.
+    pub sessions: usize,
     pub writes: usize,
     /// CPU ms per write, by function binary name.
     pub ms: BTreeMap<&'static str, f64>,
@@ -156,6 +162,7 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
         let done = each * sessions;
         out.push(CpuPerWrite {
             op,
+            sessions,
             writes: done,
             ms: per_write(&before, &after, done),
         });

@@ -102,9 +102,13 @@ async fn main() {
         step(&format!(
             "{name}: CPU per write in the functions, {cpu_writes} writes of each op"
         ));
-        results
-            .cpu
-            .insert(name.into(), cpu::measure(store, cpu_writes, 1).await);
+        results.cpu.insert(name.into(), {
+            let mut rows = Vec::new();
+            for sessions in cpu::SESSIONS {
+                rows.extend(cpu::measure(store, cpu_writes, sessions).await);
+            }
+            rows
+        });
 
         let stack = Stack::start(StackOptions::new(store)).await;
         step(&format!("{name}: latency, {ops} writes and {ops} reads"));
@@ -170,9 +174,9 @@ async fn cpu_only(stores: &[String], writes: usize) {
             ));
             let rows = cpu::measure(*store, writes, n).await;
             println!("\n{n} session(s) at once:\n{}", cpu::table(name, &rows));
-            if n == 1 {
-                all.insert(name.to_string(), rows);
-            }
+            all.entry(name.to_string())
+                .or_insert_with(Vec::new)
+                .extend(rows);
         }
     }
     // The section `make bench` writes into docs/BENCHMARKS.md.

@@ -157,7 +157,7 @@ pub fn markdown(r: &Results) -> String {
     let sdk_cpu_set = r
         .cpu
         .get("s3")
-        .and_then(|rows| rows.iter().find(|c| c.op == "set"))
+        .and_then(|rows| rows.iter().find(|c| c.op == "set" && c.sessions == 1))
         .map(CpuPerWrite::total);
     let _ = writeln!(
         o,
@@ -449,6 +449,7 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
         return;
     }
     let writes = cpu.values().flatten().next().map_or(0, |c| c.writes);
+    let many = crate::cpu::SESSIONS[crate::cpu::SESSIONS.len() - 1];
     let _ = writeln!(o, "## CPU per write in the functions, SDK included\n");
     let _ = writeln!(
         o,
@@ -456,11 +457,13 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
          process (`utime + stime` in `/proc/<pid>/stat`, all its threads) is everything the \
          function spends: our logic, the AWS SDK (request building, SigV4 signing, HTTP, \
          response parsing), serialisation, logging and the runtime loop. Release binaries, one \
-         writer and one distributor process, tracing off (no OTLP endpoint), one session \
-         writing {writes} times in a row per op (so one record per invocation), after a \
-         warm-up of 20 writes; the counters are read before and after each series, so start-up \
+         writer and one distributor process, tracing off (no OTLP endpoint), about {writes} \
+         writes per op: from one session in a row (so one record per invocation), and from \
+         {many} sessions at once, each on its own nodes (so the functions get batches, as under \
+         load), after a warm-up of 20 writes; the counters are read before and after each series, so start-up \
          is left out. Reproduce with `target/release/fk-bench cpu [s3|dynamodb|redis]` under \
-         `scripts/backends.sh run .fk/cpu --`, which also prints this section (resolution: 10 ms \
+         `scripts/backends.sh run .fk/cpu --` (`FK_BENCH_CPU_SESSIONS=1,{many}` for both), which \
+         also prints this section (resolution: 10 ms \
          of CPU per series, 0.04 ms per write). How it was cut, the flamegraphs and what is left: \
          [profiles/README.md](profiles/README.md).\n"
     );
@@ -471,8 +474,9 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
          below {MB_PER_VCPU:.0} MB. A write passes the writer, then the distributor, so the \
          total adds to the client-visible latency and to the billed duration.\n"
     );
-    let mut header = String::from("| store | op | writer ms | distributor ms | total ms |");
-    let mut rule = String::from("|---|---|---:|---:|---:|");
+    let mut header =
+        String::from("| store | sessions | op | writer ms | distributor ms | total ms |");
+    let mut rule = String::from("|---|---:|---|---:|---:|---:|");
     for mb in MEMORY_MB {
         let _ = write!(header, " at {mb:.0} MB, ms |");
         rule.push_str("---:|");
@@ -482,7 +486,8 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
         for c in rows {
             let f = |name: &str| c.ms.get(name).map_or("–".into(), |v| format!("{v:.2}"));
             let mut row = format!(
-                "| {store} | {} | {} | {} | {:.2} |",
+                "| {store} | {} | {} | {} | {} | {:.2} |",
+                c.sessions,
                 c.op,
                 f("fk-writer"),
                 f("fk-distributor"),
@@ -563,7 +568,7 @@ fn behind(
     let sdk_cpu = r
         .cpu
         .get("s3")
-        .and_then(|rows| rows.iter().find(|c| c.op == "set"))
+        .and_then(|rows| rows.iter().find(|c| c.op == "set" && c.sessions == 1))
         .map(CpuPerWrite::total);
     if let Some(ms) = sdk_cpu.filter(|v| *v > SDK_CPU_TARGET_MS) {
         any = true;
