@@ -56,6 +56,54 @@ pub enum Handled {
     Duplicate,
 }
 
+/// What a request may contend for with the others of its batch.
+enum Claim {
+    /// Its session and the nodes it locks.
+    Some(SessionId, Vec<String>),
+    /// Anything (a session close: its nodes are known only once its record
+    /// is read).
+    All,
+}
+
+impl Claim {
+    fn of(req: &WriteRequest) -> Claim {
+        match req.op {
+            Op::CloseSession => Claim::All,
+            _ => Claim::Some(req.session, paths_to_lock(&req.op)),
+        }
+    }
+
+    fn meets(&self, other: &Claim) -> bool {
+        match (self, other) {
+            (Claim::Some(s, paths), Claim::Some(t, others)) => {
+                s == t || paths.iter().any(|p| others.contains(p))
+            }
+            _ => true,
+        }
+    }
+}
+
+/// The batch's requests split into lanes that can be handled at once:
+/// requests of one session, or that lock a node in common, share a lane,
+/// in batch order. (Requests that wait for each other's locks in different
+/// lanes would only poll the lock store meanwhile.)
+fn lanes(batch: &[(&WriteRequest, u32)]) -> Vec<Vec<usize>> {
+    let claims: Vec<Claim> = batch.iter().map(|(req, _)| Claim::of(req)).collect();
+    let mut lanes: Vec<Vec<usize>> = Vec::new();
+    for i in 0..batch.len() {
+        let (met, mut rest): (Vec<_>, Vec<_>) = lanes
+            .into_iter()
+            .partition(|lane| lane.iter().any(|&j| claims[j].meets(&claims[i])));
+        let mut lane: Vec<usize> = met.into_iter().flatten().collect();
+        lane.push(i);
+        lane.sort_unstable();
+        rest.push(lane);
+        lanes = rest;
+    }
+    lanes.sort_by_key(|lane| lane[0]);
+    lanes
+}
+
 /// The span of one request's handling, a child of `parent`.
 fn write_span(parent: &tracing::Span, req: &WriteRequest) -> tracing::Span {
     tracing::info_span!(
@@ -138,8 +186,9 @@ impl Writer {
     /// each, but holds the validated writes back and hands them to the
     /// distributor queue together ([`CommitQueue::push_batch`]) at the
     /// end, or sooner when a request waits for a lock (it may be one of
-    /// theirs). Each session's requests are handled in order, different
-    /// sessions' at once (their locks taken side by side). A request's
+    /// theirs). Each session's requests are handled in order, and so are
+    /// requests that lock a node in common; the others at once (their locks
+    /// taken side by side). A request's
     /// `u32` is its delivery count; the results are in the batch's order.
     ///
     /// An `Err` fails the whole batch, which the queue delivers again: the
@@ -170,15 +219,8 @@ impl Writer {
             .zip(parents)
             .map(|((req, _), parent)| write_span(parent, req))
             .collect();
-        // A lane per session, in the order of each session's first request.
-        let mut lanes: Vec<(SessionId, Vec<usize>)> = Vec::new();
-        for (i, (req, _)) in batch.iter().enumerate() {
-            match lanes.iter_mut().find(|(s, _)| *s == req.session) {
-                Some((_, lane)) => lane.push(i),
-                None => lanes.push((req.session, vec![i])),
-            }
-        }
-        let lanes = lanes.iter().map(|(_, lane)| {
+        let lanes = lanes(batch);
+        let lanes = lanes.iter().map(|lane| {
             let (held, spans) = (&held, &spans);
             async move {
                 let mut done = Vec::with_capacity(lane.len());
@@ -536,5 +578,75 @@ fn sequential_name_taken(op: &Op, refusal: &Refusal) -> bool {
             .and_then(|i| op.steps().get(i))
             .is_some_and(is_sequential),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CreateMode;
+
+    fn request(session: i64, op: Op) -> WriteRequest {
+        WriteRequest {
+            session: SessionId::from_raw(session).unwrap(),
+            seq: 1,
+            reply_to: String::new(),
+            op,
+        }
+    }
+
+    fn set(path: &str) -> Op {
+        Op::SetData {
+            path: path.into(),
+            data: Default::default(),
+            version: None,
+        }
+    }
+
+    fn create_sequential(prefix: &str) -> Op {
+        Op::Create {
+            path: prefix.into(),
+            data: Default::default(),
+            mode: CreateMode::EphemeralSequential,
+        }
+    }
+
+    fn lanes_of(requests: &[WriteRequest]) -> Vec<Vec<usize>> {
+        let batch: Vec<_> = requests.iter().map(|r| (r, 1)).collect();
+        lanes(&batch)
+    }
+
+    #[test]
+    fn independent_requests_get_a_lane_each() {
+        let requests = [
+            request(1, set("/a")),
+            request(2, set("/b")),
+            request(3, set("/c")),
+        ];
+        assert_eq!(lanes_of(&requests), [vec![0], vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn a_sessions_requests_and_requests_on_a_common_node_share_a_lane_in_order() {
+        let requests = [
+            request(1, set("/a")),
+            request(2, create_sequential("/dir/lock-")),
+            request(1, set("/b")),
+            request(3, create_sequential("/dir/lock-")),
+            request(4, set("/c")),
+            // Joins the lanes of sessions 1 and 2 (it locks /a and /dir).
+            request(5, Op::multi(vec![set("/a"), create_sequential("/dir/x-")])),
+        ];
+        assert_eq!(lanes_of(&requests), [vec![0, 1, 2, 3, 5], vec![4]]);
+    }
+
+    #[test]
+    fn a_session_close_goes_in_one_lane_with_everything() {
+        let requests = [
+            request(1, set("/a")),
+            request(2, Op::CloseSession),
+            request(3, set("/c")),
+        ];
+        assert_eq!(lanes_of(&requests), [vec![0, 1, 2]]);
     }
 }
