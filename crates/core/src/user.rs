@@ -113,11 +113,40 @@ impl CommitWrites<'_> {
             .collect()
     }
 
-    /// `commits` in one lane per session, each lane in order, for a store
-    /// that applies different sessions' commits at once; `None` if two
+    /// Applies `commits` with `apply`, one change at a time: each
+    /// session's commits in order and different sessions' at once, or all
+    /// of them in order if two sessions' commits share a record.
+    pub async fn apply_by_session<'a, F, Fut>(
+        commits: &'a [CommitWrites<'a>],
+        apply: F,
+    ) -> Result<(), StoreError>
+    where
+        F: Fn(i64, &'a UserWrite) -> Fut + Sync,
+        Fut: std::future::Future<Output = Result<(), StoreError>> + Send,
+    {
+        let Some(lanes) = Self::session_lanes(commits) else {
+            for (zxid, write) in Self::flatten(commits) {
+                apply(zxid, write).await?;
+            }
+            return Ok(());
+        };
+        let apply = &apply;
+        futures::future::try_join_all(lanes.into_iter().map(|lane| async move {
+            for commit in lane {
+                for write in commit.writes {
+                    apply(commit.zxid, write).await?;
+                }
+            }
+            Ok::<_, StoreError>(())
+        }))
+        .await?;
+        Ok(())
+    }
+
+    /// `commits` in one lane per session, each lane in order; `None` if two
     /// sessions' commits share a record (they must then go one after
     /// another).
-    pub fn session_lanes<'a>(
+    fn session_lanes<'a>(
         commits: &'a [CommitWrites<'a>],
     ) -> Option<Vec<Vec<&'a CommitWrites<'a>>>> {
         let mut writer_of: std::collections::HashMap<&str, SessionId> =

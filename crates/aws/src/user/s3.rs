@@ -395,22 +395,7 @@ impl UserStore for S3UserStore {
     /// object, the batch goes one write at a time.
     async fn apply_batch(&self, commits: &[CommitWrites<'_>]) -> Result<(), StoreError> {
         tracing::Span::current().record("db.system", "s3");
-        let Some(lanes) = CommitWrites::session_lanes(commits) else {
-            for (zxid, write) in CommitWrites::flatten(commits) {
-                self.apply(zxid, write).await?;
-            }
-            return Ok(());
-        };
-        futures::future::try_join_all(lanes.iter().map(|lane| async move {
-            for commit in lane {
-                for write in commit.writes {
-                    self.apply(commit.zxid, write).await?;
-                }
-            }
-            Ok::<_, StoreError>(())
-        }))
-        .await?;
-        Ok(())
+        CommitWrites::apply_by_session(commits, |zxid, write| self.apply(zxid, write)).await
     }
 
     /// One GetObject (S3 reads are strongly consistent).

@@ -178,22 +178,7 @@ impl SlowUser {
     /// S3: each session's commits in order, different sessions' at once;
     /// one after another if two sessions share an object.
     async fn apply_s3(&self, commits: &[CommitWrites<'_>]) -> Result<(), StoreError> {
-        let Some(lanes) = CommitWrites::session_lanes(commits) else {
-            for (zxid, write) in CommitWrites::flatten(commits) {
-                self.apply(zxid, write).await?;
-            }
-            return Ok(());
-        };
-        futures::future::try_join_all(lanes.iter().map(|lane| async move {
-            for commit in lane {
-                for write in commit.writes {
-                    self.apply(commit.zxid, write).await?;
-                }
-            }
-            Ok::<_, StoreError>(())
-        }))
-        .await?;
-        Ok(())
+        CommitWrites::apply_by_session(commits, |zxid, write| self.apply(zxid, write)).await
     }
 }
 
