@@ -501,33 +501,11 @@ fn signal(pid: i32, sig: libc::c_int) -> bool {
 
 /// The pids of this process's children running one of `names`.
 fn function_processes(names: &[&str]) -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut pids = Vec::new();
-    for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid …; comm may hold spaces, so split at ')'.
-        let Some((head, tail)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let comm = head.split_once('(').map_or("", |(_, c)| c);
-        let ppid = tail.split_whitespace().nth(1).and_then(|p| p.parse().ok());
-        if ppid == Some(me)
-            && names
-                .iter()
-                .any(|n| comm.starts_with(&n[..n.len().min(15)]))
-        {
-            pids.push(pid);
-        }
-    }
-    pids
+    crate::procs::children()
+        .into_iter()
+        .filter(|c| names.iter().any(|n| c.runs(n)))
+        .map(|c| c.pid)
+        .collect()
 }
 
 /// Takes one message from the writer or the distributor queue, sends a

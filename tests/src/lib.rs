@@ -49,6 +49,7 @@ impl StackOptions {
 }
 
 pub mod jepsen;
+pub mod procs;
 pub mod stats;
 
 pub struct Stack {

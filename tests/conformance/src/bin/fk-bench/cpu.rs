@@ -60,36 +60,10 @@ pub fn modelled_ms(cpu_ms: f64, memory_mb: f64) -> f64 {
 /// CPU seconds of each function process that is a child of this one, by
 /// pid: (binary name, seconds).
 fn sample() -> BTreeMap<i32, (&'static str, f64)> {
-    // USER_HZ is 100 on Linux.
-    const TICKS_PER_S: f64 = 100.0;
-    let me = std::process::id() as i32;
     let mut out = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid …; comm may hold spaces: split at the last ')'.
-        let Some((head, tail)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let comm = head.split_once('(').map_or("", |(_, c)| c);
-        let fields: Vec<&str> = tail.split_whitespace().collect();
-        if fields.get(1).and_then(|p| p.parse().ok()) != Some(me) {
-            continue;
-        }
-        // comm is the first 15 bytes of the binary's name.
-        let Some(function) = FUNCTIONS.iter().find(|f| f.starts_with(comm)) else {
-            continue;
-        };
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-        if let (Some(utime), Some(stime)) = (ticks(11), ticks(12)) {
-            out.insert(pid, (*function, (utime + stime) / TICKS_PER_S));
+    for child in fk_e2e::procs::children() {
+        if let Some(function) = FUNCTIONS.iter().find(|f| child.runs(f)) {
+            out.insert(child.pid, (*function, child.cpu_s));
         }
     }
     out
