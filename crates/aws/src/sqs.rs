@@ -16,11 +16,12 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 use bytes::Bytes;
+use fk_core::message::BundleEntry;
 use fk_core::message::{Message, MAX_MESSAGE_BYTES, PAYLOAD_ATTRIBUTE};
 use fk_core::watch::{Notification, NotificationSink, WatchBatch, WatchQueue};
 use fk_core::{
-    CommitQueue, CommitRequest, Envelope, Outgoing, Reply, ReplySink, StoreError, WriteQueue,
-    WriteRequest,
+    CommitBundle, CommitQueue, CommitRequest, Envelope, Outgoing, Reply, ReplySink, StoreError,
+    WriteQueue, WriteRequest,
 };
 use tracing::Instrument as _;
 
@@ -51,9 +52,51 @@ fn string_attribute(value: &str) -> Result<MessageAttributeValue, StoreError> {
         .map_err(attribute_error)
 }
 
-/// Sends `envelope` to a FIFO queue: one SendMessage. An empty payload
-/// travels as no attribute (SQS rejects empty values).
+/// Sends `envelope` to a FIFO queue: one SendMessage, in its own
+/// producer span ([`send_span`]).
 pub async fn send(
+    client: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    group: &str,
+    dedup_id: &str,
+    envelope: &Envelope,
+) -> Result<(), StoreError> {
+    send_message(client, queue_url, group, dedup_id, envelope)
+        .instrument(send_span(&tracing::Span::current(), queue_url, group))
+        .await
+}
+
+/// The producer span of a message sent to `queue_url`, a child of
+/// `parent`: its consumer's span becomes a child of it.
+fn send_span(parent: &tracing::Span, queue_url: &str, group: &str) -> tracing::Span {
+    producer_span(parent, queue_url, group, "SendMessage")
+}
+
+fn producer_span(
+    parent: &tracing::Span,
+    queue_url: &str,
+    group: &str,
+    operation: &'static str,
+) -> tracing::Span {
+    let queue = queue_name(queue_url);
+    tracing::info_span!(
+        parent: parent,
+        "send",
+        otel.name = format!("send {queue}"),
+        otel.kind = "producer",
+        messaging.system = "aws_sqs",
+        messaging.operation.type = "send",
+        messaging.operation.name = operation,
+        messaging.destination.name = queue,
+        messaging.message.conversation_id = group,
+        messaging.batch.message_count = tracing::field::Empty,
+    )
+}
+
+/// One SendMessage with the current span's trace context in its
+/// attributes. An empty payload travels as no attribute (SQS rejects
+/// empty values).
+async fn send_message(
     client: &aws_sdk_sqs::Client,
     queue_url: &str,
     group: &str,
@@ -69,30 +112,14 @@ pub async fn send(
     if let Some(payload) = envelope.payload.as_ref().filter(|p| !p.is_empty()) {
         request = request.message_attributes(PAYLOAD_ATTRIBUTE, binary_attribute(payload)?);
     }
-    let queue = queue_name(queue_url);
-    let span = tracing::info_span!(
-        "send",
-        otel.name = format!("send {queue}"),
-        otel.kind = "producer",
-        messaging.system = "aws_sqs",
-        messaging.operation.type = "send",
-        messaging.operation.name = "SendMessage",
-        messaging.destination.name = queue,
-        messaging.message.conversation_id = group,
-    );
-    async {
-        // The consumer's span becomes a child of this one.
-        for (name, value) in fk_telemetry::inject() {
-            request = request.message_attributes(name, string_attribute(&value)?);
-        }
-        request
-            .send()
-            .await
-            .map_err(|e| errors::sdk(SQS, "SendMessage", e))?;
-        Ok(())
+    for (name, value) in fk_telemetry::inject() {
+        request = request.message_attributes(name, string_attribute(&value)?);
     }
-    .instrument(span)
-    .await
+    request
+        .send()
+        .await
+        .map_err(|e| errors::sdk(SQS, "SendMessage", e))?;
+    Ok(())
 }
 
 /// A queue's name: the last segment of its URL.
@@ -137,104 +164,65 @@ impl CommitQueue for SqsCommitQueue {
         .await
     }
 
-    /// One SendMessageBatch per up to ten requests (and 1 MiB in all), in
-    /// order: within one message group SQS keeps a batch's order. Each
-    /// entry carries the trace context of its own request.
+    /// The requests in order as few messages as fit (one, unless their
+    /// data passes SQS's 1 MiB), each a [`CommitBundle`]: one SendMessage
+    /// for a writer batch, so that the one message group's quota of calls
+    /// carries up to ten writes a call, and a distributor invocation of
+    /// ten messages up to a hundred. Each request has its own send span,
+    /// whose trace context its entry carries; a bundle of one goes as a
+    /// single commit, as [`push`] sends it.
+    ///
+    /// [`push`]: CommitQueue::push
     async fn push_batch(&self, batch: &[Outgoing]) -> Result<(), StoreError> {
-        if batch.len() == 1 {
-            return self
-                .push(&batch[0].commit)
-                .instrument(batch[0].span.clone())
-                .await;
-        }
-        // Each request encoded once, for its size and to send.
-        let envelopes: Vec<Envelope> = batch.iter().map(|out| out.commit.encode()).collect();
+        let spans: Vec<tracing::Span> = batch
+            .iter()
+            .map(|out| send_span(&out.span, &self.queue_url, COMMIT_GROUP))
+            .collect();
+        let entries: Vec<BundleEntry> = batch
+            .iter()
+            .zip(&spans)
+            .map(|(out, span)| {
+                CommitBundle::entry(&out.commit, &span.in_scope(fk_telemetry::inject))
+            })
+            .collect();
         let mut start = 0;
         while start < batch.len() {
-            let mut end = start;
-            let mut bytes = 0;
-            while end < batch.len() && end - start < MAX_BATCH_ENTRIES {
-                let size = envelopes[end].queue_size();
-                if end > start && bytes + size > MAX_MESSAGE_BYTES {
-                    break;
-                }
-                bytes += size;
+            let mut end = start + 1;
+            let mut size = CommitBundle::OVERHEAD + entries[start].size();
+            while end < batch.len() && size + entries[end].size() <= MAX_MESSAGE_BYTES {
+                size += entries[end].size();
                 end += 1;
             }
-            send_batch(
+            let commits = batch[start..end].iter().map(|out| &out.commit);
+            let (dedup_id, envelope) = if end - start == 1 {
+                (
+                    batch[start].commit.token.clone(),
+                    batch[start].commit.encode(),
+                )
+            } else {
+                (
+                    CommitBundle::dedup_id(commits),
+                    CommitBundle::envelope(&entries[start..end]),
+                )
+            };
+            if end - start > 1 {
+                for span in &spans[start..end] {
+                    span.record("messaging.batch.message_count", end - start);
+                }
+            }
+            // The one call shows in every request's trace.
+            let sent = send_message(
                 &self.client,
                 &self.queue_url,
-                &batch[start..end],
-                &envelopes[start..end],
-            )
-            .await?;
+                COMMIT_GROUP,
+                &dedup_id,
+                &envelope,
+            );
+            fk_core::spans::in_all(spans[start..end].to_vec(), sent).await?;
             start = end;
         }
         Ok(())
     }
-}
-
-/// SQS's limit on the entries of one SendMessageBatch.
-const MAX_BATCH_ENTRIES: usize = 10;
-
-/// One SendMessageBatch of commit requests in group [`COMMIT_GROUP`]. Any
-/// entry SQS refuses fails the call: the writer's batch comes again and
-/// the entries that went through are deduplicated by token.
-async fn send_batch(
-    client: &aws_sdk_sqs::Client,
-    queue_url: &str,
-    batch: &[Outgoing],
-    envelopes: &[Envelope],
-) -> Result<(), StoreError> {
-    let mut entries = Vec::with_capacity(batch.len());
-    for (i, (out, envelope)) in batch.iter().zip(envelopes).enumerate() {
-        let mut entry = SendMessageBatchRequestEntry::builder()
-            .id(i.to_string())
-            .message_body(&envelope.body)
-            .message_group_id(COMMIT_GROUP)
-            .message_deduplication_id(&out.commit.token);
-        if let Some(payload) = envelope.payload.as_ref().filter(|p| !p.is_empty()) {
-            entry = entry.message_attributes(PAYLOAD_ATTRIBUTE, binary_attribute(payload)?);
-        }
-        // The consumer's span becomes a child of the request's push span.
-        for (name, value) in out.span.in_scope(fk_telemetry::inject) {
-            entry = entry.message_attributes(name, string_attribute(&value)?);
-        }
-        entries.push(entry.build().map_err(attribute_error)?);
-    }
-    let queue = queue_name(queue_url);
-    let span = tracing::info_span!(
-        parent: &batch[0].span,
-        "send",
-        otel.name = format!("send {queue}"),
-        otel.kind = "producer",
-        messaging.system = "aws_sqs",
-        messaging.operation.type = "send",
-        messaging.operation.name = "SendMessageBatch",
-        messaging.destination.name = queue,
-        messaging.batch.message_count = batch.len(),
-    );
-    let out = client
-        .send_message_batch()
-        .queue_url(queue_url)
-        .set_entries(Some(entries))
-        .send()
-        .instrument(span)
-        .await
-        .map_err(|e| errors::sdk(SQS, "SendMessageBatch", e))?;
-    if let Some(failed) = out.failed().first() {
-        return Err(StoreError::transient(
-            SQS,
-            format!(
-                "SendMessageBatch refused {} of {} entries, the first with {}: {}",
-                out.failed().len(),
-                batch.len(),
-                failed.code(),
-                failed.message().unwrap_or("no message")
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Replies to the session queues clients name in `reply_to`.
@@ -259,6 +247,38 @@ impl ReplySink for SqsReplySink {
         send(&self.client, reply_to, &group, &dedup, &reply.encode()).await
     }
 
+    /// One SendMessageBatch per ten replies (and 1 MiB), in order: within
+    /// the session's message group SQS keeps a batch's order. Each entry
+    /// has its own producer span, a child of the reply's.
+    async fn reply_batch(
+        &self,
+        reply_to: &str,
+        replies: &[(Reply, tracing::Span)],
+    ) -> Result<(), StoreError> {
+        let envelopes: Vec<Envelope> = replies.iter().map(|(reply, _)| reply.encode()).collect();
+        let mut start = 0;
+        while start < replies.len() {
+            let mut end = start + 1;
+            let mut size = envelopes[start].queue_size();
+            while end < replies.len()
+                && end - start < MAX_BATCH_ENTRIES
+                && size + envelopes[end].queue_size() <= MAX_MESSAGE_BYTES
+            {
+                size += envelopes[end].queue_size();
+                end += 1;
+            }
+            if end - start == 1 {
+                let (reply, span) = &replies[start];
+                self.reply(reply_to, reply).instrument(span.clone()).await?;
+            } else {
+                self.send_replies(reply_to, &replies[start..end], &envelopes[start..end])
+                    .await?;
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
     /// One DeleteQueue; a queue already gone is fine.
     async fn discard(&self, reply_to: &str) -> Result<(), StoreError> {
         match self.client.delete_queue().queue_url(reply_to).send().await {
@@ -273,6 +293,66 @@ impl ReplySink for SqsReplySink {
                 }
             }
         }
+    }
+}
+
+/// SQS's limit on the entries of one SendMessageBatch.
+const MAX_BATCH_ENTRIES: usize = 10;
+
+impl SqsReplySink {
+    /// One SendMessageBatch of a session's replies. An entry SQS refuses
+    /// fails the call: the distributor's batch comes again, and the
+    /// replies that went through are deduplicated by `<session>-<seq>`.
+    async fn send_replies(
+        &self,
+        reply_to: &str,
+        replies: &[(Reply, tracing::Span)],
+        envelopes: &[Envelope],
+    ) -> Result<(), StoreError> {
+        let group = replies[0].0.session.to_string();
+        let spans: Vec<tracing::Span> = replies
+            .iter()
+            .map(|(_, span)| producer_span(span, reply_to, &group, "SendMessageBatch"))
+            .collect();
+        let mut entries = Vec::with_capacity(replies.len());
+        for (i, (((reply, _), envelope), span)) in
+            replies.iter().zip(envelopes).zip(&spans).enumerate()
+        {
+            let mut entry = SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(&envelope.body)
+                .message_group_id(&group)
+                .message_deduplication_id(format!("{}-{}", reply.session, reply.seq));
+            for (name, value) in span.in_scope(fk_telemetry::inject) {
+                entry = entry.message_attributes(name, string_attribute(&value)?);
+            }
+            entries.push(entry.build().map_err(attribute_error)?);
+        }
+        for span in &spans {
+            span.record("messaging.batch.message_count", replies.len());
+        }
+        let call = self
+            .client
+            .send_message_batch()
+            .queue_url(reply_to)
+            .set_entries(Some(entries))
+            .send();
+        let out = fk_core::spans::in_all(spans, call)
+            .await
+            .map_err(|e| errors::sdk(SQS, "SendMessageBatch", e))?;
+        if let Some(failed) = out.failed().first() {
+            return Err(StoreError::transient(
+                SQS,
+                format!(
+                    "SendMessageBatch refused {} of {} replies, the first with {}: {}",
+                    out.failed().len(),
+                    replies.len(),
+                    failed.code(),
+                    failed.message().unwrap_or("no message")
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use fk_aws::sqs::{self, ReplyQueue, SqsCommitQueue, SqsReplySink};
 use fk_core::message::{Message, Outcome};
 use fk_core::{
-    CommitQueue, CommitRequest, CreateMode, Envelope, Error, Op, OpResult, Reply, ReplySink,
-    SessionId, WriteRequest,
+    CommitBundle, CommitQueue, CommitRequest, CreateMode, Envelope, Error, Op, OpResult, Reply,
+    ReplySink, SessionId, WriteRequest,
 };
 
 const BINARY: &[u8] = b"\x00\xff\x00binary";
@@ -124,39 +124,95 @@ async fn the_commit_queue_delivers_each_token_once_in_the_one_group() {
     assert_eq!(got, vec![commit_request(1), commit_request(2)]);
 }
 
+fn outgoing(commit: CommitRequest) -> fk_core::Outgoing {
+    fk_core::Outgoing {
+        commit,
+        span: tracing::Span::none(),
+    }
+}
+
+/// Every commit that arrives within a few polls, bundles unpacked.
+async fn drain_commits(queue: &ReplyQueue) -> (usize, Vec<CommitRequest>) {
+    let messages = drain(queue).await;
+    let commits = messages
+        .iter()
+        .flat_map(|e| CommitBundle::decode(e.clone()).unwrap().commits)
+        .map(|b| b.commit)
+        .collect();
+    (messages.len(), commits)
+}
+
 #[tokio::test]
-async fn a_batch_of_commits_goes_out_ten_a_call_in_order_and_deduplicated() {
+async fn a_batch_of_commits_goes_out_as_one_message_in_order_and_deduplicated() {
     // Given the distributor queue and a writer batch of 12 validated
-    // writes, one of them pushed before (a redelivered writer batch)
+    // writes, one of them pushed alone before
     let (clients, counter) = common::clients().await;
     let q = queue(&clients, "distributor-batch").await;
     let commits = SqsCommitQueue::new(clients.sqs.clone(), &q.url);
     commits.push(&commit_request(1)).await.unwrap();
-    let batch: Vec<fk_core::Outgoing> = (1..=12)
-        .map(|seq| fk_core::Outgoing {
-            commit: commit_request(seq),
-            span: tracing::Span::none(),
-        })
-        .collect();
+    let batch: Vec<_> = (1..=12).map(|seq| outgoing(commit_request(seq))).collect();
     counter.take();
 
-    // When the batch is pushed
+    // When the batch is pushed, and pushed again (a redelivered writer
+    // batch that sends the same writes together)
+    commits.push_batch(&batch).await.unwrap();
     commits.push_batch(&batch).await.unwrap();
 
-    // Then two calls carried it, and each write arrives once, in order
-    assert_eq!(
-        counter.take(),
-        [("SQS.SendMessageBatch".to_string(), 2)].into()
-    );
-    let mut got = Vec::new();
-    while got.len() < 12 {
-        let more = drain(&q).await;
-        assert!(!more.is_empty(), "only {} of 12 arrived", got.len());
-        got.extend(more.into_iter().map(|e| CommitRequest::decode(e).unwrap()));
-    }
+    // Then one call a push carried it, and it arrives once, in order, as
+    // one message after the one pushed alone (whose copy it carries: the
+    // distributor drops that by token)
+    assert_eq!(counter.take(), [("SQS.SendMessage".to_string(), 2)].into());
+    let (messages, got) = drain_commits(&q).await;
+    assert_eq!(messages, 2);
     let seqs: Vec<u64> = got.iter().map(|c| c.seq).collect();
-    assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
-    assert_eq!(got[11], commit_request(12));
+    assert_eq!(seqs, [1].into_iter().chain(1..=12).collect::<Vec<_>>());
+    assert_eq!(got[12], commit_request(12));
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_a_message_goes_out_in_as_many_as_fit() {
+    // Given a distributor queue that takes SQS's largest messages, and
+    // three writes of 400 KB each: two fit a message, three do not
+    let (clients, counter) = common::clients().await;
+    let out = clients
+        .sqs
+        .create_queue()
+        .queue_name(format!(
+            "{}.fifo",
+            fk_testkit::unique_name("distributor-big")
+        ))
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::MaximumMessageSize,
+            fk_core::message::MAX_MESSAGE_BYTES.to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let q = ReplyQueue::open(clients.sqs.clone(), out.queue_url().unwrap());
+    let commits = SqsCommitQueue::new(clients.sqs.clone(), &q.url);
+    let big = |seq: u64| {
+        let mut c = commit_request(seq);
+        c.op = Op::SetData {
+            path: "/a".into(),
+            data: Bytes::from(vec![seq as u8; 400_000]),
+            version: None,
+        };
+        c
+    };
+    counter.take();
+
+    // When they are pushed as one batch
+    commits
+        .push_batch(&[outgoing(big(1)), outgoing(big(2)), outgoing(big(3))])
+        .await
+        .unwrap();
+
+    // Then two messages carry them, in order, with their data
+    assert_eq!(counter.take(), [("SQS.SendMessage".to_string(), 2)].into());
+    let (messages, got) = drain_commits(&q).await;
+    assert_eq!(messages, 2);
+    assert_eq!(got, vec![big(1), big(2), big(3)]);
 }
 
 #[tokio::test]
@@ -190,6 +246,44 @@ async fn replies_reach_the_queue_named_in_reply_to() {
         .map(|e| Reply::decode(e).unwrap())
         .collect();
     assert_eq!(got, vec![ok, err]);
+}
+
+#[tokio::test]
+async fn a_sessions_replies_go_out_ten_a_call_in_order_and_deduplicated() {
+    // Given a session's reply queue and twelve replies, the first sent
+    // alone before (a distributor batch that comes again)
+    let (clients, counter) = common::clients().await;
+    let q = queue(&clients, "session-batch").await;
+    let sink = SqsReplySink::new(clients.sqs.clone());
+    let session = SessionId::random();
+    let reply = |seq: u64| Reply {
+        session,
+        seq,
+        zxid: 100 + seq as i64,
+        outcome: Outcome::Ok(OpResult::Deleted),
+        after_event: None,
+    };
+    sink.reply(&q.url, &reply(1)).await.unwrap();
+    let replies: Vec<(Reply, tracing::Span)> = (1..=12)
+        .map(|seq| (reply(seq), tracing::Span::none()))
+        .collect();
+    counter.take();
+
+    // When they are sent as one batch
+    sink.reply_batch(&q.url, &replies).await.unwrap();
+
+    // Then two calls carried them, and each arrives once, in order
+    assert_eq!(
+        counter.take(),
+        [("SQS.SendMessageBatch".to_string(), 2)].into()
+    );
+    let mut got = Vec::new();
+    while got.len() < 12 {
+        let more = drain(&q).await;
+        assert!(!more.is_empty(), "only {} of 12 arrived", got.len());
+        got.extend(more.into_iter().map(|e| Reply::decode(e).unwrap()));
+    }
+    assert_eq!(got, (1..=12).map(reply).collect::<Vec<_>>());
 }
 
 fn fixture_event() -> SqsEvent {

@@ -17,6 +17,7 @@
 //! reply is out before a later write's watch events go out; and every reply
 //! is out before the batch is acknowledged ([`Distributor::flush`]).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
@@ -24,10 +25,11 @@ use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
 use crate::heartbeat::{refusal_is_final, EXPIRY_SEQ};
-use crate::queue::send_reply;
+use crate::queue::send_replies;
 use crate::spans::in_all;
 use crate::system::{
     CommitOutcome, Counter, NodeWrite, PersistentChanges, RefusalRecord, SystemCommit, SystemStore,
+    RECENT_COMMITS,
 };
 use crate::transition::apply;
 use crate::user::{CommitWrites, UserWrite};
@@ -62,6 +64,10 @@ pub struct Distributor {
     known: Mutex<Option<Known>>,
     /// Replies sent and not yet confirmed, oldest first.
     unconfirmed: std::sync::Mutex<Vec<Unconfirmed>>,
+    /// Writes answered since the last [`flush`](Self::flush): how far the
+    /// oldest write whose reply may still be lost has moved down the
+    /// counter's memory of recent commits (see `commit_run`).
+    answered_since_flush: AtomicUsize,
 }
 
 /// A reply on its way.
@@ -128,6 +134,7 @@ impl Distributor {
             watches,
             known: Mutex::new(None),
             unconfirmed: std::sync::Mutex::new(Vec::new()),
+            answered_since_flush: AtomicUsize::new(0),
         }
     }
 
@@ -195,14 +202,37 @@ impl Distributor {
     }
 
     /// Sends `reply` after every earlier reply to the same session; it may
-    /// still be on its way when this returns.
+    /// still be on its way when this returns. A session's replies follow
+    /// each other in a chain of their own (each waits for the one before
+    /// and is not sent if that failed), so the distributor goes on while
+    /// they leave one after the other.
     async fn answer(&self, reply_to: &str, reply: Reply) -> Result<(), StoreError> {
-        self.confirm(Some(reply_to)).await?;
-        let (replies, to) = (self.replies.clone(), reply_to.to_string());
-        let sent = tokio::spawn(
-            async move { send_reply(replies.as_ref(), &to, &reply).await }.in_current_span(),
-        );
-        self.unconfirmed.lock().unwrap().push(Unconfirmed {
+        self.answer_all(reply_to, vec![(reply, tracing::Span::current())])
+    }
+
+    /// Sends a session's `replies` together, in order (one call where the
+    /// sink batches them), after every earlier reply to it, each under the
+    /// span beside it.
+    fn answer_all(
+        &self,
+        reply_to: &str,
+        replies: Vec<(Reply, tracing::Span)>,
+    ) -> Result<(), StoreError> {
+        self.answered_since_flush
+            .fetch_add(replies.len(), Ordering::SeqCst);
+        let mut unconfirmed = self.unconfirmed.lock().unwrap();
+        let before = unconfirmed
+            .iter()
+            .position(|u| u.reply_to == reply_to)
+            .map(|i| unconfirmed.remove(i).sent);
+        let (sink, to) = (self.replies.clone(), reply_to.to_string());
+        let sent = tokio::spawn(async move {
+            if let Some(before) = before {
+                joined(before.await)?;
+            }
+            send_replies(sink.as_ref(), &to, &replies).await
+        });
+        unconfirmed.push(Unconfirmed {
             reply_to: reply_to.to_string(),
             sent,
         });
@@ -212,6 +242,9 @@ impl Distributor {
     /// Waits for the replies on their way to `reply_to` (all of them with
     /// `None`).
     async fn confirm(&self, reply_to: Option<&str>) -> Result<(), StoreError> {
+        if reply_to.is_none() {
+            self.answered_since_flush.store(0, Ordering::SeqCst);
+        }
         let waiting: Vec<Unconfirmed> = {
             let mut unconfirmed = self.unconfirmed.lock().unwrap();
             let (waiting, rest) = std::mem::take(&mut *unconfirmed)
@@ -222,11 +255,7 @@ impl Distributor {
         };
         let mut first_failure = Ok(());
         for u in waiting {
-            let sent = match u.sent.await {
-                Ok(sent) => sent,
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(e) => Err(StoreError::transient("distributor", format!("reply: {e}"))),
-            };
+            let sent = joined(u.sent.await);
             if first_failure.is_ok() {
                 first_failure = sent;
             }
@@ -361,6 +390,21 @@ impl Distributor {
                 }
             };
 
+            // A redelivered batch knows its committed writes by the
+            // counter's memory of the last RECENT_COMMITS commits; one it
+            // does not find there is taken for a copy and dropped
+            // unanswered. So no write may leave that memory before its
+            // change is applied and its reply is out: a group is at most
+            // that long, and once that many writes were answered since
+            // the last flush, their replies are confirmed before the next
+            // group commits (a batch of bundles holds up to a hundred).
+            let mut room = (RECENT_COMMITS as usize)
+                .saturating_sub(self.answered_since_flush.load(Ordering::SeqCst));
+            if room == 0 {
+                self.flush().await?;
+                room = RECENT_COMMITS as usize;
+            }
+
             // Number the group: each write sees the watches the ones
             // before it left.
             let mut state = current;
@@ -371,6 +415,7 @@ impl Distributor {
             for &i in todo
                 .iter()
                 .take_while(|&&i| stop_before.is_none_or(|s| i < s))
+                .take(room)
             {
                 let req = run[i];
                 let zxid = state.zxid + 1;
@@ -638,6 +683,8 @@ impl Distributor {
             in_all(write_spans, self.user.apply_batch(&commits)).await?;
         }
         let mut results = Vec::with_capacity(pending.len());
+        // Each session's replies, in order, to go out together.
+        let mut answers: Vec<(&str, Vec<(Reply, tracing::Span)>)> = Vec::new();
         for p in pending.drain(..) {
             let (m, span) = (p.member, spans[p.member.index].clone());
             let reply = Reply {
@@ -647,22 +694,27 @@ impl Distributor {
                 outcome: Outcome::Ok(p.result),
                 after_event: p.after_event,
             };
-            self.answer(&m.req.reply_to, reply)
-                .instrument(span.clone())
-                .await?;
+            let to = m.req.reply_to.as_str();
+            match answers.iter_mut().find(|(reply_to, _)| *reply_to == to) {
+                Some((_, replies)) => replies.push((reply, span.clone())),
+                None => answers.push((to, vec![(reply, span.clone())])),
+            }
             if m.req.close_session && m.req.seq == EXPIRY_SEQ {
                 // Nobody listens on an expired session's channel any more.
-                self.confirm(Some(&m.req.reply_to)).await?;
-                self.replies
-                    .discard(&m.req.reply_to)
-                    .instrument(span)
-                    .await?;
+                for (reply_to, replies) in answers.drain(..) {
+                    self.answer_all(reply_to, replies)?;
+                }
+                self.confirm(Some(to)).await?;
+                self.replies.discard(to).instrument(span).await?;
             }
             results.push(if m.replayed {
                 Distributed::Replayed(m.zxid)
             } else {
                 Distributed::Committed(m.zxid)
             });
+        }
+        for (reply_to, replies) in answers {
+            self.answer_all(reply_to, replies)?;
         }
         Ok(results)
     }
@@ -706,6 +758,15 @@ impl Distributor {
 
 /// The persistent watches a request adds or removes: its own `addWatch`
 /// or `removeWatches`, or all of its session's when it closes the session.
+/// A reply task's outcome; a panic in it goes on in the caller.
+fn joined(sent: Result<Result<(), StoreError>, tokio::task::JoinError>) -> Result<(), StoreError> {
+    match sent {
+        Ok(sent) => sent,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(StoreError::transient("distributor", format!("reply: {e}"))),
+    }
+}
+
 fn persistent_changes(req: &CommitRequest, current: &[PersistentWatch]) -> PersistentChanges {
     let mine = |w: &&PersistentWatch| w.session == req.session;
     match &req.op {

@@ -36,7 +36,7 @@ pub mod op;
 pub mod path;
 pub mod queue;
 pub mod session;
-mod spans;
+pub mod spans;
 pub mod stat;
 pub mod system;
 pub mod transition;
@@ -47,7 +47,8 @@ pub mod writer;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, FailureKind, StoreError};
 pub use message::{
-    CommitRequest, DecodeError, Envelope, Message, Outcome, PreState, Reply, WriteRequest,
+    Bundled, CommitBundle, CommitRequest, DecodeError, Envelope, Message, Outcome, PreState, Reply,
+    WriteRequest,
 };
 pub use mode::CreateMode;
 pub use op::{Op, OpResult};

@@ -259,6 +259,177 @@ impl Message for CommitRequest {
     }
 }
 
+/// Validated writes that travel together in one distributor-queue
+/// message, in queue order, each with the trace context of its own write
+/// (the W3C `traceparent`/`tracestate` pairs a message attribute would
+/// carry).
+///
+/// A writer batch's writes go out as one message, so that the distributor
+/// queue's one message group carries up to ten writes a call and a
+/// distributor invocation of ten messages holds up to a hundred writes
+/// (docs/write-path.md, "Bundles"). The body is
+/// `{"bundle":[{"commit":{..},"data_len":N,"trace":{..}},..]}`: each
+/// commit as its own message's body would be, and how many bytes of the
+/// one payload (the commits' payloads one after the other) are its data.
+/// [`CommitBundle::decode`] also reads a message of one [`CommitRequest`],
+/// as [`CommitQueue::push`](crate::CommitQueue::push) sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CommitBundle {
+    pub commits: Vec<Bundled>,
+}
+
+/// A commit of a [`CommitBundle`] and its trace context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundled {
+    pub commit: CommitRequest,
+    /// Empty when the bundle is a single-commit message: its trace context
+    /// is then in the message's attributes.
+    pub trace: Vec<(String, String)>,
+}
+
+/// The start of every bundle's body; a single commit's body starts
+/// otherwise (its first field is `token`).
+const BUNDLE_PREFIX: &str = "{\"bundle\":[";
+
+#[derive(Serialize, Deserialize)]
+struct WireEntry {
+    commit: CommitRequest,
+    #[serde(default)]
+    data_len: usize,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    trace: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct WireBundle {
+    bundle: Vec<WireEntry>,
+}
+
+impl CommitBundle {
+    /// The body of one entry and its share of the payload: what
+    /// [`CommitBundle::encode`] puts in. Lets a sender size a bundle as it
+    /// fills it ([`BundleEntry::size`]).
+    pub fn entry(commit: &CommitRequest, trace: &[(String, String)]) -> BundleEntry {
+        let mut commit = commit.clone();
+        let data = commit.op.take_payload().unwrap_or_default();
+        let body = serde_json::to_string(&WireEntry {
+            commit,
+            data_len: data.len(),
+            trace: trace.iter().cloned().collect(),
+        })
+        .expect("message types serialise");
+        BundleEntry { body, data }
+    }
+
+    /// The message of several entries, in order.
+    pub fn envelope(entries: &[BundleEntry]) -> Envelope {
+        let mut body = String::with_capacity(
+            BUNDLE_PREFIX.len() + 2 + entries.iter().map(|e| e.body.len() + 1).sum::<usize>(),
+        );
+        body.push_str(BUNDLE_PREFIX);
+        let mut payload = bytes::BytesMut::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&entry.body);
+            payload.extend_from_slice(&entry.data);
+        }
+        body.push_str("]}");
+        Envelope {
+            body,
+            payload: (!payload.is_empty()).then(|| payload.freeze()),
+        }
+    }
+
+    /// The deduplication id of a bundle of these commits: the first
+    /// token, how many follow, and a hash of all the tokens in order. A
+    /// writer batch that comes again and sends the same writes together
+    /// is dropped by the queue; sent in other company, its copies reach
+    /// the distributor, which drops them by token (as any copy).
+    pub fn dedup_id<'a>(commits: impl IntoIterator<Item = &'a CommitRequest>) -> String {
+        let mut h = Fnv1a::default();
+        let mut first = None;
+        let mut n = 0usize;
+        for commit in commits {
+            first.get_or_insert(commit.token.as_str());
+            h.write(commit.token.as_bytes());
+            n += 1;
+        }
+        format!(
+            "{}+{}.{:016x}",
+            first.unwrap_or("-"),
+            n.saturating_sub(1),
+            h.0
+        )
+    }
+
+    /// The size an empty bundle adds to its entries' in the queue: the
+    /// body's brackets, the payload attribute's name and type, the
+    /// allowance for the message's trace attributes.
+    pub const OVERHEAD: usize = BUNDLE_PREFIX.len()
+        + 2
+        + PAYLOAD_ATTRIBUTE.len()
+        + "Binary".len()
+        + TRACE_ATTRIBUTES_ALLOWANCE;
+}
+
+/// One commit of a bundle, encoded.
+#[derive(Debug, Clone)]
+pub struct BundleEntry {
+    body: String,
+    data: Bytes,
+}
+
+impl BundleEntry {
+    /// What it adds to a bundle's size in the queue (its separator
+    /// included).
+    pub fn size(&self) -> usize {
+        self.body.len() + 1 + self.data.len()
+    }
+}
+
+impl Message for CommitBundle {
+    fn encode(&self) -> Envelope {
+        let entries: Vec<BundleEntry> = self
+            .commits
+            .iter()
+            .map(|b| CommitBundle::entry(&b.commit, &b.trace))
+            .collect();
+        CommitBundle::envelope(&entries)
+    }
+
+    fn decode(envelope: Envelope) -> Result<Self, DecodeError> {
+        if !envelope.body.starts_with(BUNDLE_PREFIX) {
+            let commit = CommitRequest::decode(envelope)?;
+            return Ok(CommitBundle {
+                commits: vec![Bundled {
+                    commit,
+                    trace: Vec::new(),
+                }],
+            });
+        }
+        let wire: WireBundle = serde_json::from_str(&envelope.body)?;
+        let mut payload = envelope.payload.unwrap_or_default();
+        if wire.bundle.iter().map(|e| e.data_len).sum::<usize>() != payload.len() {
+            return Err(DecodeError::MissingPayload);
+        }
+        let commits = wire
+            .bundle
+            .into_iter()
+            .map(|mut entry| {
+                let data = payload.split_to(entry.data_len);
+                restore_payload(&mut entry.commit.op, (!data.is_empty()).then_some(data))?;
+                Ok(Bundled {
+                    commit: entry.commit,
+                    trace: entry.trace.into_iter().collect(),
+                })
+            })
+            .collect::<Result<_, DecodeError>>()?;
+        Ok(CommitBundle { commits })
+    }
+}
+
 impl Message for Reply {
     fn encode(&self) -> Envelope {
         Envelope {
@@ -337,6 +508,153 @@ mod tests {
             payload: None,
         });
         assert!(matches!(err, Err(DecodeError::Body(_))));
+    }
+
+    fn commit(seq: u64, op: Op) -> CommitRequest {
+        CommitRequest {
+            token: token(session(), seq),
+            session: session(),
+            seq,
+            reply_to: "q".into(),
+            time_ms: 1_700_000_000_000 + seq as i64,
+            op,
+            pre: vec![PreState {
+                path: "/a".into(),
+                stat: None,
+                watches: NodeWatches::default(),
+            }],
+            close_session: false,
+        }
+    }
+
+    fn bundle_of_every_kind() -> CommitBundle {
+        let ops = [
+            Op::Create {
+                path: "/a".into(),
+                data: Bytes::from_static(b"\x00first"),
+                mode: CreateMode::Persistent,
+            },
+            Op::Delete {
+                path: "/b".into(),
+                version: None,
+            },
+            Op::SetData {
+                path: "/a".into(),
+                data: Bytes::new(),
+                version: Some(0),
+            },
+            Op::Multi {
+                ops: vec![
+                    Op::SetData {
+                        path: "/a".into(),
+                        data: Bytes::from_static(b"m1"),
+                        version: None,
+                    },
+                    Op::Create {
+                        path: "/c".into(),
+                        data: Bytes::from_static(b"m22"),
+                        mode: CreateMode::Ephemeral,
+                    },
+                ],
+                // As the decoded op has them: the wire's lengths.
+                data_lens: vec![2, 3],
+            },
+            Op::SetData {
+                path: "/a".into(),
+                data: Bytes::from_static(b"last"),
+                version: None,
+            },
+        ];
+        CommitBundle {
+            commits: ops
+                .into_iter()
+                .enumerate()
+                .map(|(i, op)| Bundled {
+                    commit: commit(i as u64 + 1, op),
+                    trace: if i % 2 == 0 {
+                        vec![(
+                            "traceparent".into(),
+                            format!("00-{:032x}-{:016x}-01", i + 1, i + 1),
+                        )]
+                    } else {
+                        Vec::new()
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_bundle_round_trips_each_commit_with_its_data_and_trace() {
+        let bundle = bundle_of_every_kind();
+        let env = bundle.encode();
+        assert!(env.body.starts_with(BUNDLE_PREFIX), "{}", env.body);
+        assert!(!env.body.contains("first") && !env.body.contains("m22"));
+        assert_eq!(
+            env.payload.as_deref(),
+            Some(&b"\x00firstm1m22last"[..]),
+            "the payload is the commits' data in order"
+        );
+        let got = CommitBundle::decode(env.clone()).unwrap();
+        assert_eq!(got, bundle);
+        // What a sender counts is what the queue is sent.
+        let entries: Vec<BundleEntry> = bundle
+            .commits
+            .iter()
+            .map(|b| CommitBundle::entry(&b.commit, &b.trace))
+            .collect();
+        let counted = CommitBundle::OVERHEAD + entries.iter().map(BundleEntry::size).sum::<usize>();
+        assert!(
+            env.queue_size() <= counted,
+            "{} > {counted}",
+            env.queue_size()
+        );
+        assert!(
+            counted - env.queue_size() <= 1,
+            "{counted} vs {}",
+            env.queue_size()
+        );
+    }
+
+    #[test]
+    fn a_single_commit_message_reads_as_a_bundle_of_one() {
+        let single = commit(
+            7,
+            Op::SetData {
+                path: "/a".into(),
+                data: Bytes::from_static(b"v"),
+                version: None,
+            },
+        );
+        let got = CommitBundle::decode(single.encode()).unwrap();
+        assert_eq!(
+            got.commits,
+            vec![Bundled {
+                commit: single,
+                trace: Vec::new()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_bundle_whose_payload_does_not_add_up_is_unreadable() {
+        let env = bundle_of_every_kind().encode();
+        for payload in [None, Some(Bytes::from_static(b"short")), {
+            let mut longer = env.payload.clone().unwrap().to_vec();
+            longer.push(b'x');
+            Some(Bytes::from(longer))
+        }] {
+            let got = CommitBundle::decode(Envelope {
+                body: env.body.clone(),
+                payload,
+            });
+            assert!(matches!(got, Err(DecodeError::MissingPayload)), "{got:?}");
+        }
+        let got = CommitBundle::decode(Envelope {
+            body: "{\"bundle\":[{\"commit\":7}]}".into(),
+            payload: None,
+        });
+        assert!(matches!(got, Err(DecodeError::Body(_))), "{got:?}");
     }
 
     #[test]

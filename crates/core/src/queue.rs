@@ -48,6 +48,20 @@ pub trait ReplySink: Send + Sync {
     /// Sends a reply to `reply_to`, the address the client gave.
     async fn reply(&self, reply_to: &str, reply: &Reply) -> Result<(), StoreError>;
 
+    /// Sends several replies to `reply_to`, in order, each under its own
+    /// span. SQS: one `SendMessageBatch` per ten. This default sends one
+    /// at a time.
+    async fn reply_batch(
+        &self,
+        reply_to: &str,
+        replies: &[(Reply, tracing::Span)],
+    ) -> Result<(), StoreError> {
+        for (reply, span) in replies {
+            self.reply(reply_to, reply).instrument(span.clone()).await?;
+        }
+        Ok(())
+    }
+
     /// Removes a channel nobody will read again (an expired session's).
     async fn discard(&self, reply_to: &str) -> Result<(), StoreError>;
 }
@@ -60,15 +74,46 @@ pub async fn send_reply(
     reply_to: &str,
     reply: &Reply,
 ) -> Result<(), StoreError> {
-    let span = tracing::info_span!(
+    let span = reply_span(&tracing::Span::current(), reply);
+    undeliverable_dropped(sink.reply(reply_to, reply).instrument(span).await, reply_to)
+}
+
+/// Sends a session's replies in order, as [`send_reply`] sends one, each
+/// reply's span a child of the span beside it: with one call where the
+/// sink batches them.
+pub async fn send_replies(
+    sink: &dyn ReplySink,
+    reply_to: &str,
+    replies: &[(Reply, tracing::Span)],
+) -> Result<(), StoreError> {
+    if let [(reply, parent)] = replies {
+        return send_reply(sink, reply_to, reply)
+            .instrument(parent.clone())
+            .await;
+    }
+    let traced: Vec<(Reply, tracing::Span)> = replies
+        .iter()
+        .map(|(reply, parent)| (reply.clone(), reply_span(parent, reply)))
+        .collect();
+    let spans = traced.iter().map(|(_, span)| span.clone()).collect();
+    let sent = crate::spans::in_all(spans, sink.reply_batch(reply_to, &traced)).await;
+    undeliverable_dropped(sent, reply_to)
+}
+
+fn reply_span(parent: &tracing::Span, reply: &Reply) -> tracing::Span {
+    tracing::info_span!(
+        parent: parent,
         "reply",
         zk.session = %reply.session,
         zk.seq = reply.seq,
         zk.zxid = reply.zxid,
-    );
-    match sink.reply(reply_to, reply).instrument(span).await {
+    )
+}
+
+fn undeliverable_dropped(sent: Result<(), StoreError>, reply_to: &str) -> Result<(), StoreError> {
+    match sent {
         Err(e) if !e.retryable => {
-            tracing::warn!(error = %e, reply_to, seq = reply.seq, "reply dropped: undeliverable");
+            tracing::warn!(error = %e, reply_to, "reply dropped: undeliverable");
             Ok(())
         }
         other => other,

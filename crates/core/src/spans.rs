@@ -10,7 +10,7 @@ use tracing::Instrument as _;
 /// write, a writer batch's push). Each span is entered while `fut` runs,
 /// so each ends after it. The first span is the innermost: what `fut`
 /// records goes there.
-pub(crate) async fn in_all<T>(spans: Vec<tracing::Span>, fut: impl Future<Output = T> + Send) -> T {
+pub async fn in_all<T>(spans: Vec<tracing::Span>, fut: impl Future<Output = T> + Send) -> T {
     let mut fut: Pin<Box<dyn Future<Output = T> + Send + '_>> = Box::pin(fut);
     for span in spans {
         fut = Box::pin(fut.instrument(span));

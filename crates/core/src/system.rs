@@ -241,8 +241,11 @@ pub struct Counter {
     pub in_flight: Vec<InFlightEntry>,
 }
 
-/// How many recent commit tokens the counter remembers; more than a
-/// distributor batch, so a whole redelivered batch is recognised.
+/// How many recent commit tokens the counter remembers. A distributor
+/// batch may hold more writes (ten bundles of ten), so the distributor
+/// never lets a write leave this memory before its change is applied and
+/// its reply is out: a redelivered batch recognises every write that may
+/// still need either.
 pub const RECENT_COMMITS: i64 = 32;
 
 impl Counter {

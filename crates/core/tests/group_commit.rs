@@ -426,3 +426,145 @@ async fn a_writer_batch_takes_different_sessions_locks_side_by_side() {
         .collect();
     assert_eq!(of_first, [requests[0].seq, requests[10].seq]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn copies_a_batch_carries_behind_their_originals_are_dropped_and_take_no_zxid() {
+    // Given two sessions' sets, and behind them in the same distributor
+    // batch the copies a writer batch that came again would bundle with a
+    // third write: one the same commit, one validated again (another
+    // validation time, so another commit id)
+    let mut sim = Sim::new();
+    let (a, b, c) = (
+        sim.open_session().await,
+        sim.open_session().await,
+        sim.open_session().await,
+    );
+    for (s, name) in [(a, "/a"), (b, "/b"), (c, "/c")] {
+        sim.write(s, create(name, "0")).await.unwrap();
+    }
+    let wa = validated(&mut sim, a, set("/a", "1", None)).await;
+    let wb = validated(&mut sim, b, set("/b", "1", None)).await;
+    let wc = validated(&mut sim, c, set("/c", "1", None)).await;
+    let mut wb_again = wb.clone();
+    wb_again.time_ms += 1;
+    assert_ne!(wb_again.commit_id(), wb.commit_id());
+    sim.replies.take();
+    let before = sim.system.counter().await.unwrap().zxid;
+
+    // When the batch is distributed
+    let batch = [wa.clone(), wb.clone(), wa.clone(), wb_again, wc.clone()];
+    let done = sim.distribute_batch(&sim.distributor, &batch).await;
+
+    // Then each write commits once, the third as the next zxid after the
+    // first two; a copy is dropped, or answered again with its original's
+    // zxid
+    assert_eq!(done[0], Distributed::Committed(before + 1));
+    assert_eq!(done[1], Distributed::Committed(before + 2));
+    assert!(
+        matches!(done[2], Distributed::Replayed(z) if z == before + 1)
+            || done[2] == Distributed::Duplicate,
+        "{:?}",
+        done[2]
+    );
+    assert_eq!(done[3], Distributed::Duplicate);
+    assert_eq!(done[4], Distributed::Committed(before + 3));
+    assert_eq!(sim.system.counter().await.unwrap().zxid, before + 3);
+    for (name, zxid) in [("/a", before + 1), ("/b", before + 2), ("/c", before + 3)] {
+        let node = sim.read(name).await.unwrap();
+        assert_eq!(
+            (node.data.as_ref(), node.stat.mzxid),
+            (&b"1"[..], zxid),
+            "{name}"
+        );
+        assert_eq!(node.stat.version, 1, "{name} was set once");
+    }
+    // Every answer a client hears for a write carries that write's zxid.
+    for reply in replies(&sim) {
+        let of = [&wa, &wb, &wc]
+            .into_iter()
+            .position(|w| w.session == reply.session && w.seq == reply.seq)
+            .expect("a reply to one of the writes");
+        assert_eq!(reply.zxid, before + 1 + of as i64, "{reply:?}");
+    }
+    assert!(sim.system.locked_paths().is_empty());
+}
+
+/// Replies that reach `inner` until `left` runs out, then fail as a
+/// throttled or dying function's would.
+struct FailingReplies {
+    inner: std::sync::Arc<fk_core::memory::MemoryReplies>,
+    left: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl fk_core::ReplySink for FailingReplies {
+    async fn reply(&self, reply_to: &str, reply: &Reply) -> Result<(), fk_core::StoreError> {
+        use std::sync::atomic::Ordering;
+        match self
+            .left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        {
+            Ok(_) => self.inner.reply(reply_to, reply).await,
+            Err(_) => Err(fk_core::StoreError::transient("test", "the function died")),
+        }
+    }
+
+    async fn discard(&self, reply_to: &str) -> Result<(), fk_core::StoreError> {
+        self.inner.discard(reply_to).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_larger_than_the_counters_memory_fails_before_an_unanswered_write_leaves_it() {
+    // Given 70 sessions' sets in one distributor batch (bundles bring up
+    // to a hundred), more than the counter remembers
+    const N: usize = 70;
+    assert!(N > fk_core::system::RECENT_COMMITS as usize * 2);
+    let mut sim = Sim::new();
+    let mut batch = Vec::new();
+    for i in 0..N {
+        let s = sim.open_session().await;
+        sim.write(s, create(&format!("/m{i}"), "0")).await.unwrap();
+        batch.push(validated(&mut sim, s, set(&format!("/m{i}"), "1", None)).await);
+    }
+    sim.replies.take();
+    let before = sim.system.counter().await.unwrap().zxid;
+
+    // When the distributor's replies stop going out after the tenth, and
+    // the batch, failed, comes again to a healthy distributor
+    let dying = fk_core::distributor::Distributor::new(
+        sim.system.clone(),
+        sim.user.clone(),
+        std::sync::Arc::new(FailingReplies {
+            inner: sim.replies.clone(),
+            left: 10.into(),
+        }),
+        sim.watch_queue.clone(),
+    );
+    let traced: Vec<_> = batch.iter().map(|c| (c, tracing::Span::none())).collect();
+    let failed = match dying.handle_batch(&traced).await {
+        Ok(_) => dying.flush().await,
+        Err(e) => Err(e),
+    };
+    assert!(failed.is_err(), "the replies failed: so does the batch");
+    let again = sim
+        .distribute_batch(&sim.second_distributor(), &batch)
+        .await;
+
+    // Then every write was committed once, as its place in the batch, and
+    // its client heard so: none was taken for a copy of itself unanswered
+    assert_eq!(sim.system.counter().await.unwrap().zxid, before + N as i64);
+    let replies = replies(&sim);
+    for (i, req) in batch.iter().enumerate() {
+        let zxid = before + 1 + i as i64;
+        assert!(
+            replies
+                .iter()
+                .any(|r| r.session == req.session && r.seq == req.seq && r.zxid == zxid),
+            "write {i} was never answered (again: {:?})",
+            again[i]
+        );
+        let node = sim.read(req.op.path()).await.unwrap();
+        assert_eq!((node.stat.mzxid, node.stat.version), (zxid, 1), "write {i}");
+    }
+}

@@ -14,7 +14,8 @@ use tracing::Instrument as _;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use fk_aws::calls::CallCounter;
-use fk_core::{Message, StoreError};
+use fk_core::message::DecodeError;
+use fk_core::{CommitBundle, CommitRequest, Message, StoreError};
 
 /// What the loop needs besides the handler.
 pub struct BatchContext {
@@ -60,7 +61,7 @@ where
         let last = i + 1 == event.records.len();
         let id = record.message_id.as_deref().unwrap_or("-");
         let deliveries = fk_aws::sqs::receive_count(record);
-        let span = record_span(record, deliveries);
+        let span = record_span(record, deliveries, None);
         let message = match M::decode(fk_aws::sqs::envelope_from_event(record)) {
             Ok(message) => message,
             Err(e) => {
@@ -109,7 +110,7 @@ pub struct Received<M> {
 }
 
 /// Hands the batch's readable records to `handle` at once, in order (the
-/// distributor commits them as a group); `handle` returns a short outcome
+/// writer validates them side by side); `handle` returns a short outcome
 /// per record for the log. Unreadable records go to the dead-letter queue
 /// first. The AWS calls of the whole batch are logged on its last record.
 pub async fn for_whole_batch<M, F, Fut>(
@@ -122,24 +123,78 @@ where
     F: FnOnce(Vec<Received<M>>) -> Fut,
     Fut: Future<Output = Result<(Vec<Received<M>>, Vec<String>), StoreError>>,
 {
+    let unpack = |record: &SqsMessage, deliveries| {
+        let message = M::decode(fk_aws::sqs::envelope_from_event(record))?;
+        Ok(vec![(message, record_span(record, deliveries, None))])
+    };
+    whole_batch(event, ctx, unpack, handle).await
+}
+
+/// As [`for_whole_batch`], for the distributor queue, whose messages are
+/// [`CommitBundle`]s: `handle` gets every commit of the batch in queue
+/// order, each under a consumer span that continues its own write's trace
+/// (the context its bundle entry carries; a single-commit message's, from
+/// the message's attributes). An unreadable message goes whole to the
+/// dead-letter queue.
+pub async fn for_whole_batch_of_commits<F, Fut>(
+    event: &SqsEvent,
+    ctx: &BatchContext,
+    handle: F,
+) -> Result<BatchSummary, StoreError>
+where
+    F: FnOnce(Vec<Received<CommitRequest>>) -> Fut,
+    Fut: Future<Output = Result<(Vec<Received<CommitRequest>>, Vec<String>), StoreError>>,
+{
+    let unpack = |record: &SqsMessage, deliveries| {
+        let bundle = CommitBundle::decode(fk_aws::sqs::envelope_from_event(record))?;
+        Ok(bundle
+            .commits
+            .into_iter()
+            .map(|b| {
+                let trace = (!b.trace.is_empty()).then_some(b.trace.as_slice());
+                let span = record_span(record, deliveries, trace);
+                (b.commit, span)
+            })
+            .collect())
+    };
+    whole_batch(event, ctx, unpack, handle).await
+}
+
+/// The items of each record (`unpack`), handed to `handle` at once.
+async fn whole_batch<M, U, F, Fut>(
+    event: &SqsEvent,
+    ctx: &BatchContext,
+    unpack: U,
+    handle: F,
+) -> Result<BatchSummary, StoreError>
+where
+    U: Fn(&SqsMessage, u32) -> Result<Vec<(M, tracing::Span)>, DecodeError>,
+    F: FnOnce(Vec<Received<M>>) -> Fut,
+    Fut: Future<Output = Result<(Vec<Received<M>>, Vec<String>), StoreError>>,
+{
     let started = Instant::now();
     let mut summary = BatchSummary::default();
     let mut received = Vec::with_capacity(event.records.len());
     for (i, record) in event.records.iter().enumerate() {
         let id = record.message_id.as_deref().unwrap_or("-");
         let deliveries = fk_aws::sqs::receive_count(record);
-        let span = record_span(record, deliveries);
-        match M::decode(fk_aws::sqs::envelope_from_event(record)) {
-            Ok(message) => received.push(Received {
-                message,
-                delivery: Delivery {
-                    count: deliveries,
-                    last: i + 1 == event.records.len(),
-                },
-                span,
-                message_id: id.to_string(),
-            }),
+        match unpack(record, deliveries) {
+            Ok(items) => {
+                let n = items.len();
+                received.extend(items.into_iter().enumerate().map(|(j, (message, span))| {
+                    Received {
+                        message,
+                        delivery: Delivery {
+                            count: deliveries,
+                            last: i + 1 == event.records.len() && j + 1 == n,
+                        },
+                        span,
+                        message_id: id.to_string(),
+                    }
+                }));
+            }
             Err(e) => {
+                let span = record_span(record, deliveries, None);
                 tracing::error!(parent: &span, message_id = id, error = %e, "unreadable message: moved to the dead-letter queue");
                 fk_aws::sqs::bury(&ctx.sqs, &ctx.dead_letter_url, record, &e.to_string()).await?;
                 summary.buried += 1;
@@ -187,9 +242,14 @@ where
     }
 }
 
-/// The span of one record: a consumer span that continues the trace the
-/// producer put in the message's attributes.
-fn record_span(record: &SqsMessage, deliveries: u32) -> tracing::Span {
+/// The span of one record (or one item of it): a consumer span that
+/// continues the trace the producer put in the message's attributes, or in
+/// `trace` when the item carries its own.
+fn record_span(
+    record: &SqsMessage,
+    deliveries: u32,
+    trace: Option<&[(String, String)]>,
+) -> tracing::Span {
     let queue = record
         .event_source_arn
         .as_deref()
@@ -205,7 +265,17 @@ fn record_span(record: &SqsMessage, deliveries: u32) -> tracing::Span {
         messaging.message.id = record.message_id.as_deref().unwrap_or("-"),
         messaging.aws_sqs.receive_count = deliveries,
     );
-    fk_telemetry::continue_trace(&span, |name| fk_aws::sqs::trace_attribute(record, name));
+    match trace {
+        Some(trace) => fk_telemetry::continue_trace(&span, |name| {
+            trace
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        }),
+        None => {
+            fk_telemetry::continue_trace(&span, |name| fk_aws::sqs::trace_attribute(record, name))
+        }
+    }
     span
 }
 
@@ -280,6 +350,50 @@ mod tests {
             seen,
             vec![("a".into(), first), ("b".into(), first), ("c".into(), last)]
         );
+    }
+
+    fn delete(seq: u64) -> CommitRequest {
+        let session: fk_core::SessionId = "0x00000000000000ab".parse().unwrap();
+        CommitRequest {
+            token: fk_core::message::token(session, seq),
+            session,
+            seq,
+            reply_to: "q".into(),
+            time_ms: 0,
+            op: fk_core::Op::Delete {
+                path: format!("/n{seq}"),
+                version: None,
+            },
+            pre: Vec::new(),
+            close_session: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_commits_of_bundles_and_single_messages_come_in_queue_order() {
+        let bundle = fk_core::CommitBundle {
+            commits: (1..=3)
+                .map(|seq| fk_core::Bundled {
+                    commit: delete(seq),
+                    trace: Vec::new(),
+                })
+                .collect(),
+        };
+        let (bundle, single) = (bundle.encode().body, delete(4).encode().body);
+        let mut seen = Vec::new();
+        let summary =
+            for_whole_batch_of_commits(&event(&[&bundle, &single]), &context(), |received| {
+                seen = received
+                    .iter()
+                    .map(|r| (r.message.seq, r.delivery.last))
+                    .collect();
+                let outcomes = vec![String::new(); received.len()];
+                async { Ok((received, outcomes)) }
+            })
+            .await
+            .unwrap();
+        assert_eq!(summary.handled, 4);
+        assert_eq!(seen, [(1, false), (2, false), (3, false), (4, true)]);
     }
 
     #[tokio::test]

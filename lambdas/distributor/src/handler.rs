@@ -9,7 +9,8 @@ use fk_aws::sqs::{SqsReplySink, SqsWatchQueue};
 use fk_aws::system::DynamoSystemStore;
 use fk_core::distributor::{Distributed, Distributor};
 use fk_core::{CommitRequest, StoreError};
-use fk_lambda::batch::{for_each_in_order, for_whole_batch, BatchContext};
+use fk_lambda::batch::{for_whole_batch_of_commits, BatchContext, Received};
+use tracing::Instrument as _;
 
 use crate::config::Config;
 
@@ -50,42 +51,15 @@ impl DistributorFunction {
         })
     }
 
+    /// Handles a batch of distributor-queue messages, each one commit or
+    /// a writer batch's bundle of them, in queue order.
     pub async fn handle(&self, event: SqsEvent) -> Result<(), lambda_runtime::Error> {
-        if self.group_commit {
-            return self.handle_grouped(event).await;
-        }
-        // A reply may still be on its way while the next record commits;
-        // the batch's last record waits for all of them, so that every
-        // reply is out (and counted in that record's log line) before the
-        // batch is acknowledged.
-        for_each_in_order(
-            &event,
-            &self.batch,
-            |commit: CommitRequest, delivery| async move {
-                let done = self.distributor.handle_overlapped(&commit).await?;
-                if delivery.last {
-                    self.distributor.flush().await?;
-                }
-                Ok(describe(&commit, &done))
-            },
-        )
-        .await?;
-        // When the last record was unreadable (buried), nobody waited yet.
-        self.distributor.flush().await?;
-        Ok(())
-    }
-}
-
-impl DistributorFunction {
-    /// The whole batch at once: its writes are committed as groups and
-    /// reach user storage together (docs/write-path.md, "Group commit").
-    async fn handle_grouped(&self, event: SqsEvent) -> Result<(), lambda_runtime::Error> {
-        for_whole_batch(&event, &self.batch, |received| async move {
-            let traced: Vec<_> = received
-                .iter()
-                .map(|r| (&r.message, r.span.clone()))
-                .collect();
-            let done = self.distributor.handle_batch(&traced).await?;
+        for_whole_batch_of_commits(&event, &self.batch, |received| async move {
+            let done = if self.group_commit {
+                self.group(&received).await?
+            } else {
+                self.one_at_a_time(&received).await?
+            };
             // Every reply is out before the batch is acknowledged.
             self.distributor.flush().await?;
             let outcomes = received
@@ -97,6 +71,36 @@ impl DistributorFunction {
         })
         .await?;
         Ok(())
+    }
+
+    /// The whole batch at once: its writes are committed as groups and
+    /// reach user storage together (docs/write-path.md, "Group commit").
+    async fn group(
+        &self,
+        received: &[Received<CommitRequest>],
+    ) -> Result<Vec<Distributed>, StoreError> {
+        let traced: Vec<_> = received
+            .iter()
+            .map(|r| (&r.message, r.span.clone()))
+            .collect();
+        self.distributor.handle_batch(&traced).await
+    }
+
+    /// One write after the other; a reply may still be on its way while
+    /// the next write commits.
+    async fn one_at_a_time(
+        &self,
+        received: &[Received<CommitRequest>],
+    ) -> Result<Vec<Distributed>, StoreError> {
+        let mut done = Vec::with_capacity(received.len());
+        for r in received {
+            let handled = self
+                .distributor
+                .handle_overlapped(&r.message)
+                .instrument(r.span.clone());
+            done.push(handled.await?);
+        }
+        Ok(done)
     }
 }
 

@@ -21,6 +21,8 @@
 //! default 1): the loop for profiling them
 //! (`scripts/profile-functions.sh`). `fk-bench sdk` prints the CPU of one
 //! SDK call in isolation, warm and cold, with and without keep-alive.
+//! `fk-bench model [STORE…]` runs the model and prints its points, writing
+//! nothing (`FK_BENCH_MODEL_SESSIONS=64`: only those numbers of sessions).
 
 mod calls;
 mod coldstart;
@@ -61,6 +63,16 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("cpu") {
         return cpu_only(&args[1..], cpu_writes).await;
+    }
+    if args.first().map(String::as_str) == Some("model") {
+        // The model's runs, printed; nothing written.
+        let seconds: f64 = var("FK_BENCH_SECONDS", "4").parse().unwrap();
+        let stores = if args.len() > 1 {
+            args[1..].join(",")
+        } else {
+            var("FK_BENCH_STORES", "s3,dynamodb,redis")
+        };
+        return run_model(&mut report::Results::default(), &stores, seconds).await;
     }
     if args.first().map(String::as_str) == Some("sdk") {
         // Its own runtime, on its own thread: one thread's CPU is measured.
@@ -186,12 +198,16 @@ async fn cpu_only(stores: &[String], writes: usize) {
 }
 
 /// The design in process with AWS's delays: each store, before and after
-/// group commit, at each number of sessions.
+/// group commit, at each number of sessions; after, also with
+/// [`model::PIPELINED`] writes in flight per session.
 async fn run_model(results: &mut report::Results, only: &str, seconds: f64) {
+    let sessions: Vec<usize> = match std::env::var("FK_BENCH_MODEL_SESSIONS") {
+        Ok(list) => list.split(',').map(|n| n.trim().parse().unwrap()).collect(),
+        Err(_) => model::SESSIONS.to_vec(),
+    };
     step(&format!(
         "the design without the emulator (in process, AWS delays), before and after group \
-         commit, {:?} sessions, {seconds} s each",
-        model::SESSIONS
+         commit, {sessions:?} sessions, {seconds} s each"
     ));
     results.model_seconds = seconds;
     let run = std::time::Duration::from_secs_f64(seconds);
@@ -200,17 +216,25 @@ async fn run_model(results: &mut report::Results, only: &str, seconds: f64) {
             continue;
         }
         let delays = model::Delays::aws(user_call_ms);
-        for mode in [model::Mode::OneAtATime, model::Mode::Batched] {
-            for sessions in model::SESSIONS {
-                let point = model::run(delays, name, mode, sessions, run).await;
+        for (mode, in_flight) in model::RUNS {
+            for &n in &sessions {
+                let point = model::run(delays, name, mode, n, in_flight, run).await;
                 eprintln!(
-                    "  {name} {mode:?} {sessions:>3} sessions: {:.1} writes/s, p50 {:.1} ms, \
-                     p99 {:.1} ms, {:.2} calls/write, ${:.2}/M writes",
+                    "  {name} {mode:?} {n:>3} sessions × {} in flight: {:.1} writes/s, \
+                     p50 {:.1} ms, p99 {:.1} ms, {:.2} calls/write, ${:.2}/M writes, \
+                     {:.1} ({:.0} ms) / {:.1} ({:.0} ms) writes per writer / distributor \
+                     invocation, {:.3} transactions per write",
+                    point.in_flight,
                     point.writes_per_s,
                     point.latency_ms[0],
                     point.latency_ms[2],
                     point.calls_per_write(),
-                    cost::per_million_writes(&point)
+                    cost::per_million_writes(&point),
+                    point.counts.writer.batch(),
+                    point.counts.writer.mean_ms(),
+                    point.counts.distributor.batch(),
+                    point.counts.distributor.mean_ms(),
+                    point.counts.transactions() as f64 / point.writes.max(1) as f64,
                 );
                 results.model.entry(name.into()).or_default().push(point);
             }

@@ -44,12 +44,28 @@ use fk_core::{CommitRequest, CreateMode, Op, SessionId, SystemClock, WriteReques
 use tokio::sync::{mpsc, Barrier};
 
 use crate::stats::percentiles;
-use queues::{event_source, Arrival, Channels, Commits, NoWatches, Quota, Replies, BATCH};
+use queues::{
+    event_source, fifo_event_source, Arrival, Channels, Commits, NoWatches, Quota, Replies, BATCH,
+};
 use stores::{SlowSystem, SlowUser, UserKind};
 use tally::{Counts, Role, Tally};
 
 /// Sessions of the model's runs.
 pub const SESSIONS: [usize; 5] = [1, 4, 16, 64, 256];
+
+/// Writes each session keeps in flight in the pipelined runs: an
+/// asynchronous ZooKeeper client's, issuing writes without waiting for
+/// each reply (each of its own node).
+pub const PIPELINED: usize = 16;
+
+/// The runs at each number of sessions: the design before group commit
+/// and after, one write in flight per session, and after with
+/// [`PIPELINED`].
+pub const RUNS: [(Mode, usize); 3] = [
+    (Mode::OneAtATime, 1),
+    (Mode::Batched, 1),
+    (Mode::Batched, PIPELINED),
+];
 
 /// Writes a run counts at least, over all sessions, however long it takes
 /// (one session writes about 7 a second): fewer leave its p50 to chance.
@@ -128,6 +144,8 @@ pub fn distributor_ceiling(delays: Delays, mode: Mode) -> f64 {
 pub struct Point {
     pub mode: Mode,
     pub sessions: usize,
+    /// Writes each session keeps in flight.
+    pub in_flight: usize,
     pub writes: u64,
     pub writes_per_s: f64,
     /// p50, p95, p99 of a write, client-side (send → reply), ms.
@@ -154,8 +172,17 @@ impl Point {
 }
 
 /// Runs `sessions` clients against the design with the user store `store`
-/// for `run`, each setting its own node in a loop, one write at a time.
-pub async fn run(delays: Delays, store: &str, mode: Mode, sessions: usize, run: Duration) -> Point {
+/// for `run`, each setting its own nodes in a loop with `in_flight` writes
+/// in flight (one node each, so that they do not wait for each other's
+/// locks), as an asynchronous ZooKeeper client pipelines them.
+pub async fn run(
+    delays: Delays,
+    store: &str,
+    mode: Mode,
+    sessions: usize,
+    in_flight: usize,
+    run: Duration,
+) -> Point {
     let tally = Arc::new(Tally::default());
     let memory = Arc::new(MemorySystemStore::new());
     let system = |role| {
@@ -175,7 +202,7 @@ pub async fn run(delays: Delays, store: &str, mode: Mode, sessions: usize, run: 
             role,
         })
     };
-    let (commit_tx, commit_rx) = mpsc::unbounded_channel::<Arrival<CommitRequest>>();
+    let (commit_tx, commit_rx) = mpsc::unbounded_channel::<Arrival<Vec<CommitRequest>>>();
     let commits = Arc::new(Commits {
         delays,
         quota: Quota::per_second(GROUP_CALLS_PER_S),
@@ -206,13 +233,15 @@ pub async fn run(delays: Delays, store: &str, mode: Mode, sessions: usize, run: 
         Arc::new(NoWatches),
     ));
 
-    // One distributor, in queue order: the total order.
+    // One distributor, in queue order: the total order. A message is one
+    // commit or a writer batch's bundle.
     let distributing = tokio::spawn(event_source(commit_rx, BATCH, 1, {
         let tally = tally.clone();
-        move |batch: Vec<CommitRequest>| {
+        move |messages: Vec<Vec<CommitRequest>>| {
             let (distributor, tally) = (distributor.clone(), tally.clone());
             async move {
                 let start = Instant::now();
+                let batch: Vec<CommitRequest> = messages.into_iter().flatten().collect();
                 match mode {
                     Mode::OneAtATime => {
                         for commit in &batch {
@@ -233,39 +262,54 @@ pub async fn run(delays: Delays, store: &str, mode: Mode, sessions: usize, run: 
                             .expect("in-memory stores");
                     }
                 }
+                let t1 = start.elapsed();
                 distributor.flush().await.expect("in-memory stores");
+                if std::env::var("FK_DEBUG_MODEL").is_ok() {
+                    eprintln!(
+                        "DBG {} writes: handle {:?} flush {:?}",
+                        batch.len(),
+                        t1,
+                        start.elapsed() - t1
+                    );
+                }
                 tally.invocation(Role::Distributor, batch.len(), start.elapsed());
             }
         }
     }));
     let (write_tx, write_rx) = mpsc::unbounded_channel::<Arrival<WriteRequest>>();
     let (concurrency, batch) = mode.writers(sessions);
-    let writing = tokio::spawn(event_source(write_rx, batch, concurrency, {
-        let tally = tally.clone();
-        move |batch: Vec<WriteRequest>| {
-            let (writer, tally) = (writer.clone(), tally.clone());
-            async move {
-                let start = Instant::now();
-                match mode {
-                    Mode::OneAtATime => {
-                        for req in &batch {
-                            writer.handle(req, 1).await.expect("in-memory stores");
+    let writing = tokio::spawn(fifo_event_source(
+        write_rx,
+        batch,
+        concurrency,
+        |req: &WriteRequest| req.session,
+        {
+            let tally = tally.clone();
+            move |batch: Vec<WriteRequest>| {
+                let (writer, tally) = (writer.clone(), tally.clone());
+                async move {
+                    let start = Instant::now();
+                    match mode {
+                        Mode::OneAtATime => {
+                            for req in &batch {
+                                writer.handle(req, 1).await.expect("in-memory stores");
+                            }
+                        }
+                        Mode::Batched => {
+                            let delivered: Vec<_> = batch.iter().map(|req| (req, 1)).collect();
+                            writer
+                                .handle_batch(&delivered, None)
+                                .await
+                                .expect("in-memory stores");
                         }
                     }
-                    Mode::Batched => {
-                        let delivered: Vec<_> = batch.iter().map(|req| (req, 1)).collect();
-                        writer
-                            .handle_batch(&delivered, None)
-                            .await
-                            .expect("in-memory stores");
-                    }
+                    tally.invocation(Role::Writer, batch.len(), start.elapsed());
                 }
-                tally.invocation(Role::Writer, batch.len(), start.elapsed());
             }
-        }
-    }));
+        },
+    ));
 
-    // Every session's node is created first, at once and uncounted; then
+    // Every session's nodes are created first, at once and uncounted; then
     // all sessions start writing together.
     let gate = Arc::new(Barrier::new(sessions));
     // Each write's end and latency.
@@ -274,47 +318,75 @@ pub async fn run(delays: Delays, store: &str, mode: Mode, sessions: usize, run: 
     for i in 0..sessions {
         let id = SessionId::random();
         let reply_to = format!("client-{i}");
-        let path = format!("/tp{i}");
         memory
             .create_session(&session(id, &reply_to))
             .await
             .unwrap();
-        create(&memory, &user_memory, id, &reply_to, &path).await;
+        let paths: Vec<String> = (0..in_flight).map(|j| format!("/tp{i}-{j}")).collect();
+        for (seq, path) in (1..).zip(&paths) {
+            create(&memory, &user_memory, id, &reply_to, path, seq).await;
+        }
         let mut replies = channels.open(&reply_to);
         let (write_tx, tally, gate) = (write_tx.clone(), tally.clone(), gate.clone());
         let done_tx = done_tx.clone();
         clients.push(tokio::spawn(async move {
-            // Seq 1 was the create.
-            for seq in 2.. {
-                if seq == 2 {
-                    gate.wait().await;
-                }
-                let sent = Instant::now();
-                tally.call(Role::Client, "SQS.SendMessage");
-                tokio::time::sleep(delays.send).await;
+            // Seqs 1..=in_flight were the creates. A write of seq s sets
+            // the node s % in_flight; each reply sends the next write.
+            let mut next_seq = in_flight as u64 + 1;
+            let mut sent_at = std::collections::HashMap::new();
+            // The session's sends leave one after the other (the client
+            // sends under its seq lock).
+            let send = |seq: u64, sent_at: &mut std::collections::HashMap<u64, Instant>| {
+                sent_at.insert(seq, Instant::now());
                 let req = WriteRequest {
                     session: id,
                     seq,
                     reply_to: reply_to.clone(),
                     op: Op::SetData {
-                        path: path.clone(),
+                        path: paths[seq as usize % in_flight].clone(),
                         data: Bytes::from_static(b"abcd"),
                         version: None,
                     },
                 };
-                let _ = write_tx.send((Instant::now() + delays.hop, req));
-                replies.recv().await.expect("a reply");
-                // The client's listener: one long poll and one delete per
-                // reply (its one write in flight).
+                let (write_tx, tally) = (write_tx.clone(), tally.clone());
+                async move {
+                    tally.call(Role::Client, "SQS.SendMessage");
+                    tokio::time::sleep(delays.send).await;
+                    let _ = write_tx.send((Instant::now() + delays.hop, req));
+                }
+            };
+            gate.wait().await;
+            for _ in 0..in_flight {
+                send(next_seq, &mut sent_at).await;
+                next_seq += 1;
+            }
+            loop {
+                // The client's listener: one long poll takes the replies
+                // that have arrived (up to 10), one delete removes them.
+                let mut got = vec![replies.recv().await.expect("a reply")];
+                while got.len() < 10 {
+                    match replies.try_recv() {
+                        Ok(reply) => got.push(reply),
+                        Err(_) => break,
+                    }
+                }
                 tally.call(Role::Client, "SQS.ReceiveMessage");
                 tally.call(Role::Client, "SQS.DeleteMessageBatch");
-                let _ = done_tx.send((i, Instant::now(), sent.elapsed()));
+                for reply in &got {
+                    if let Some(sent) = sent_at.remove(&reply.seq) {
+                        let _ = done_tx.send((i, Instant::now(), sent.elapsed()));
+                    }
+                }
+                for _ in &got {
+                    send(next_seq, &mut sent_at).await;
+                    next_seq += 1;
+                }
             }
         }));
     }
 
     // Steady state: what happens in a window after a warm-up, when the
-    // start (every session's first write at once) has passed through:
+    // start (every session's first writes at once) has passed through:
     // every session has had a reply, and WARM_UP is over.
     let started = Instant::now();
     let mut waiting = vec![true; sessions];
@@ -351,6 +423,7 @@ pub async fn run(delays: Delays, store: &str, mode: Mode, sessions: usize, run: 
     Point {
         mode,
         sessions,
+        in_flight,
         writes,
         writes_per_s: writes as f64 / elapsed.as_secs_f64(),
         latency_ms: percentiles(&mut latencies),
@@ -359,7 +432,7 @@ pub async fn run(delays: Delays, store: &str, mode: Mode, sessions: usize, run: 
     }
 }
 
-/// Creates `path` for the session `id` (its seq 1) through the real writer
+/// Creates `path` for the session `id` (its seq `seq`) through the real writer
 /// and distributor on the stores without delays.
 async fn create(
     system: &Arc<MemorySystemStore>,
@@ -367,6 +440,7 @@ async fn create(
     id: SessionId,
     reply_to: &str,
     path: &str,
+    seq: u64,
 ) {
     let queue = Arc::new(MemoryCommitQueue::default());
     let replies = Arc::new(MemoryReplies::default());
@@ -382,7 +456,7 @@ async fn create(
     );
     let req = WriteRequest {
         session: id,
-        seq: 1,
+        seq,
         reply_to: reply_to.to_string(),
         op: Op::Create {
             path: path.to_string(),
@@ -429,6 +503,7 @@ mod tests {
             "redis",
             Mode::OneAtATime,
             2,
+            1,
             Duration::from_millis(1000),
         )
         .await;
@@ -456,6 +531,7 @@ mod tests {
             "dynamodb",
             Mode::Batched,
             40,
+            1,
             Duration::from_millis(1500),
         )
         .await;

@@ -2,7 +2,7 @@
 //! consumer; the distributor queue's one message group under SQS's quota;
 //! the event source mappings that hand arrived messages to invocations.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,13 +11,13 @@ use async_trait::async_trait;
 use fk_core::queue::Outgoing;
 use fk_core::watch::{WatchBatch, WatchQueue};
 use fk_core::{CommitQueue, CommitRequest, Reply, ReplySink, StoreError};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, Notify, Semaphore};
 
 use super::tally::{Role, Tally};
 use super::Delays;
 
-/// Messages one SendMessageBatch carries, and one event source mapping
-/// hands to an invocation (SQS FIFO's most).
+/// Messages one event source mapping hands to an invocation (SQS FIFO's
+/// most).
 pub const BATCH: usize = 10;
 
 /// A message and when it reaches its consumer.
@@ -63,45 +63,37 @@ impl Quota {
     }
 }
 
-/// The distributor queue, sent to by the writers.
+/// The distributor queue, sent to by the writers. A message is a bundle
+/// of commits: one for a single push, a writer batch's for
+/// [`CommitQueue::push_batch`] (as `SqsCommitQueue` sends them).
 pub struct Commits {
     pub delays: Delays,
     pub quota: Quota,
     pub tally: Arc<Tally>,
-    pub tx: mpsc::UnboundedSender<Arrival<CommitRequest>>,
+    pub tx: mpsc::UnboundedSender<Arrival<Vec<CommitRequest>>>,
 }
 
 impl Commits {
-    async fn send(&self, name: &'static str, commits: impl Iterator<Item = CommitRequest>) {
+    async fn send(&self, bundle: Vec<CommitRequest>) {
         self.quota.take().await;
         tokio::time::sleep(self.delays.send).await;
-        self.tally.call(Role::Writer, name);
-        let at = Instant::now() + self.delays.hop;
-        for commit in commits {
-            let _ = self.tx.send((at, commit));
-        }
+        self.tally.call(Role::Writer, "SQS.SendMessage");
+        let _ = self.tx.send((Instant::now() + self.delays.hop, bundle));
     }
 }
 
 #[async_trait]
 impl CommitQueue for Commits {
     async fn push(&self, commit: &CommitRequest) -> Result<(), StoreError> {
-        self.send("SQS.SendMessage", std::iter::once(commit.clone()))
-            .await;
+        self.send(vec![commit.clone()]).await;
         Ok(())
     }
 
-    /// One SendMessageBatch per ten.
+    /// One SendMessage for the whole batch (its 4-byte writes fit one
+    /// message many times over).
     async fn push_batch(&self, batch: &[Outgoing]) -> Result<(), StoreError> {
-        for chunk in batch.chunks(BATCH) {
-            let name = if chunk.len() == 1 {
-                "SQS.SendMessage"
-            } else {
-                "SQS.SendMessageBatch"
-            };
-            self.send(name, chunk.iter().map(|out| out.commit.clone()))
-                .await;
-        }
+        self.send(batch.iter().map(|out| out.commit.clone()).collect())
+            .await;
         Ok(())
     }
 }
@@ -138,6 +130,32 @@ impl ReplySink for Replies {
                 tokio::time::sleep(hop).await;
                 let _ = client.send(reply);
             });
+        }
+        Ok(())
+    }
+
+    /// One SendMessageBatch for a session's replies (up to ten).
+    async fn reply_batch(
+        &self,
+        reply_to: &str,
+        replies: &[(Reply, tracing::Span)],
+    ) -> Result<(), StoreError> {
+        for chunk in replies.chunks(BATCH) {
+            tokio::time::sleep(self.delays.send).await;
+            self.tally.call(self.role, "SQS.SendMessageBatch");
+            let client = self.channels.0.lock().unwrap().get(reply_to).cloned();
+            if let Some(client) = client {
+                let (chunk, hop): (Vec<Reply>, _) = (
+                    chunk.iter().map(|(r, _)| r.clone()).collect(),
+                    self.delays.hop,
+                );
+                tokio::spawn(async move {
+                    tokio::time::sleep(hop).await;
+                    for reply in chunk {
+                        let _ = client.send(reply);
+                    }
+                });
+            }
         }
         Ok(())
     }
@@ -199,5 +217,85 @@ pub async fn event_source<T, F, Fut>(
             invoke(messages).await;
             drop(invocation);
         });
+    }
+}
+
+/// An event source mapping on a FIFO queue of many message groups: as
+/// [`event_source`], but an invocation takes only messages of groups no
+/// other invocation holds, each group's in order (Lambda's rule for FIFO
+/// queues), so that a session's pipelined writes are validated in order.
+pub async fn fifo_event_source<T, G, F, Fut>(
+    mut rx: mpsc::UnboundedReceiver<Arrival<T>>,
+    batch: usize,
+    concurrency: usize,
+    group: impl Fn(&T) -> G,
+    invoke: F,
+) where
+    T: Send + 'static,
+    G: std::hash::Hash + Eq + Clone + Send + 'static,
+    F: Fn(Vec<T>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let free = Arc::new(Semaphore::new(concurrency));
+    let busy: Arc<Mutex<HashSet<G>>> = Arc::default();
+    let freed = Arc::new(Notify::new());
+    let mut waiting: VecDeque<Arrival<T>> = VecDeque::new();
+    loop {
+        let invocation = free.clone().acquire_owned().await.expect("never closed");
+        loop {
+            while let Ok(arrival) = rx.try_recv() {
+                waiting.push_back(arrival);
+            }
+            let now = Instant::now();
+            let mut taken = Vec::new();
+            let mut groups = Vec::new();
+            {
+                let mut busy = busy.lock().unwrap();
+                let mut skipped = HashSet::new();
+                let mut i = 0;
+                // Arrival times grow along the queue: each is its send's
+                // end plus the same hop.
+                while i < waiting.len() && taken.len() < batch && waiting[i].0 <= now {
+                    let g = group(&waiting[i].1);
+                    if busy.contains(&g) || skipped.contains(&g) {
+                        skipped.insert(g);
+                        i += 1;
+                        continue;
+                    }
+                    if !groups.contains(&g) {
+                        groups.push(g);
+                    }
+                    taken.push(waiting.remove(i).expect("in range").1);
+                }
+                busy.extend(groups.iter().cloned());
+            }
+            if !taken.is_empty() {
+                let (invoke, busy, freed) = (invoke.clone(), busy.clone(), freed.clone());
+                tokio::spawn(async move {
+                    invoke(taken).await;
+                    let mut held = busy.lock().unwrap();
+                    for g in &groups {
+                        held.remove(g);
+                    }
+                    drop(held);
+                    freed.notify_one();
+                    drop(invocation);
+                });
+                break;
+            }
+            let next = waiting
+                .iter()
+                .map(|(at, _)| *at)
+                .find(|at| *at > now)
+                .unwrap_or(now + Duration::from_secs(3600));
+            tokio::select! {
+                arrival = rx.recv() => match arrival {
+                    Some(arrival) => waiting.push_back(arrival),
+                    None => return,
+                },
+                () = freed.notified() => {}
+                () = tokio::time::sleep_until(next.into()) => {}
+            }
+        }
     }
 }
