@@ -228,12 +228,13 @@ pub enum RefusalRecord {
     SessionMissing,
 }
 
-/// The global commit counter and the tokens of the latest commits, so that a
-/// redelivered commit can be recognised.
+/// The global commit counter and the commit ids of the latest commits, so
+/// that a redelivered commit can be recognised.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Counter {
     pub zxid: i64,
-    /// `(token, zxid)` of at least the last [`RECENT_COMMITS`] commits.
+    /// `(commit id, zxid)` of at least the last [`RECENT_COMMITS`]
+    /// commits; a store may keep the id's [`commit_digest`] instead.
     pub recent: Vec<(String, i64)>,
     /// Every persistent watch, as of `zxid`.
     pub persistent: Vec<PersistentWatch>,
@@ -241,19 +242,34 @@ pub struct Counter {
     pub in_flight: Vec<InFlightEntry>,
 }
 
-/// How many recent commit tokens the counter remembers. A distributor
-/// batch may hold more writes (ten bundles of ten), so the distributor
-/// never lets a write leave this memory before its change is applied and
-/// its reply is out: a redelivered batch recognises every write that may
-/// still need either.
-pub const RECENT_COMMITS: i64 = 32;
+/// How many recent commit ids the counter remembers. A distributor batch
+/// may hold more writes (ten bundles of ten), so the distributor never
+/// lets a write leave this memory before its change is applied and its
+/// reply is out: a redelivered batch recognises every write that may still
+/// need either. The more it remembers, the fewer times a large batch waits
+/// for its replies; each entry costs the counter item (which every commit
+/// writes) about 30 bytes.
+pub const RECENT_COMMITS: i64 = 64;
+
+/// What a store may remember a commit id by: 72 bits of its SHA-256, as
+/// 12 characters of URL-safe base64 (a commit id is about 40). Finding
+/// another id with the same digest is a second-preimage search, out of
+/// reach; a chance match among the ring's entries has odds of 2⁻⁶⁶.
+pub fn commit_digest(commit_id: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(commit_id.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&hash[..9])
+}
 
 impl Counter {
-    /// The zxid the commit `commit_id` got, if it is among the recent ones.
+    /// The zxid the commit `commit_id` got, if it is among the recent
+    /// ones (remembered by its id or by its digest).
     pub fn committed_zxid(&self, commit_id: &str) -> Option<i64> {
+        let digest = commit_digest(commit_id);
         self.recent
             .iter()
-            .find(|(t, _)| t == commit_id)
+            .find(|(t, _)| t == commit_id || *t == digest)
             .map(|(_, zxid)| *zxid)
     }
 }

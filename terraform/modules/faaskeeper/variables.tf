@@ -295,7 +295,7 @@ variable "lock_ttl_ms" {
 }
 
 variable "group_commit" {
-  description = "Batch the write path (FK_GROUP_COMMIT): the writer pushes each batch's validated writes with one SendMessageBatch, and the distributor commits each batch's writes as groups of consecutive zxids (one DynamoDB transaction of up to 100 items) and applies them to user storage together. False: one write at a time. See docs/write-path.md, \"Group commit\"."
+  description = "Batch the write path (FK_GROUP_COMMIT): the writer pushes each batch's validated writes as one message (a bundle), and the distributor commits each batch's writes (up to ten bundles) as groups of consecutive zxids (DynamoDB transactions of up to 100 items) and applies them to user storage together. False: one write at a time. See docs/write-path.md, \"Group commit\"."
   type        = bool
   default     = true
 }

@@ -157,9 +157,11 @@ pub(crate) fn ring_attribute(zxid: i64) -> String {
     format!("{RECENT_PREFIX}{}", zxid.rem_euclid(RECENT_COMMITS))
 }
 
-/// A ring entry: `"<commit id> <zxid>"` (commit ids contain no spaces).
-pub(crate) fn ring_entry(token: &str, zxid: i64) -> String {
-    format!("{token} {zxid}")
+/// A ring entry: `"<commit digest> <zxid>"`, the id's digest to keep the
+/// counter item small (it is written by every commit). Entries written
+/// before held the whole id (`"<commit id> <zxid>"`); both read alike.
+pub(crate) fn ring_entry(commit_id: &str, zxid: i64) -> String {
+    format!("{} {zxid}", fk_core::system::commit_digest(commit_id))
 }
 
 fn counter_from(item: &Item) -> Result<Counter, StoreError> {
@@ -446,19 +448,49 @@ mod tests {
     #[test]
     fn the_ring_reads_back_in_zxid_order_across_the_wrap() {
         let mut item = Item::new();
-        item.insert(ZXID.into(), attrs::n(33));
-        for zxid in [31, 32, 33] {
+        item.insert(ZXID.into(), attrs::n(65));
+        for zxid in [63, 64, 65] {
             item.insert(
                 ring_attribute(zxid),
                 s(ring_entry(&format!("t{zxid}"), zxid)),
             );
         }
-        assert_eq!(ring_attribute(32), "r0");
+        assert_eq!(ring_attribute(64), "r0");
         let counter = counter_from(&item).unwrap();
-        assert_eq!(counter.zxid, 33);
+        assert_eq!(counter.zxid, 65);
+        let zxids: Vec<i64> = counter.recent.iter().map(|(_, z)| *z).collect();
+        assert_eq!(zxids, [63, 64, 65]);
+        for zxid in [63, 64, 65] {
+            assert_eq!(counter.committed_zxid(&format!("t{zxid}")), Some(zxid));
+        }
+        assert_eq!(counter.committed_zxid("t62"), None);
+    }
+
+    #[test]
+    fn an_entry_holding_the_whole_commit_id_is_still_recognised() {
+        // As every entry was written before digests.
+        let mut item = Item::new();
+        item.insert(ZXID.into(), attrs::n(7));
+        item.insert(
+            ring_attribute(7),
+            s("0x00000000000000ab-3.0123456789abcdef 7"),
+        );
+        let counter = counter_from(&item).unwrap();
         assert_eq!(
-            counter.recent,
-            vec![("t31".into(), 31), ("t32".into(), 32), ("t33".into(), 33)]
+            counter.committed_zxid("0x00000000000000ab-3.0123456789abcdef"),
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn a_ring_entry_is_a_short_digest_and_its_zxid() {
+        let id = "0x00000000000000ab-3.0123456789abcdef";
+        let entry = ring_entry(id, 1_234_567);
+        assert_eq!(entry.len(), 12 + 1 + 7, "{entry}");
+        assert!(!entry.contains(id));
+        assert_ne!(
+            ring_entry("0x00000000000000ab-4.0123456789abcdef", 1),
+            ring_entry(id, 1)
         );
     }
 }

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use fk_core::distributor::Distributor;
 use fk_core::memory::{MemoryCommitQueue, MemoryReplies, MemorySystemStore, MemoryUserStore};
-use fk_core::system::{SessionRecord, SystemStore as _};
+use fk_core::system::{SessionRecord, SystemStore as _, RECENT_COMMITS};
 use fk_core::writer::{Writer, WriterConfig};
 use fk_core::{CommitRequest, CreateMode, Op, SessionId, SystemClock, WriteRequest};
 use tokio::sync::{mpsc, Barrier};
@@ -56,7 +56,7 @@ pub const SESSIONS: [usize; 5] = [1, 4, 16, 64, 256];
 /// Writes each session keeps in flight in the pipelined runs: an
 /// asynchronous ZooKeeper client's, issuing writes without waiting for
 /// each reply (each of its own node).
-pub const PIPELINED: usize = 16;
+pub const PIPELINED: usize = 8;
 
 /// The runs at each number of sessions: the design before group commit
 /// and after, one write in flight per session, and after with
@@ -128,14 +128,28 @@ impl Mode {
 
 /// The one distributor's ceiling in writes/s for a `set`. One at a time:
 /// it commits (one system call) and writes user storage (one call) for
-/// each write in turn; its replies overlap the next commit. Batched: per
-/// batch of 10, one transaction, one user-storage round (one call, or on
-/// S3 one call per session at once) and the replies, which must be out
-/// before the batch is acknowledged.
+/// each write in turn; its replies overlap the next commit. Batched: an
+/// invocation of ten bundles of ten writes commits them in groups of at
+/// most [`RECENT_COMMITS`], each group in transactions of at most 49 sets
+/// (100 items: a node and a session each, and the counter) and one
+/// user-storage round, and waits for a group's replies (one send) before
+/// the group after the next memory's worth, and for all of them before it
+/// acknowledges the batch.
 pub fn distributor_ceiling(delays: Delays, mode: Mode) -> f64 {
     match mode {
         Mode::OneAtATime => 1.0 / (delays.system + delays.user).as_secs_f64(),
-        Mode::Batched => BATCH as f64 / (delays.system + delays.user + delays.send).as_secs_f64(),
+        Mode::Batched => {
+            let writes = BATCH * BATCH;
+            let ring = RECENT_COMMITS as usize;
+            let groups = writes.div_ceil(ring);
+            let transactions = (0..groups)
+                .map(|g| (writes - g * ring).min(ring).div_ceil(49))
+                .sum::<usize>() as u32;
+            let time = delays.system * transactions
+                + delays.user * groups as u32
+                + delays.send * groups as u32;
+            writes as f64 / time.as_secs_f64()
+        }
     }
 }
 
