@@ -26,8 +26,9 @@ pub const OPS: [&str; 3] = ["set", "create", "delete"];
 pub const FUNCTIONS: [&str; 2] = ["fk-writer", "fk-distributor"];
 
 /// How many sessions write at once in each series `make bench` measures:
-/// one (a record per invocation) and sixteen (the functions batch).
-pub const SESSIONS: [usize; 2] = [1, 16];
+/// one (a record per invocation), and 16 and 64 (the functions batch, the
+/// distributor's invocations holding several writers' bundles).
+pub const SESSIONS: [usize; 3] = [1, 16, 64];
 
 /// Memory sizes for the modelled latency: Lambda gives a function CPU in
 /// proportion to its memory, one vCPU at 1,769 MB.

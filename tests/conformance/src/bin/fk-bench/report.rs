@@ -449,7 +449,11 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
         return;
     }
     let writes = cpu.values().flatten().next().map_or(0, |c| c.writes);
-    let many = crate::cpu::SESSIONS[crate::cpu::SESSIONS.len() - 1];
+    let many: Vec<String> = crate::cpu::SESSIONS[1..]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let (many, listed) = (many.join(" and "), many.join(","));
     let _ = writeln!(o, "## CPU per write in the functions, SDK included\n");
     let _ = writeln!(
         o,
@@ -462,7 +466,7 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
          {many} sessions at once, each on its own nodes (so the functions get batches, as under \
          load), after a warm-up of 20 writes; the counters are read before and after each series, so start-up \
          is left out. Reproduce with `target/release/fk-bench cpu [s3|dynamodb|redis]` under \
-         `scripts/backends.sh run .fk/cpu --` (`FK_BENCH_CPU_SESSIONS=1,{many}` for both), which \
+         `scripts/backends.sh run .fk/cpu --` (`FK_BENCH_CPU_SESSIONS=1,{listed}` for all), which \
          also prints this section (resolution: 10 ms \
          of CPU per series, 0.04 ms per write). How it was cut, the flamegraphs and what is left: \
          [profiles/README.md](profiles/README.md).\n"
