@@ -207,17 +207,14 @@ impl Distributor {
     /// and is not sent if that failed), so the distributor goes on while
     /// they leave one after the other.
     async fn answer(&self, reply_to: &str, reply: Reply) -> Result<(), StoreError> {
-        self.answer_all(reply_to, vec![(reply, tracing::Span::current())])
+        self.answer_all(reply_to, vec![(reply, tracing::Span::current())]);
+        Ok(())
     }
 
     /// Sends a session's `replies` together, in order (one call where the
     /// sink batches them), after every earlier reply to it, each under the
     /// span beside it.
-    fn answer_all(
-        &self,
-        reply_to: &str,
-        replies: Vec<(Reply, tracing::Span)>,
-    ) -> Result<(), StoreError> {
+    fn answer_all(&self, reply_to: &str, replies: Vec<(Reply, tracing::Span)>) {
         self.answered_since_flush
             .fetch_add(replies.len(), Ordering::SeqCst);
         let mut unconfirmed = self.unconfirmed.lock().unwrap();
@@ -236,7 +233,6 @@ impl Distributor {
             reply_to: reply_to.to_string(),
             sent,
         });
-        Ok(())
     }
 
     /// Waits for the replies on their way to `reply_to` (all of them with
@@ -702,7 +698,7 @@ impl Distributor {
             if m.req.close_session && m.req.seq == EXPIRY_SEQ {
                 // Nobody listens on an expired session's channel any more.
                 for (reply_to, replies) in answers.drain(..) {
-                    self.answer_all(reply_to, replies)?;
+                    self.answer_all(reply_to, replies);
                 }
                 self.confirm(Some(to)).await?;
                 self.replies.discard(to).instrument(span).await?;
@@ -714,7 +710,7 @@ impl Distributor {
             });
         }
         for (reply_to, replies) in answers {
-            self.answer_all(reply_to, replies)?;
+            self.answer_all(reply_to, replies);
         }
         Ok(results)
     }
@@ -756,8 +752,6 @@ impl Distributor {
     }
 }
 
-/// The persistent watches a request adds or removes: its own `addWatch`
-/// or `removeWatches`, or all of its session's when it closes the session.
 /// A reply task's outcome; a panic in it goes on in the caller.
 fn joined(sent: Result<Result<(), StoreError>, tokio::task::JoinError>) -> Result<(), StoreError> {
     match sent {
@@ -767,6 +761,8 @@ fn joined(sent: Result<Result<(), StoreError>, tokio::task::JoinError>) -> Resul
     }
 }
 
+/// The persistent watches a request adds or removes: its own `addWatch`
+/// or `removeWatches`, or all of its session's when it closes the session.
 fn persistent_changes(req: &CommitRequest, current: &[PersistentWatch]) -> PersistentChanges {
     let mine = |w: &&PersistentWatch| w.session == req.session;
     match &req.op {
