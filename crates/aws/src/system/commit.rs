@@ -33,25 +33,37 @@ pub(super) async fn commit(
 ) -> Result<CommitOutcome, StoreError> {
     let (items, positions) = transaction(store, commit)
         .map_err(|e| StoreError::permanent(DYNAMODB, format!("building the commit: {e}")))?;
+    let Some(cancelled) = send_transaction(store, items).await? else {
+        return Ok(CommitOutcome::Committed);
+    };
+    let outcome = outcome(commit, &positions, &cancelled)?;
+    if outcome != CommitOutcome::SessionMissing {
+        return Ok(outcome);
+    }
+    session_verdict(store, commit).await
+}
+
+/// Sends one `TransactWriteItems`: `None` when it committed, DynamoDB's
+/// reasons, one per item, when it cancelled it.
+async fn send_transaction(
+    store: &DynamoSystemStore,
+    items: Vec<TransactWriteItem>,
+) -> Result<Option<Vec<CancellationReason>>, StoreError> {
     let result = store
         .client
         .transact_write_items()
         .set_transact_items(Some(items))
         .send()
         .await;
-    let outcome = match result {
-        Ok(_) => return Ok(CommitOutcome::Committed),
+    match result {
+        Ok(_) => Ok(None),
         Err(err) => match err.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                outcome(commit, &positions, cancelled.cancellation_reasons())?
+                Ok(Some(cancelled.cancellation_reasons().to_vec()))
             }
-            _ => return Err(errors::sdk(DYNAMODB, "TransactWriteItems", err)),
+            _ => Err(errors::sdk(DYNAMODB, "TransactWriteItems", err)),
         },
-    };
-    if outcome != CommitOutcome::SessionMissing {
-        return Ok(outcome);
     }
-    session_verdict(store, commit).await
 }
 
 /// The session's condition failed: is it gone, or has it decided the seq
@@ -102,23 +114,9 @@ pub(super) async fn commit_group(
         let group = &commits[done..end];
         let (items, positions) = group_transaction(store, group)
             .map_err(|e| StoreError::permanent(DYNAMODB, format!("building the commit: {e}")))?;
-        let result = store
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let cancelled = match result {
-            Ok(_) => {
-                done = end;
-                continue;
-            }
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    cancelled.cancellation_reasons().to_vec()
-                }
-                _ => return Err(errors::sdk(DYNAMODB, "TransactWriteItems", err)),
-            },
+        let Some(cancelled) = send_transaction(store, items).await? else {
+            done = end;
+            continue;
         };
         let (k, outcome) = group_outcome(group, &positions, &cancelled)?;
         let outcome = match outcome {
