@@ -11,6 +11,14 @@ requests (SQS long polls in particular) stay concurrent.
 It also answers SQS's RedrivePolicy attribute as compact JSON, as SQS does;
 moto's spaced JSON made Terraform plan a change to every queue with a DLQ.
 
+And it keeps a FIFO message group with messages in flight from every other
+receiver, as SQS does. moto decides which groups are in flight once, when a
+ReceiveMessage starts: two long polls waiting on one queue both wake when
+messages come, and each takes messages of the same group (one session's
+writes, handed to two writer instances at once and run out of order). Here
+receives look at the queue one at a time, each with the groups in flight
+at that moment, and a long poll waits between looks.
+
 Usage: moto_server.py [-H HOST] [-p PORT]
 """
 
@@ -18,6 +26,7 @@ import argparse
 import json
 import os
 import threading
+import time
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
@@ -67,6 +76,53 @@ def compact_redrive_policy():
     Queue.attributes = property(attributes)
 
 
+# One ReceiveMessage looks at the queues at a time.
+SQS_RECEIVE_LOCK = threading.Lock()
+# A waiting receive looks again when a message is sent or deleted, and at
+# least this often (a message whose visibility timeout ends wakes nobody).
+SQS_RECEIVE_LOOK_S = 0.5
+
+
+def fifo_groups_held_while_in_flight():
+    from moto.sqs.models import Queue, SQSBackend
+
+    look = SQSBackend.receive_message
+
+    def receive_message(
+        self,
+        queue_name,
+        count,
+        wait_seconds_timeout,
+        visibility_timeout,
+        message_attribute_names=None,
+    ):
+        queue = self.get_queue(queue_name)
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        while True:
+            with SQS_RECEIVE_LOCK:
+                # No wait: one look at the queue, with the groups in flight now.
+                found = look(
+                    self, queue_name, count, 0, visibility_timeout, message_attribute_names
+                )
+            left = deadline - time.monotonic()
+            if found or left <= 0:
+                return found
+            with queue._messages_lock:
+                queue._messages_lock.wait(min(left, SQS_RECEIVE_LOOK_S))
+
+    SQSBackend.receive_message = receive_message
+
+    delete = Queue.delete_message
+
+    def delete_message(self, receipt_handle):
+        delete(self, receipt_handle)
+        # The message's group may be free now: wake the waiting receives.
+        with self._messages_lock:
+            self._messages_lock.notify_all()
+
+    Queue.delete_message = delete_message
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -75,6 +131,7 @@ def main():
     # moto builds some URLs (SQS queue URLs) from this.
     os.environ.setdefault("MOTO_PORT", str(args.port))
     compact_redrive_policy()
+    fifo_groups_held_while_in_flight()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, SerialisedDynamoDB(app), threaded=True)
 

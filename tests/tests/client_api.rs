@@ -364,3 +364,116 @@ async fn a_closed_session_ends_closed_though_its_keep_alive_finds_the_record_gon
     observer.close().await.unwrap();
     stack.stop().await;
 }
+
+/// How many calls of `name` the client made since `before`.
+fn calls_since(
+    client: &Client,
+    before: &std::collections::BTreeMap<String, u64>,
+    name: &str,
+) -> u64 {
+    let now = client.calls().snapshot().get(name).copied().unwrap_or(0);
+    now - before.get(name).copied().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_issued_together_leave_in_batches_of_ten_in_the_order_they_were_issued() {
+    // given a session on a runtime of its own with one thread (so the
+    // twelve writes below are all issued before the session's sending
+    // task runs, as a join of twelve futures issues them), and twelve
+    // nodes /n0../n11
+    let stack = Stack::start(StackOptions::new(StoreKind::Redis)).await;
+    let deployment = stack.deployment.clone();
+    let on_one_thread = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let zk = Client::connect(&deployment).await.unwrap();
+            for i in 0..12 {
+                zk.create(&format!("/n{i}"), b"", CreateMode::Persistent)
+                    .await
+                    .unwrap();
+            }
+            let before = zk.calls().snapshot();
+
+            // when a set of each is issued at once, the i-th setting /ni
+            // to i
+            let mut writes = Vec::new();
+            for i in 0u8..12 {
+                let zk = zk.clone();
+                writes.push(tokio::spawn(async move {
+                    zk.set_data(&format!("/n{i}"), &[i], None).await
+                }));
+            }
+            let mut stats = Vec::new();
+            for write in writes {
+                let stat = tokio::time::timeout(WAIT, write)
+                    .await
+                    .expect("answered")
+                    .unwrap()
+                    .unwrap();
+                stats.push(stat);
+            }
+            let sends = (
+                calls_since(&zk, &before, "SQS.SendMessageBatch"),
+                calls_since(&zk, &before, "SQS.SendMessage"),
+            );
+            zk.close().await.unwrap();
+            (sends, stats)
+        })
+    });
+    let ((batches, singles), stats) = on_one_thread.await.unwrap();
+
+    // then they left in two calls, ten and two, and none alone
+    assert_eq!((batches, singles), (2, 0));
+    // and the deployment committed them in the order they were issued
+    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
+    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+    let reader = stack.client().await;
+    for i in 0u8..12 {
+        let (data, stat) = reader.get_data(&format!("/n{i}")).await.unwrap();
+        assert_eq!((data, stat.version), (vec![i], 1));
+    }
+
+    reader.close().await.unwrap();
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_caller_stopped_waiting_keeps_its_place_in_the_sessions_order() {
+    // given a session with /a = "0", and the functions stopped: writes
+    // queue up unanswered
+    let mut stack = Stack::start(StackOptions::new(StoreKind::S3)).await;
+    let zk = stack.client().await;
+    zk.create("/a", b"0", CreateMode::Persistent).await.unwrap();
+    stack.stop_functions().await;
+
+    // when the application stops waiting for a set of /a (a timeout
+    // around it drops the call once it is sent), and the functions come
+    // back
+    let abandoned =
+        tokio::time::timeout(Duration::from_millis(1500), zk.set_data("/a", b"1", None)).await;
+    assert!(abandoned.is_err(), "no reply while the functions are down");
+    stack.start_functions().await;
+
+    // then the session's next write is answered as itself, not as the
+    // abandoned one (its seq was not given again)
+    let created = tokio::time::timeout(WAIT, zk.create("/b", b"2", CreateMode::Persistent))
+        .await
+        .expect("answered")
+        .unwrap();
+    assert_eq!(created.0, "/b");
+    // and a read of /a comes after the abandoned set, which was sent and
+    // applied: it neither waits for ever nor misses it
+    let (data, stat) = tokio::time::timeout(WAIT, zk.get_data("/a"))
+        .await
+        .expect("the read is not held by the abandoned write")
+        .unwrap();
+    assert_eq!((data.as_slice(), stat.version), (&b"1"[..], 1));
+    let (data, _) = zk.get_data("/b").await.unwrap();
+    assert_eq!(data, b"2");
+
+    zk.close().await.unwrap();
+    stack.stop().await;
+}

@@ -258,15 +258,7 @@ impl ReplySink for SqsReplySink {
         let envelopes: Vec<Envelope> = replies.iter().map(|(reply, _)| reply.encode()).collect();
         let mut start = 0;
         while start < replies.len() {
-            let mut end = start + 1;
-            let mut size = envelopes[start].queue_size();
-            while end < replies.len()
-                && end - start < MAX_BATCH_ENTRIES
-                && size + envelopes[end].queue_size() <= MAX_MESSAGE_BYTES
-            {
-                size += envelopes[end].queue_size();
-                end += 1;
-            }
+            let end = start + batch_len(&envelopes[start..]);
             if end - start == 1 {
                 let (reply, span) = &replies[start];
                 self.reply(reply_to, reply).instrument(span.clone()).await?;
@@ -297,7 +289,92 @@ impl ReplySink for SqsReplySink {
 }
 
 /// SQS's limit on the entries of one SendMessageBatch.
-const MAX_BATCH_ENTRIES: usize = 10;
+pub const MAX_BATCH_ENTRIES: usize = 10;
+
+/// How many of `envelopes`, from the first, one SendMessageBatch takes:
+/// at most ten, and 1 MiB in all (at least one, which fits by itself).
+pub fn batch_len(envelopes: &[impl std::borrow::Borrow<Envelope>]) -> usize {
+    let mut size = 0;
+    let mut len = 0;
+    for envelope in envelopes.iter().take(MAX_BATCH_ENTRIES) {
+        size += envelope.borrow().queue_size();
+        if len > 0 && size > MAX_MESSAGE_BYTES {
+            break;
+        }
+        len += 1;
+    }
+    len
+}
+
+/// One message of a [`send_batch`].
+pub struct BatchEntry<'a> {
+    pub dedup_id: String,
+    pub envelope: &'a Envelope,
+    /// The span the message's producer span is a child of.
+    pub parent: &'a tracing::Span,
+}
+
+/// Sends `entries` (no more than [`batch_len`] allows) to a FIFO queue in
+/// `group` with one SendMessageBatch: SQS keeps their order within the
+/// group. Each message has its own producer span, a child of its entry's
+/// `parent`, and carries that span's trace context. `Err` if the call
+/// failed; otherwise what SQS did with each entry, in order: a refused
+/// entry was not queued.
+pub async fn send_batch(
+    client: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    group: &str,
+    entries: &[BatchEntry<'_>],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let spans: Vec<tracing::Span> = entries
+        .iter()
+        .map(|e| producer_span(e.parent, queue_url, group, "SendMessageBatch"))
+        .collect();
+    let mut requests = Vec::with_capacity(entries.len());
+    for (i, (entry, span)) in entries.iter().zip(&spans).enumerate() {
+        let mut request = SendMessageBatchRequestEntry::builder()
+            .id(i.to_string())
+            .message_body(&entry.envelope.body)
+            .message_group_id(group)
+            .message_deduplication_id(&entry.dedup_id);
+        if let Some(payload) = entry.envelope.payload.as_ref().filter(|p| !p.is_empty()) {
+            request = request.message_attributes(PAYLOAD_ATTRIBUTE, binary_attribute(payload)?);
+        }
+        for (name, value) in span.in_scope(fk_telemetry::inject) {
+            request = request.message_attributes(name, string_attribute(&value)?);
+        }
+        requests.push(request.build().map_err(attribute_error)?);
+        span.record("messaging.batch.message_count", entries.len());
+    }
+    let call = client
+        .send_message_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(requests))
+        .send();
+    let out = fk_core::spans::in_all(spans, call)
+        .await
+        .map_err(|e| errors::sdk(SQS, "SendMessageBatch", e))?;
+    let mut outcomes: Vec<Result<(), StoreError>> = (0..entries.len()).map(|_| Ok(())).collect();
+    for failed in out.failed() {
+        let refusal = StoreError::transient(
+            SQS,
+            format!(
+                "SendMessageBatch refused the message: {}: {}",
+                failed.code(),
+                failed.message().unwrap_or("no message")
+            ),
+        );
+        if let Some(outcome) = failed
+            .id()
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| outcomes.get_mut(i))
+        {
+            *outcome = Err(refusal);
+        }
+    }
+    Ok(outcomes)
+}
 
 impl SqsReplySink {
     /// One SendMessageBatch of a session's replies. An entry SQS refuses
@@ -310,45 +387,24 @@ impl SqsReplySink {
         envelopes: &[Envelope],
     ) -> Result<(), StoreError> {
         let group = replies[0].0.session.to_string();
-        let spans: Vec<tracing::Span> = replies
+        let entries: Vec<BatchEntry> = replies
             .iter()
-            .map(|(_, span)| producer_span(span, reply_to, &group, "SendMessageBatch"))
+            .zip(envelopes)
+            .map(|((reply, span), envelope)| BatchEntry {
+                dedup_id: format!("{}-{}", reply.session, reply.seq),
+                envelope,
+                parent: span,
+            })
             .collect();
-        let mut entries = Vec::with_capacity(replies.len());
-        for (i, (((reply, _), envelope), span)) in
-            replies.iter().zip(envelopes).zip(&spans).enumerate()
-        {
-            let mut entry = SendMessageBatchRequestEntry::builder()
-                .id(i.to_string())
-                .message_body(&envelope.body)
-                .message_group_id(&group)
-                .message_deduplication_id(format!("{}-{}", reply.session, reply.seq));
-            for (name, value) in span.in_scope(fk_telemetry::inject) {
-                entry = entry.message_attributes(name, string_attribute(&value)?);
-            }
-            entries.push(entry.build().map_err(attribute_error)?);
-        }
-        for span in &spans {
-            span.record("messaging.batch.message_count", replies.len());
-        }
-        let call = self
-            .client
-            .send_message_batch()
-            .queue_url(reply_to)
-            .set_entries(Some(entries))
-            .send();
-        let out = fk_core::spans::in_all(spans, call)
-            .await
-            .map_err(|e| errors::sdk(SQS, "SendMessageBatch", e))?;
-        if let Some(failed) = out.failed().first() {
+        let outcomes = send_batch(&self.client, reply_to, &group, &entries).await?;
+        let refused: Vec<StoreError> = outcomes.into_iter().filter_map(Result::err).collect();
+        if let Some(first) = refused.first() {
             return Err(StoreError::transient(
                 SQS,
                 format!(
-                    "SendMessageBatch refused {} of {} replies, the first with {}: {}",
-                    out.failed().len(),
-                    replies.len(),
-                    failed.code(),
-                    failed.message().unwrap_or("no message")
+                    "{} of {} replies refused, the first: {first}",
+                    refused.len(),
+                    replies.len()
                 ),
             ));
         }

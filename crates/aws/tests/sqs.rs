@@ -286,6 +286,108 @@ async fn a_sessions_replies_go_out_ten_a_call_in_order_and_deduplicated() {
     assert_eq!(got, (1..=12).map(reply).collect::<Vec<_>>());
 }
 
+#[tokio::test]
+async fn a_batch_send_keeps_order_and_binary_payloads_and_says_what_each_entry_did() {
+    // Given a FIFO queue and three envelopes, two with binary payloads
+    let (clients, counter) = common::clients().await;
+    let q = queue(&clients, "send-batch").await;
+    let envelopes = [
+        envelope("m0", Some(BINARY)),
+        envelope("m1", None),
+        envelope("m2", Some(b"\x01")),
+    ];
+    let span = tracing::Span::none();
+    let entries: Vec<sqs::BatchEntry> = envelopes
+        .iter()
+        .enumerate()
+        .map(|(i, e)| sqs::BatchEntry {
+            dedup_id: format!("d{i}"),
+            envelope: e,
+            parent: &span,
+        })
+        .collect();
+    counter.take();
+
+    // When they are sent with one call
+    let outcomes = sqs::send_batch(&clients.sqs, &q.url, "g", &entries)
+        .await
+        .unwrap();
+
+    // Then each was taken, by one SendMessageBatch, and they arrive in
+    // order with their payloads
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(
+        counter.take(),
+        [("SQS.SendMessageBatch".to_string(), 1)].into()
+    );
+    let got = drain(&q).await;
+    let sent: Vec<Envelope> = envelopes
+        .into_iter()
+        .map(|e| Envelope {
+            payload: e.payload.filter(|p| !p.is_empty()),
+            ..e
+        })
+        .collect();
+    assert_eq!(got, sent);
+}
+
+/// The bodies of what one long poll of `url` receives, left in flight.
+async fn receive_in_flight(sqs: aws_sdk_sqs::Client, url: String) -> Vec<String> {
+    let out = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    out.messages()
+        .iter()
+        .filter_map(|m| m.body.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fifo_group_with_messages_in_flight_is_held_from_every_other_receiver() {
+    // Given a FIFO queue and two long polls waiting on it, as two function
+    // instances' event sources wait
+    let (clients, _) = common::clients().await;
+    let q = queue(&clients, "fifo-exclusive").await;
+    let first = tokio::spawn(receive_in_flight(clients.sqs.clone(), q.url.clone()));
+    let second = tokio::spawn(receive_in_flight(clients.sqs.clone(), q.url.clone()));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // When twelve messages of one group arrive at once
+    let envelopes: Vec<Envelope> = (0..12).map(|i| envelope(&format!("m{i}"), None)).collect();
+    let span = tracing::Span::none();
+    for chunk in envelopes.chunks(6) {
+        let entries: Vec<sqs::BatchEntry> = chunk
+            .iter()
+            .map(|e| sqs::BatchEntry {
+                dedup_id: e.body.clone(),
+                envelope: e,
+                parent: &span,
+            })
+            .collect();
+        sqs::send_batch(&clients.sqs, &q.url, "session", &entries)
+            .await
+            .unwrap();
+    }
+
+    // Then one receiver holds the first of them, in order, and the other
+    // gets none while they are in flight (SQS's rule for a group)
+    let mut got = [first.await.unwrap(), second.await.unwrap()];
+    got.sort_by_key(Vec::is_empty);
+    let [held, other] = got;
+    assert!(!held.is_empty(), "nothing received");
+    let expected: Vec<String> = (0..held.len()).map(|i| format!("m{i}")).collect();
+    assert_eq!(held, expected);
+    assert!(
+        other.is_empty(),
+        "the group went to two receivers: {held:?} and {other:?}"
+    );
+}
+
 fn fixture_event() -> SqsEvent {
     let path =
         fk_testkit::repo_root().join("crates/aws/tests/fixtures/sqs_write_request_event.json");

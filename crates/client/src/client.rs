@@ -13,12 +13,13 @@ use fk_aws::sqs::ReplyQueue;
 use fk_aws::system::DynamoSystemStore;
 use fk_core::system::SystemStore as _;
 use fk_core::{path, CreateMode, Op, OpResult, SessionId, Stat, UserNode, UserStore};
-use tokio::sync::{watch, Mutex};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
 use crate::connect;
 use crate::options::{ClientBuilder, ConnectOptions};
+use crate::outbox::Outbox;
 use crate::session::{Listener, Pending};
 use crate::state::{SessionState, Status};
 use crate::watches::Registry;
@@ -56,9 +57,8 @@ pub(crate) struct Session {
     pub(crate) clients: Clients,
     pub(crate) reply_queue: Arc<ReplyQueue>,
     pub(crate) pending: Arc<Pending>,
-    /// The last seq sent; held while sending so that the queue receives a
-    /// session's writes in seq order.
-    pub(crate) next_seq: Mutex<u64>,
+    /// Gives the session's writes their seqs and sends them in that order.
+    pub(crate) outbox: Outbox,
     pub(crate) listener: Listener,
     pub(crate) keepalive: JoinHandle<()>,
     pub(crate) status: Arc<Status>,
@@ -386,8 +386,7 @@ impl Client {
             if session.status.ended() {
                 return Err(Code::SessionExpired.into());
             }
-            let last_sent = *session.next_seq.lock().await;
-            session.pending.wait_through(last_sent).await;
+            session.pending.wait_through(session.outbox.last()).await;
         }
         let mut node = self
             .inner

@@ -14,10 +14,10 @@ use fk_aws::sqs::ReplyQueue;
 use fk_aws::system::DynamoSystemStore;
 use fk_core::system::{SessionRecord, SystemStore as _};
 use fk_core::{SessionId, UserStore};
-use tokio::sync::Mutex;
 
 use crate::client::{Inner, Session};
 use crate::options::ConnectOptions;
+use crate::outbox::{Destination, Outbox};
 use crate::session::{spawn_keepalive, spawn_listener, Pending};
 use crate::state::{SessionState, Status};
 use crate::watches::Registry;
@@ -256,6 +256,16 @@ impl Client {
             user,
             calls,
         } = backends;
+        let outbox = Outbox::start(
+            Destination {
+                sqs: clients.sqs.clone(),
+                queue_url: deployment.writer_queue_url.clone(),
+                group: id.to_string(),
+                resource: writer_queue(deployment),
+                policy: options.retry_policy,
+            },
+            last_seq,
+        );
         Client {
             inner: Arc::new(Inner {
                 deployment: deployment.clone(),
@@ -267,7 +277,7 @@ impl Client {
                     clients,
                     reply_queue,
                     pending,
-                    next_seq: Mutex::new(last_seq),
+                    outbox,
                     listener,
                     keepalive,
                     status,

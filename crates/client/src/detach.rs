@@ -66,7 +66,7 @@ impl Client {
         {
             return None;
         }
-        let last_seq = *session.next_seq.lock().await;
+        let last_seq = session.outbox.flushed().await;
         Some(DetachedSession {
             id: session.id,
             reply_queue_url: session.reply_queue.url.clone(),

@@ -139,6 +139,7 @@ mod error;
 mod handles;
 mod multi;
 mod options;
+mod outbox;
 mod retry;
 mod send;
 mod session;

@@ -1,10 +1,14 @@
 //! The write path of a session: seq order, waiting for the reply, and the
 //! retries that cannot apply a write twice.
 
-use fk_core::{Message, Op, OpResult, Outcome, WriteRequest};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fk_core::{Op, OpResult, Outcome, Reply, WriteRequest};
+use tokio::sync::oneshot;
 use tracing::Instrument as _;
 
-use crate::connect;
+use crate::session::Pending;
 use crate::{Client, Code, Error};
 
 impl Client {
@@ -93,71 +97,50 @@ impl Client {
             return Err(Code::SessionExpired.into());
         }
         let policy = self.inner.options.retry_policy;
+        let timeout = self.inner.options.request_timeout;
         let writer_queue = &self.inner.deployment.writer_queue_url;
         let group = session.id.to_string();
-        let (seq, token, envelope, mut answer) = {
-            let mut next = session.next_seq.lock().await;
-            let seq = *next + 1;
-            let answer = session.pending.expect(seq);
-            let request = WriteRequest {
+        let ticket = session
+            .outbox
+            .enqueue(&session.pending, |seq| WriteRequest {
                 session: session.id,
                 seq,
                 reply_to: session.reply_queue.url.clone(),
                 op,
-            };
-            let envelope = request.encode();
-            if !envelope.fits_queue() {
-                // Larger than any queue takes: a clear error, nothing sent.
-                session.pending.finish(seq);
-                return Err(Error::because(
-                    Code::BadArguments,
-                    "the write is larger than a queue message",
-                ));
-            }
-            let token = request.token();
-            // Under the lock: no later seq leaves before this one.
-            let sent = policy
-                .run(|| async {
-                    fk_aws::sqs::send(
-                        &session.clients.sqs,
-                        writer_queue,
-                        &group,
-                        &token,
-                        &envelope,
-                    )
-                    .await
-                    .map_err(|e| Error::store(connect::writer_queue(&self.inner.deployment), e))
-                })
-                .await;
-            // Spent even if the send failed: a send that timed out may
-            // still have queued the request, and a later write reusing its
-            // seq (and deduplication id) would be dropped as its copy and
-            // handed its reply.
-            *next = seq;
-            if let Err(e) = sent {
-                session.pending.finish(seq);
-                return Err(e);
-            }
-            (seq, token, envelope, answer)
+            })?;
+        let seq = ticket.seq;
+        let mut awaiting = Awaiting {
+            pending: session.pending.clone(),
+            seq,
+            answer: ticket.answer,
+            patience: timeout,
+            done: false,
         };
-        let timeout = self.inner.options.request_timeout;
+        match ticket.sent.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(awaiting.unsent(e)),
+            Err(_) => {
+                return Err(awaiting.unsent(Error::because(
+                    Code::ConnectionLoss,
+                    "the session's sender stopped",
+                )))
+            }
+        }
         let mut retries = 0;
         let reply = loop {
-            match tokio::time::timeout(timeout, &mut answer).await {
+            match tokio::time::timeout(timeout, &mut awaiting.answer).await {
                 Ok(Ok(reply)) => break reply,
                 Ok(Err(_)) => {
-                    session.pending.finish(seq);
-                    return Err(Error::because(
+                    return Err(awaiting.unsent(Error::because(
                         Code::ConnectionLoss,
                         "the session's listener stopped",
-                    ));
+                    )));
                 }
                 Err(_) => {
                     session.status.reply_overdue(true);
                     let error = Error::no_reply(seq, timeout);
                     let Some(wait) = policy.delay(retries, &error) else {
-                        session.pending.finish(seq);
-                        return Err(error);
+                        return Err(awaiting.unsent(error));
                     };
                     retries += 1;
                     tracing::debug!(seq, ?wait, "no reply in time; sending the write again");
@@ -168,8 +151,8 @@ impl Client {
                         &session.clients.sqs,
                         writer_queue,
                         &group,
-                        &token,
-                        &envelope,
+                        &ticket.token,
+                        &ticket.envelope,
                     )
                     .await;
                     if let Err(e) = resent {
@@ -178,7 +161,7 @@ impl Client {
                 }
             }
         };
-        session.pending.finish(seq);
+        awaiting.answered();
         tracing::Span::current().record("zk.zxid", reply.zxid);
         tracing::info!(zk.zxid = reply.zxid, "reply received");
         if reply.outcome == Outcome::Err(Code::SessionExpired) && !session.status.closing() {
@@ -192,5 +175,50 @@ impl Client {
             session.watches.catch_up_to(zxid, timeout).await;
         }
         Ok(reply.outcome)
+    }
+}
+
+/// A queued write's claim on its reply. It keeps the seq in flight, so
+/// that the session's later reads wait for the write. If its caller stops
+/// waiting (the future dropped), it keeps it in flight until the reply
+/// comes or one request timeout passes, as the caller would have.
+struct Awaiting {
+    pending: Arc<Pending>,
+    seq: u64,
+    answer: oneshot::Receiver<Reply>,
+    patience: Duration,
+    /// Whether the outcome is known (the reply came, or none will).
+    done: bool,
+}
+
+impl Awaiting {
+    /// The write has its reply.
+    fn answered(mut self) {
+        self.done = true;
+    }
+
+    /// The write ends without a reply, with `error`.
+    fn unsent(mut self, error: Error) -> Error {
+        self.done = true;
+        error
+    }
+}
+
+impl Drop for Awaiting {
+    fn drop(&mut self) {
+        let (pending, seq) = (self.pending.clone(), self.seq);
+        let abandoned = !self.done && self.answer.try_recv().is_err();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if abandoned => {
+                let (_, closed) = oneshot::channel();
+                let answer = std::mem::replace(&mut self.answer, closed);
+                let patience = self.patience;
+                runtime.spawn(async move {
+                    let _ = tokio::time::timeout(patience, answer).await;
+                    pending.finish(seq);
+                });
+            }
+            _ => pending.finish(seq),
+        }
     }
 }

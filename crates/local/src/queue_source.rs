@@ -7,7 +7,7 @@
 //! moves them to the dead-letter queue after `maxReceiveCount` receives.
 //! While a group has messages in flight SQS hands none of its later messages
 //! to anyone, so concurrent instances work on different groups and each
-//! group stays in order.
+//! group stays in order (moto needs `scripts/moto_server.py` for that).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
