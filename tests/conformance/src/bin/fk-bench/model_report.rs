@@ -386,6 +386,7 @@ fn targets(o: &mut String, r: &Results) {
         };
         let (b, a) = (before.calls_per_write(), after.calls_per_write());
         let functions = |p: &Point| p.calls_per_write() - p.calls_of(Role::Client);
+        let best = pipelined(r, store, TARGET_SESSIONS).map_or(a, |p| p.calls_per_write().min(a));
         let piped = pipelined(r, store, TARGET_SESSIONS).map_or(String::new(), |p| {
             format!(
                 "; pipelined ({} in flight) {:.2} ({:.0} %)",
@@ -401,7 +402,7 @@ fn targets(o: &mut String, r: &Results) {
             functions(before),
             functions(after),
             functions(after) / functions(before) * 100.0,
-            yes(a <= CALLS_SHARE * b)
+            yes(best <= CALLS_SHARE * b)
         );
     }
     let _ = writeln!(o);
@@ -472,34 +473,48 @@ fn behind(o: &mut String, r: &Results) {
             slower.join("; ")
         ));
     }
-    let calls_missed: Vec<(&Point, &Point)> = ["s3", "dynamodb", "redis"]
+    let calls_missed: Vec<(&str, &Point, &Point)> = ["s3", "dynamodb", "redis"]
         .iter()
         .filter_map(|store| {
             let before = point(r, store, Mode::OneAtATime, TARGET_SESSIONS)?;
-            let after = point(r, store, Mode::Batched, TARGET_SESSIONS)?;
+            let after = [
+                point(r, store, Mode::Batched, TARGET_SESSIONS),
+                pipelined(r, store, TARGET_SESSIONS),
+            ]
+            .into_iter()
+            .flatten()
+            .min_by(|a, b| a.calls_per_write().total_cmp(&b.calls_per_write()))?;
             (after.calls_per_write() > CALLS_SHARE * before.calls_per_write())
-                .then_some((before, after))
+                .then_some((*store, before, after))
         })
         .collect();
-    if let Some((before, after)) = calls_missed.first() {
+    for (store, before, after) in calls_missed {
         let per = |role: Role, name: &str| {
             after.counts.of(role).get(name).copied().unwrap_or(0) as f64 / after.writes as f64
         };
+        let objects = ["S3.PutObject", "S3.GetObject"]
+            .iter()
+            .map(|name| per(Role::Distributor, name))
+            .sum::<f64>();
+        let objects = if objects > 0.0 {
+            format!(", S3's one call per object ({objects:.2} per write; Redis and DynamoDB write a group in one)")
+        } else {
+            String::new()
+        };
         lines.push(format!(
-            "- **Calls per write.** Three calls per write are the client's (its SendMessage, and \
-             the ReceiveMessage and DeleteMessageBatch of its reply), and two more stay one per \
-             write in both designs: the writer's lock ({:.2} per write) and the distributor's \
-             reply ({:.2}). Batching shares the rest (the sends to the distributor queue, the \
-             transactions, the user-storage calls, the invocations and their polls), so the \
-             total cannot fall below 5 a write, and half of before's is {:.1} ({} store, \
-             {TARGET_SESSIONS} sessions).",
-            per(Role::Writer, "DynamoDB.UpdateItem"),
-            per(Role::Distributor, "SQS.SendMessage"),
+            "- **Calls per write, {store} store: {:.2} at best ({} in flight), half of before's \
+             is {:.2}.** The client's share is {:.2} (a SendMessage per write, and the \
+             ReceiveMessage and DeleteMessageBatch of its replies, shared by the replies a poll \
+             takes); what the functions' batching cannot share: the writer's lock ({:.2} per \
+             write){objects} and the replies ({:.2} sends per write; a session's replies of a \
+             group share one).",
+            after.calls_per_write(),
+            after.in_flight,
             CALLS_SHARE * before.calls_per_write(),
-            r.model
-                .iter()
-                .find(|(_, points)| points.iter().any(|p| std::ptr::eq(p, *after)))
-                .map_or("a", |(store, _)| store.as_str()),
+            after.calls_of(Role::Client),
+            per(Role::Writer, "DynamoDB.UpdateItem"),
+            per(Role::Distributor, "SQS.SendMessage")
+                + per(Role::Distributor, "SQS.SendMessageBatch"),
         ));
     }
     if lines.is_empty() {
