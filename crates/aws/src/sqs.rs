@@ -289,15 +289,15 @@ impl ReplySink for SqsReplySink {
 }
 
 /// SQS's limit on the entries of one SendMessageBatch.
-pub const MAX_BATCH_ENTRIES: usize = 10;
+const MAX_BATCH_ENTRIES: usize = 10;
 
 /// How many of `envelopes`, from the first, one SendMessageBatch takes:
 /// at most ten, and 1 MiB in all (at least one, which fits by itself).
-pub fn batch_len(envelopes: &[impl std::borrow::Borrow<Envelope>]) -> usize {
+fn batch_len(envelopes: &[Envelope]) -> usize {
     let mut size = 0;
     let mut len = 0;
     for envelope in envelopes.iter().take(MAX_BATCH_ENTRIES) {
-        size += envelope.borrow().queue_size();
+        size += envelope.queue_size();
         if len > 0 && size > MAX_MESSAGE_BYTES {
             break;
         }
