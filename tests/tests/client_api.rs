@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fk_client::{
-    AddWatchMode, Client, Code, CreateMode, EventType, OpResult, RetryPolicy, SessionState,
+    AddWatchMode, Client, Code, CreateMode, EventType, OpResult, RetryPolicy, SessionState, Stat,
     WatchedEvent, WatcherType,
 };
 use fk_e2e::{Stack, StackOptions};
@@ -375,12 +375,13 @@ fn calls_since(
     now - before.get(name).copied().unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writes_issued_together_are_committed_in_the_order_they_were_issued() {
-    // given a session on a runtime of its own with one thread (so the
-    // twelve writes below are all queued before the session's sending
-    // task runs, as a join of twelve futures queues them), and twelve
-    // nodes /n0../n11
+/// Twelve sets issued at once by one session with `batch_sends` (`None`:
+/// the default) on the Redis store, from a runtime of its own with one
+/// thread (so all twelve are queued before the session's sending task
+/// runs, as a join of twelve futures queues them): the SendMessageBatch
+/// and SendMessage calls they took, and each write's stat. Checks that
+/// each node holds its write.
+async fn twelve_sets_issued_together(batch_sends: Option<bool>) -> ((u64, u64), Vec<Stat>) {
     let stack = Stack::start(StackOptions::new(StoreKind::Redis)).await;
     let deployment = stack.deployment.clone();
     let on_one_thread = tokio::task::spawn_blocking(move || {
@@ -389,7 +390,11 @@ async fn writes_issued_together_are_committed_in_the_order_they_were_issued() {
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let zk = Client::connect(&deployment).await.unwrap();
+            let mut builder = Client::builder(&deployment);
+            if let Some(batch) = batch_sends {
+                builder = builder.batch_sends(batch);
+            }
+            let zk = builder.connect().await.unwrap();
             for i in 0..12 {
                 zk.create(&format!("/n{i}"), b"", CreateMode::Persistent)
                     .await
@@ -397,8 +402,7 @@ async fn writes_issued_together_are_committed_in_the_order_they_were_issued() {
             }
             let before = zk.calls().snapshot();
 
-            // when a set of each is issued at once, the i-th setting /ni
-            // to i
+            // the i-th setting /ni to i
             let mut writes = Vec::new();
             for i in 0u8..12 {
                 let zk = zk.clone();
@@ -423,21 +427,40 @@ async fn writes_issued_together_are_committed_in_the_order_they_were_issued() {
             (sends, stats)
         })
     });
-    let ((batches, singles), stats) = on_one_thread.await.unwrap();
-
-    // then each left in a call of its own
-    assert_eq!((batches, singles), (0, 12));
-    // and the deployment committed them in the order they were issued
-    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
-    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+    let result = on_one_thread.await.unwrap();
     let reader = stack.client().await;
     for i in 0u8..12 {
         let (data, stat) = reader.get_data(&format!("/n{i}")).await.unwrap();
         assert_eq!((data, stat.version), (vec![i], 1));
     }
-
     reader.close().await.unwrap();
     stack.stop().await;
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_issued_together_leave_in_batches_of_ten_and_commit_in_the_order_they_were_issued() {
+    // given a session on the redis store (batched sends by default)
+    // when twelve sets are issued at once
+    let ((batches, singles), stats) = twelve_sets_issued_together(None).await;
+
+    // then they left in two calls, ten and two, and none alone
+    assert_eq!((batches, singles), (2, 0));
+    // and the deployment committed them in the order they were issued
+    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
+    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_told_not_to_batch_sends_each_write_alone_in_the_order_issued() {
+    // given a session with batched sends off
+    // when twelve sets are issued at once
+    let ((batches, singles), stats) = twelve_sets_issued_together(Some(false)).await;
+
+    // then each left in a call of its own, and they committed in order
+    assert_eq!((batches, singles), (0, 12));
+    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
+    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

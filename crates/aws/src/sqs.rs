@@ -289,7 +289,7 @@ impl ReplySink for SqsReplySink {
 }
 
 /// SQS's limit on the entries of one SendMessageBatch.
-const MAX_BATCH_ENTRIES: usize = 10;
+pub const MAX_BATCH_ENTRIES: usize = 10;
 
 /// How many of `envelopes`, from the first, one SendMessageBatch takes:
 /// at most ten, and 1 MiB in all (at least one, which fits by itself).

@@ -895,8 +895,8 @@ async fn a_group_with_a_lost_lock_names_that_commit_and_applies_nothing() {
 }
 
 #[tokio::test]
-async fn a_sessions_second_write_starts_another_transaction() {
-    // Given one session's two writes and another session's one
+async fn a_sessions_consecutive_writes_share_one_transaction_and_one_session_update() {
+    // Given one session's two writes around another session's one
     let f = fixture().await;
     let (a, b) = (f.new_session().await, f.new_session().await);
     for (path, token) in [("/i1", "i-1"), ("/i2", "i-2"), ("/i3", "i-3")] {
@@ -904,23 +904,181 @@ async fn a_sessions_second_write_starts_another_transaction() {
     }
     let group = vec![
         commit("i-1", 1, a, vec![put("/i1", 1)]),
-        commit("i-2", 2, a, vec![put("/i2", 2)]),
-        commit("i-3", 3, b, vec![put("/i3", 3)]),
+        commit("i-2", 2, b, vec![put("/i2", 2)]),
+        commit("i-3", 3, a, vec![put("/i3", 3)]),
     ];
     f.counter.take();
 
     // When they are committed as a group
     let outcome = f.store.commit_group(&group).await.unwrap();
 
-    // Then all three apply, in two transactions (DynamoDB refuses one
-    // that touches the session item twice)
+    // Then all three apply in one transaction, and each session's seq is
+    // its last write's
+    assert_eq!(outcome, GroupOutcome::all(3));
+    assert_eq!(
+        f.counter.take(),
+        [("DynamoDB.TransactWriteItems".to_string(), 1)].into()
+    );
+    assert_eq!(f.store.session(a).await.unwrap().unwrap().last_seq, 3);
+    assert_eq!(f.store.session(b).await.unwrap().unwrap().last_seq, 2);
+    assert_eq!(f.store.counter().await.unwrap().zxid, 3);
+}
+
+#[tokio::test]
+async fn a_refused_seq_among_a_sessions_writes_is_named_and_nothing_of_the_group_applies() {
+    // Given a session whose seq 3 was refused, and a group of its seqs 2,
+    // 3 (a copy of the refused request) and 4 with another session's
+    // write between
+    let f = fixture().await;
+    let (a, b) = (f.new_session().await, f.new_session().await);
+    assert_eq!(
+        f.store.record_refusal(a, 3).await.unwrap(),
+        RefusalRecord::Recorded
+    );
+    for i in 1..=4 {
+        f.lock(&format!("/r{i}"), &format!("r-{i}"), 100).await;
+    }
+    let mut group = vec![
+        commit("r-1", 1, a, vec![put("/r1", 1)]),
+        commit("r-2", 2, b, vec![put("/r2", 2)]),
+        commit("r-3", 3, a, vec![put("/r3", 3)]),
+        commit("r-4", 4, a, vec![put("/r4", 4)]),
+    ];
+    let seqs = [2, 1, 3, 4];
+    for (c, seq) in group.iter_mut().zip(seqs) {
+        c.seq = seq;
+    }
+
+    // When the group is committed
+    let outcome = f.store.commit_group(&group).await.unwrap();
+
+    // Then the copy is named, and nothing applied
+    assert_eq!(
+        outcome,
+        GroupOutcome {
+            committed: 0,
+            failed: Some((2, CommitOutcome::Duplicate)),
+        }
+    );
+    assert_eq!(f.store.counter().await.unwrap().zxid, 0);
+    assert_eq!(f.store.session(a).await.unwrap().unwrap().last_seq, 0);
+
+    // And without it, the others commit, numbered again, seq 4 last
+    group.remove(2);
+    group[2].zxid = 3;
+    assert_eq!(
+        f.store.commit_group(&group).await.unwrap(),
+        GroupOutcome::all(3)
+    );
+    let record = f.store.session(a).await.unwrap().unwrap();
+    assert_eq!(record.last_seq, 4);
+    assert!(record.decided(3), "the refusal still stands");
+}
+
+#[tokio::test]
+async fn a_sessions_writes_below_its_last_seq_or_of_a_gone_session_fail_at_its_first_write() {
+    // Given a session that committed seq 5 and a group of its seqs 5
+    // and 6 after another session's write
+    let f = fixture().await;
+    let (a, b) = (f.new_session().await, f.new_session().await);
+    f.lock("/d0", "d-0", 100).await;
+    let mut done = commit("d-0", 1, a, vec![put("/d0", 1)]);
+    done.seq = 5;
+    assert_eq!(
+        f.store.commit(&done).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    for i in 1..=3 {
+        f.lock(&format!("/d{i}"), &format!("d-{i}"), 100).await;
+    }
+    let mut group = vec![
+        commit("d-1", 2, b, vec![put("/d1", 2)]),
+        commit("d-2", 3, a, vec![put("/d2", 3)]),
+        commit("d-3", 4, a, vec![put("/d3", 4)]),
+    ];
+    group[1].seq = 5;
+    group[2].seq = 6;
+
+    // When it is committed, the copy of seq 5 is named
+    assert_eq!(
+        f.store.commit_group(&group).await.unwrap(),
+        GroupOutcome {
+            committed: 0,
+            failed: Some((1, CommitOutcome::Duplicate)),
+        }
+    );
+
+    // And once the session is gone, its first write of the group is named
+    f.store.delete_session(a).await.unwrap();
+    assert_eq!(
+        f.store.commit_group(&group).await.unwrap(),
+        GroupOutcome {
+            committed: 0,
+            failed: Some((1, CommitOutcome::SessionMissing)),
+        }
+    );
+    assert_eq!(f.store.counter().await.unwrap().zxid, 1);
+}
+
+#[tokio::test]
+async fn a_sessions_ephemerals_and_close_in_one_group_apply_as_one_at_a_time_would() {
+    // Given a session that creates two ephemerals, then one that deletes
+    // one of them, then closes, all in one group
+    let f = fixture().await;
+    let a = f.new_session().await;
+    for (path, token) in [("/e1", "e-1"), ("/e2", "e-2")] {
+        f.lock(path, token, 100).await;
+    }
+    let mut first = commit("e-1", 1, a, vec![put("/e1", 1)]);
+    first.ephemerals.add("/e1");
+    let mut second = commit("e-2", 2, a, vec![put("/e2", 2)]);
+    second.ephemerals.add("/e2");
+    f.counter.take();
+
+    // When the two creates are committed as a group
+    assert_eq!(
+        f.store.commit_group(&[first, second]).await.unwrap(),
+        GroupOutcome::all(2)
+    );
+
+    // Then one transaction recorded both
+    assert_eq!(
+        f.counter.take(),
+        [("DynamoDB.TransactWriteItems".to_string(), 1)].into()
+    );
+    let mut ephemerals = f.store.session(a).await.unwrap().unwrap().ephemerals;
+    ephemerals.sort();
+    assert_eq!(ephemerals, ["/e1", "/e2"]);
+
+    // When a delete of one, a write and the close follow in one group
+    for (path, token) in [("/e1", "e-3"), ("/e3", "e-4"), ("/e2", "e-5")] {
+        f.lock(path, token, 200).await;
+    }
+    let mut delete = commit("e-3", 3, a, vec![NodeWrite::Delete { path: "/e1".into() }]);
+    delete.ephemerals.remove("/e1");
+    let mut create = commit("e-4", 4, a, vec![put("/e3", 4)]);
+    create.ephemerals.add("/e3");
+    let mut close = commit("e-5", 5, a, vec![NodeWrite::Delete { path: "/e2".into() }]);
+    close.ephemerals.remove("/e2");
+    close.close_session = true;
+    f.counter.take();
+    let outcome = f
+        .store
+        .commit_group(&[delete, create, close])
+        .await
+        .unwrap();
+
+    // Then all three apply; the session's removal and addition cannot
+    // share one update, so that takes two transactions; the session is
+    // gone
     assert_eq!(outcome, GroupOutcome::all(3));
     assert_eq!(
         f.counter.take(),
         [("DynamoDB.TransactWriteItems".to_string(), 2)].into()
     );
-    assert_eq!(f.store.session(a).await.unwrap().unwrap().last_seq, 2);
-    assert_eq!(f.store.counter().await.unwrap().zxid, 3);
+    assert_eq!(f.store.session(a).await.unwrap(), None);
+    assert_eq!(f.raw_item("/e1").await, None);
+    assert_eq!(f.store.counter().await.unwrap().zxid, 5);
 }
 
 #[tokio::test]

@@ -263,6 +263,11 @@ impl Client {
                 group: id.to_string(),
                 resource: writer_queue(deployment),
                 policy: options.retry_policy,
+                max_batch: if options.batches_sends(deployment.user_store.kind()) {
+                    fk_aws::sqs::MAX_BATCH_ENTRIES
+                } else {
+                    1
+                },
             },
             last_seq,
         );

@@ -17,6 +17,15 @@ pub struct ConnectOptions {
     pub request_timeout: Duration,
     /// What is retried after a transient failure; none by default.
     pub retry_policy: RetryPolicy,
+    /// Whether writes issued while another is being sent leave together,
+    /// up to ten in one SendMessageBatch. `None` (the default) decides by
+    /// the deployment's user store: yes on DynamoDB and Redis, no on S3.
+    /// Batched, a pipelining session pays fewer calls, and on DynamoDB and
+    /// Redis its writes also commit and apply together; on S3 a session's
+    /// changes are written one after another, so writes that arrive
+    /// together wait for each other (docs/write-path.md, "The client's
+    /// side").
+    pub batch_sends: Option<bool>,
 }
 
 impl Default for ConnectOptions {
@@ -25,6 +34,7 @@ impl Default for ConnectOptions {
             session_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
             retry_policy: RetryPolicy::none(),
+            batch_sends: None,
         }
     }
 }
@@ -43,6 +53,17 @@ impl ConnectOptions {
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry_policy = policy;
         self
+    }
+
+    pub fn with_batch_sends(mut self, batch: bool) -> Self {
+        self.batch_sends = Some(batch);
+        self
+    }
+
+    /// Whether to batch sends to a deployment whose user store is `store`
+    /// (`s3`, `dynamodb`, `redis`).
+    pub(crate) fn batches_sends(&self, store: &str) -> bool {
+        self.batch_sends.unwrap_or(store != "s3")
     }
 }
 
@@ -83,6 +104,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether writes issued while another is being sent leave together in
+    /// one call (default: by the user store; see
+    /// [`ConnectOptions::batch_sends`]).
+    pub fn batch_sends(mut self, batch: bool) -> Self {
+        self.options.batch_sends = Some(batch);
+        self
+    }
+
     /// All options at once.
     pub fn options(mut self, options: ConnectOptions) -> Self {
         self.options = options;
@@ -104,5 +133,20 @@ impl ClientBuilder {
         } else {
             Client::open(&self.deployment, self.options).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_are_batched_by_default_except_on_s3_unless_told() {
+        let default = ConnectOptions::default();
+        assert!(default.batches_sends("dynamodb"));
+        assert!(default.batches_sends("redis"));
+        assert!(!default.batches_sends("s3"));
+        assert!(default.clone().with_batch_sends(true).batches_sends("s3"));
+        assert!(!default.with_batch_sends(false).batches_sends("redis"));
     }
 }

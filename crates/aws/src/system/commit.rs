@@ -87,6 +87,35 @@ async fn session_verdict(
     })
 }
 
+/// The session item of `group[first]` failed its condition in a group's
+/// transaction, which checked every seq of the session's commits there:
+/// is the session gone (its first commit fails), or which of those seqs
+/// had it decided already (the first such commit is a copy)?
+async fn run_verdict(
+    store: &DynamoSystemStore,
+    group: &[SystemCommit],
+    first: usize,
+) -> Result<(usize, CommitOutcome), StoreError> {
+    let session = group[first].session;
+    let Some(record) = super::sessions::get(store, session).await? else {
+        return Ok((first, CommitOutcome::SessionMissing));
+    };
+    let decided = group
+        .iter()
+        .enumerate()
+        .skip(first)
+        .find(|(_, c)| c.session == session && record.decided(c.seq));
+    match decided {
+        Some((k, _)) => Ok((k, CommitOutcome::Duplicate)),
+        // As in `session_verdict`: only a commit of the same seqs could
+        // have decided them in between, and it would have.
+        None => Err(StoreError::transient(
+            DYNAMODB,
+            "the session condition failed, but the session has decided none of its seqs",
+        )),
+    }
+}
+
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
@@ -119,9 +148,9 @@ pub(super) async fn commit_group(
             continue;
         };
         let (k, outcome) = group_outcome(group, &positions, &cancelled)?;
-        let outcome = match outcome {
-            CommitOutcome::SessionMissing => session_verdict(store, &group[k]).await?,
-            other => other,
+        let (k, outcome) = match outcome {
+            CommitOutcome::SessionMissing => run_verdict(store, group, k).await?,
+            other => (k, other),
         };
         return Ok(GroupOutcome {
             committed: done,
@@ -132,38 +161,90 @@ pub(super) async fn commit_group(
 }
 
 /// How many commits from the first go into one transaction: at most
-/// [`MAX_TRANSACTION_ITEMS`] items (each commit's node writes and session,
-/// one counter for all), no item twice (DynamoDB refuses a transaction
-/// that touches an item twice: a session's second write, or a node whose
-/// lock a later write took over, starts the next transaction), and one
-/// kind of change to the persistent watches (one update expression cannot
-/// both add to and delete from a set). At least one.
+/// [`MAX_TRANSACTION_ITEMS`] items (each commit's node writes, each
+/// session once, one counter for all), no node twice (DynamoDB refuses a
+/// transaction that touches an item twice: a node whose lock a later
+/// write took over starts the next transaction), and one kind of change
+/// to the persistent watches (one update expression cannot both add to
+/// and delete from a set). At least one.
+///
+/// A session's consecutive writes share its one item ([`SessionRun`]):
+/// they join while their seqs rise and the run's changes to its ephemeral
+/// nodes stay of one kind (unless the joining write closes the session),
+/// and no write follows the session's close.
+/// Anything else starts the next transaction.
 pub fn transaction_len(commits: &[SystemCommit]) -> usize {
     let mut items = 1;
     let mut paths = std::collections::HashSet::new();
-    let mut sessions = std::collections::HashSet::new();
+    let mut sessions: HashMap<fk_core::SessionId, SessionRun> = HashMap::new();
     let (mut adds, mut removes) = (false, false);
     for (i, commit) in commits.iter().enumerate() {
         let (add, remove) = (
             !commit.persistent.added.is_empty(),
             !commit.persistent.removed.is_empty(),
         );
-        let fits = items + commit.writes.len() < MAX_TRANSACTION_ITEMS
-            && sessions.insert(commit.session)
+        let run = sessions.get(&commit.session);
+        let new_items = commit.writes.len() + usize::from(run.is_none());
+        let fits = items + new_items <= MAX_TRANSACTION_ITEMS
+            && run.is_none_or(|run| run.takes(commit))
             && commit.writes.iter().all(|w| paths.insert(w.path()))
             && !((adds || add) && (removes || remove));
         if !fits && i > 0 {
             return i;
         }
-        items += commit.writes.len() + 1;
+        items += new_items;
         adds |= add;
         removes |= remove;
+        sessions
+            .entry(commit.session)
+            .and_modify(|run| run.push(commit))
+            .or_insert_with(|| SessionRun::new(commit));
     }
     commits.len()
 }
 
+/// A session's writes in one transaction, checked and recorded by one
+/// update of its item: the item must exist, its `lastSeq` be below the
+/// first seq and none of the seqs be refused; `lastSeq` becomes the last
+/// seq. Applied one after another, the writes' own conditions would ask
+/// the same (each seq above the one before it), so the run commits
+/// exactly when each of its writes would have.
+struct SessionRun {
+    last_seq: u64,
+    adds: bool,
+    removes: bool,
+    closed: bool,
+}
+
+impl SessionRun {
+    fn new(commit: &SystemCommit) -> Self {
+        SessionRun {
+            last_seq: commit.seq,
+            adds: !commit.ephemerals.added.is_empty(),
+            removes: !commit.ephemerals.removed.is_empty(),
+            closed: commit.close_session,
+        }
+    }
+
+    /// Whether the session's next write can share the run's update.
+    fn takes(&self, commit: &SystemCommit) -> bool {
+        let adds = self.adds || !commit.ephemerals.added.is_empty();
+        let removes = self.removes || !commit.ephemerals.removed.is_empty();
+        // A close deletes the item: its set of ephemerals no longer matters.
+        !self.closed && commit.seq > self.last_seq && (commit.close_session || !(adds && removes))
+    }
+
+    fn push(&mut self, commit: &SystemCommit) {
+        self.last_seq = commit.seq;
+        self.adds |= !commit.ephemerals.added.is_empty();
+        self.removes |= !commit.ephemerals.removed.is_empty();
+        self.closed |= commit.close_session;
+    }
+}
+
 /// Where each commit of a group sits in its transaction: every commit's
-/// node writes, then the one counter update, then each commit's session.
+/// node writes, then the one counter update, then each session's item
+/// (shared by the session's commits of the group).
 struct GroupPositions {
     writes: Vec<std::ops::Range<usize>>,
     counter: usize,
@@ -186,9 +267,21 @@ fn group_transaction(
     let counter = items.len();
     items.push(counter_update(store, group)?);
     let mut sessions = Vec::with_capacity(group.len());
+    let mut placed: HashMap<fk_core::SessionId, usize> = HashMap::new();
     for commit in group {
-        sessions.push(items.len());
-        items.push(session_update(store, commit)?);
+        let at = match placed.get(&commit.session) {
+            Some(&at) => at,
+            None => {
+                let run: Vec<&SystemCommit> = group
+                    .iter()
+                    .filter(|c| c.session == commit.session)
+                    .collect();
+                items.push(session_update(store, &run)?);
+                placed.insert(commit.session, items.len() - 1);
+                items.len() - 1
+            }
+        };
+        sessions.push(at);
     }
     Ok((
         items,
@@ -202,7 +295,10 @@ fn group_transaction(
 
 /// Which commit of a cancelled group failed, and why: a counter mismatch
 /// is the first commit's (the group was numbered from a stale counter);
-/// otherwise the first commit in order whose session or locks failed.
+/// otherwise the first commit in order whose session or locks failed. A
+/// session's item is shared by its commits of the group, so its failure
+/// names the session's first commit here; [`run_verdict`] finds which of
+/// them the session had decided.
 fn group_outcome(
     group: &[SystemCommit],
     at: &GroupPositions,
@@ -328,7 +424,7 @@ fn transaction(
         session: items.len() + 1,
     };
     items.push(counter_update(store, std::slice::from_ref(commit))?);
-    items.push(session_update(store, commit)?);
+    items.push(session_update(store, &[commit])?);
     Ok((items, positions))
 }
 
@@ -446,29 +542,41 @@ fn counter_update(
     )
 }
 
-/// The session must exist and must not have decided the seq (committed it
-/// or refused it: a copy of a decided request never commits); it records
-/// the seq and its ephemeral nodes, or is deleted by a close.
+/// The session must exist and must not have decided any of the seqs of
+/// its commits `run` (in order, seqs rising: see [`SessionRun`]): none
+/// committed (`lastSeq` below the first) nor refused, as a copy of a
+/// decided request never commits. It records the last seq and the run's
+/// ephemeral nodes, or is deleted by a close (the run's last commit).
 ///
 /// One update expression cannot both ADD to and DELETE from the ephemeral
 /// set (the paths overlap). In the rare write that does both (a multi that
 /// creates one ephemeral and deletes another), the deleted paths stay in
 /// the set: a stale entry is harmless, as a close deletes only the nodes
-/// the session still owns.
+/// the session still owns. A run never mixes the two otherwise.
 fn session_update(
     store: &DynamoSystemStore,
-    commit: &SystemCommit,
+    run: &[&SystemCommit],
 ) -> Result<TransactWriteItem, BuildError> {
+    let (first, last) = (run[0], run[run.len() - 1]);
     let mut e = Expr::default();
-    let key = commit.session.to_string();
+    let key = first.session.to_string();
     let last_seq = e.name(session_names::LAST_SEQ);
-    let seq = e.value("seq", n(commit.seq));
-    let condition = format!(
-        "attribute_exists({}) AND {last_seq} < {seq} AND NOT contains({}, {seq})",
-        e.name(SESSIONS_KEY),
-        e.name(session_names::REFUSED),
-    );
-    if commit.close_session {
+    let refused = e.name(session_names::REFUSED);
+    let mut conditions = vec![format!("attribute_exists({})", e.name(SESSIONS_KEY))];
+    for (i, commit) in run.iter().enumerate() {
+        let label = if i == 0 {
+            "seq".to_string()
+        } else {
+            format!("seq{i}")
+        };
+        let seq = e.value(&label, n(commit.seq));
+        if i == 0 {
+            conditions.push(format!("{last_seq} < {seq}"));
+        }
+        conditions.push(format!("NOT contains({refused}, {seq})"));
+    }
+    let condition = conditions.join(" AND ");
+    if last.close_session {
         let delete = Delete::builder()
             .table_name(&store.sessions_table)
             .key(SESSIONS_KEY, s(&key))
@@ -478,18 +586,33 @@ fn session_update(
             .build()?;
         return Ok(TransactWriteItem::builder().delete(delete).build());
     }
-    let mut update = format!("SET {last_seq} = {seq}");
-    let changes = &commit.ephemerals;
-    let (verb, paths) = if !changes.added.is_empty() {
-        ("ADD", &changes.added)
+    let seq = if run.len() == 1 {
+        ":seq".to_string()
     } else {
-        ("DELETE", &changes.removed)
+        e.value("lastSeq", n(last.seq))
+    };
+    let mut update = format!("SET {last_seq} = {seq}");
+    let added: Vec<String> = run
+        .iter()
+        .flat_map(|c| c.ephemerals.added.clone())
+        .collect();
+    let removed: Vec<String> = run
+        .iter()
+        .flat_map(|c| c.ephemerals.removed.clone())
+        .collect();
+    let (verb, mut paths) = if !added.is_empty() {
+        ("ADD", added)
+    } else {
+        ("DELETE", removed)
     };
     if !paths.is_empty() {
+        // A string set may not name a path twice.
+        paths.sort();
+        paths.dedup();
         update += &format!(
             " {verb} {} {}",
             e.name(session_names::EPHEMERALS),
-            e.value("paths", AttributeValue::Ss(paths.clone()))
+            e.value("paths", AttributeValue::Ss(paths))
         );
     }
     e.update(
@@ -646,6 +769,76 @@ mod tests {
             persistent: Default::default(),
             in_flight: None,
         }
+    }
+
+    fn one_put(session: i64, seq: u64, path: &str) -> SystemCommit {
+        SystemCommit {
+            token: format!("t{seq}"),
+            commit_id: format!("t{seq}.1"),
+            zxid: seq as i64,
+            writes: vec![NodeWrite::Put {
+                path: path.into(),
+                stat: Stat::default(),
+                fired: Default::default(),
+            }],
+            session: SessionId::from_raw(session).unwrap(),
+            seq,
+            ephemerals: Default::default(),
+            close_session: false,
+            persistent: Default::default(),
+            in_flight: None,
+        }
+    }
+
+    #[test]
+    fn a_sessions_writes_share_its_item_while_their_seqs_rise() {
+        let run: Vec<SystemCommit> = (1..=5).map(|i| one_put(1, i, &format!("/n{i}"))).collect();
+        assert_eq!(transaction_len(&run), 5);
+
+        // A seq that does not rise (a copy of an earlier request) ends it.
+        let mut copy = run.clone();
+        copy[3].seq = 2;
+        assert_eq!(transaction_len(&copy), 3);
+
+        // As does a node already written, or a write after the close.
+        let mut again = run.clone();
+        again[2] = one_put(2, 3, "/n1");
+        assert_eq!(transaction_len(&again), 2);
+        let mut closed = run;
+        closed[1].close_session = true;
+        assert_eq!(transaction_len(&closed), 2);
+    }
+
+    #[test]
+    fn a_sessions_ephemeral_changes_in_one_transaction_stay_of_one_kind() {
+        let mut run: Vec<SystemCommit> =
+            (1..=4).map(|i| one_put(1, i, &format!("/n{i}"))).collect();
+        run[0].ephemerals.add("/n1");
+        run[1].ephemerals.add("/n2");
+        run[2].ephemerals.remove("/x");
+        assert_eq!(transaction_len(&run), 2);
+        assert_eq!(transaction_len(&run[2..]), 2);
+        // Another session's removals do not mix with this one's additions.
+        run[2].session = SessionId::from_raw(2).unwrap();
+        assert_eq!(transaction_len(&run), 4);
+        // A close joins whatever the run did: it deletes the item.
+        run[2].session = SessionId::from_raw(1).unwrap();
+        run[2].close_session = true;
+        assert_eq!(transaction_len(&run), 3);
+    }
+
+    #[test]
+    fn a_transaction_counts_each_session_item_once_up_to_the_limit() {
+        let one_session: Vec<SystemCommit> = (1..=120)
+            .map(|i| one_put(1, i, &format!("/n{i}")))
+            .collect();
+        // The counter, the session, 98 nodes.
+        assert_eq!(transaction_len(&one_session), MAX_TRANSACTION_ITEMS - 2);
+        let many: Vec<SystemCommit> = (1..=120)
+            .map(|i| one_put(i as i64, i, &format!("/n{i}")))
+            .collect();
+        // The counter, then a node and a session each.
+        assert_eq!(transaction_len(&many), (MAX_TRANSACTION_ITEMS - 1) / 2);
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub fn section(o: &mut String, r: &Results) {
          replies of the first {} it answered before it commits more (the counter's memory of \
          recent commits), a session's replies of a group in one SendMessageBatch: DynamoDB \
          transactions split by the adapter's own rule (`fk_aws::system::transaction_len`: ≤ 100 \
-         items, no item twice), user storage written as the adapters do (Redis one MULTI \
+         items, no node twice, a session's consecutive writes under one update of its item), user storage written as the adapters do (Redis one MULTI \
          round trip; DynamoDB one TransactWriteItems per ≤ 100 writes; S3 each session's writes \
          in order, different sessions' at once, one PUT each, GET + PUT for a node with \
          children). Both: every reply is out before a batch is acknowledged; the distributor \
@@ -200,6 +200,19 @@ pub fn section(o: &mut String, r: &Results) {
     let _ = writeln!(o, "{END}\n");
 }
 
+/// The stores on which the model's clients batch their sends (or not).
+fn stores_where(batched: bool) -> String {
+    let stores: Vec<&str> = ["s3", "dynamodb", "redis"]
+        .into_iter()
+        .filter(|store| model::client_batches(store) == batched)
+        .collect();
+    if stores.is_empty() {
+        "none".into()
+    } else {
+        stores.join(" and ")
+    }
+}
+
 /// The batched design with writes pipelined: what the one total order
 /// carries when the clients do not wait for each reply.
 fn pipelined_table(o: &mut String, r: &Results) {
@@ -211,8 +224,12 @@ fn pipelined_table(o: &mut String, r: &Results) {
         "With {} writes in flight per session (an asynchronous client's pipelining, each \
          write to its own node so that none waits for another's lock; ZooKeeper's own \
          throughput figures are measured with many requests outstanding per client), the \
-         batched design:\n",
-        model::PIPELINED
+         batched design; each client sends the writes due together (its first ones, and those \
+         a poll's replies free) as its outbox does by default: in one SendMessageBatch on {}, \
+         one SendMessage each on {} (`ConnectOptions::batch_sends`):\n",
+        model::PIPELINED,
+        stores_where(true),
+        stores_where(false),
     );
     let _ = writeln!(
         o,
@@ -501,9 +518,15 @@ fn behind(o: &mut String, r: &Results) {
         } else {
             String::new()
         };
+        let sends = if model::client_batches(store) {
+            "a SendMessageBatch for the writes due together"
+        } else {
+            "a SendMessage per write: on this store the client does not batch its sends by \
+             default, as a session's writes that arrive together wait for each other there"
+        };
         lines.push(format!(
             "- **Calls per write, {store} store: {:.2} at best ({} in flight), half of before's \
-             is {:.2}.** The client's share is {:.2} (a SendMessage per write, and the \
+             is {:.2}.** The client's share is {:.2} ({sends}, and the \
              ReceiveMessage and DeleteMessageBatch of its replies, shared by the replies a poll \
              takes); what the functions' batching cannot share: the writer's lock ({:.2} per \
              write){objects} and the replies ({:.2} sends per write; a session's replies of a \

@@ -53,6 +53,19 @@ use tally::{Counts, Role, Tally};
 /// Sessions of the model's runs.
 pub const SESSIONS: [usize; 5] = [1, 4, 16, 64, 256];
 
+/// Whether the model's clients on the user store `store` send the writes
+/// due together in one SendMessageBatch, as the client's outbox does by
+/// default (`fk_client::ConnectOptions::batch_sends`: on DynamoDB and
+/// Redis, not on S3). `FK_BENCH_MODEL_CLIENT_SENDS=batch` or `single`
+/// decides for every store, to compare.
+pub fn client_batches(store: &str) -> bool {
+    match std::env::var("FK_BENCH_MODEL_CLIENT_SENDS").as_deref() {
+        Ok("batch") => true,
+        Ok("single") => false,
+        _ => store != "s3",
+    }
+}
+
 /// Writes each session keeps in flight in the pipelined runs: an
 /// asynchronous ZooKeeper client's, issuing writes without waiting for
 /// each reply (each of its own node).
@@ -198,6 +211,7 @@ pub async fn run(
     run: Duration,
 ) -> Point {
     let tally = Arc::new(Tally::default());
+    let client_batches = client_batches(store);
     let memory = Arc::new(MemorySystemStore::new());
     let system = |role| {
         Arc::new(SlowSystem {
@@ -348,32 +362,55 @@ pub async fn run(
             // the node s % in_flight; each reply sends the next write.
             let mut next_seq = in_flight as u64 + 1;
             let mut sent_at = std::collections::HashMap::new();
-            // The session's sends leave one after the other (the client
-            // sends under its seq lock).
-            let send = |seq: u64, sent_at: &mut std::collections::HashMap<u64, Instant>| {
-                sent_at.insert(seq, Instant::now());
-                let req = WriteRequest {
-                    session: id,
-                    seq,
-                    reply_to: reply_to.clone(),
-                    op: Op::SetData {
-                        path: paths[seq as usize % in_flight].clone(),
-                        data: Bytes::from_static(b"abcd"),
-                        version: None,
-                    },
+            // The session's sends leave one after the other, as the
+            // client's outbox sends them: the writes due together (the
+            // first ones, those a poll's replies free) in one call when
+            // the client batches its sends, else one call each.
+            let send =
+                |seqs: std::ops::Range<u64>,
+                 sent_at: &mut std::collections::HashMap<u64, Instant>| {
+                    let reqs: Vec<WriteRequest> = seqs
+                        .map(|seq| {
+                            sent_at.insert(seq, Instant::now());
+                            WriteRequest {
+                                session: id,
+                                seq,
+                                reply_to: reply_to.clone(),
+                                op: Op::SetData {
+                                    path: paths[seq as usize % in_flight].clone(),
+                                    data: Bytes::from_static(b"abcd"),
+                                    version: None,
+                                },
+                            }
+                        })
+                        .collect();
+                    let (write_tx, tally) = (write_tx.clone(), tally.clone());
+                    async move {
+                        let calls: Vec<Vec<WriteRequest>> = if client_batches {
+                            reqs.chunks(10).map(<[_]>::to_vec).collect()
+                        } else {
+                            reqs.into_iter().map(|r| vec![r]).collect()
+                        };
+                        for call in calls {
+                            tally.call(
+                                Role::Client,
+                                if call.len() == 1 {
+                                    "SQS.SendMessage"
+                                } else {
+                                    "SQS.SendMessageBatch"
+                                },
+                            );
+                            tokio::time::sleep(delays.send).await;
+                            let at = Instant::now() + delays.hop;
+                            for req in call {
+                                let _ = write_tx.send((at, req));
+                            }
+                        }
+                    }
                 };
-                let (write_tx, tally) = (write_tx.clone(), tally.clone());
-                async move {
-                    tally.call(Role::Client, "SQS.SendMessage");
-                    tokio::time::sleep(delays.send).await;
-                    let _ = write_tx.send((Instant::now() + delays.hop, req));
-                }
-            };
             gate.wait().await;
-            for _ in 0..in_flight {
-                send(next_seq, &mut sent_at).await;
-                next_seq += 1;
-            }
+            send(next_seq..next_seq + in_flight as u64, &mut sent_at).await;
+            next_seq += in_flight as u64;
             loop {
                 // The client's listener: one long poll takes the replies
                 // that have arrived (up to 10), one delete removes them.
@@ -391,10 +428,9 @@ pub async fn run(
                         let _ = done_tx.send((i, Instant::now(), sent.elapsed()));
                     }
                 }
-                for _ in &got {
-                    send(next_seq, &mut sent_at).await;
-                    next_seq += 1;
-                }
+                let due = got.len() as u64;
+                send(next_seq..next_seq + due, &mut sent_at).await;
+                next_seq += due;
             }
         }));
     }

@@ -56,14 +56,15 @@ impl SystemStore for SlowSystem {
         self.inner.commit(commit).await
     }
     /// One transaction per run of commits that DynamoDB takes at once
-    /// (the adapter's own rule): every commit's node writes and session,
-    /// and one counter update.
+    /// (the adapter's own rule): every commit's node writes, each
+    /// session's item once, and one counter update.
     async fn commit_group(&self, commits: &[SystemCommit]) -> Result<GroupOutcome, StoreError> {
         let mut done = 0;
         while done < commits.len() {
             let end = done + fk_aws::system::transaction_len(&commits[done..]);
             let group = &commits[done..end];
-            let items: usize = group.iter().map(|c| c.writes.len() + 1).sum();
+            let sessions: std::collections::HashSet<_> = group.iter().map(|c| c.session).collect();
+            let items: usize = group.iter().map(|c| c.writes.len()).sum::<usize>() + sessions.len();
             self.transaction(items + 1).await;
             let outcome = self.inner.commit_group(group).await?;
             if let Some((failed, why)) = outcome.failed {
