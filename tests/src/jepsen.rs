@@ -79,6 +79,11 @@ pub struct RunConfig {
     pub fault: Fault,
     pub duration: Duration,
     pub sessions: usize,
+    /// Operations each session keeps in flight: each lane runs one at a
+    /// time and is a process of its own in the history, the session's
+    /// lanes share its client (its seqs, its queue, its replies), so a
+    /// session's writes are pipelined and reach the functions together.
+    pub lanes: usize,
     pub keys: usize,
     /// Time between two faults.
     pub fault_every: Duration,
@@ -93,6 +98,7 @@ impl RunConfig {
             fault,
             duration,
             sessions: 5,
+            lanes: 2,
             keys: 3,
             fault_every: Duration::from_secs(3),
             history_file: None,
@@ -182,14 +188,21 @@ pub async fn run(cfg: &RunConfig) -> Summary {
     });
     let deadline = Instant::now() + cfg.duration;
     let mut workers = tokio::task::JoinSet::new();
-    for process in 0..cfg.sessions {
+    let lanes = cfg.lanes.max(1);
+    for session in 0..cfg.sessions {
         let client = Client::connect_with(&stack.deployment, client_options())
             .await
             .expect("a session");
         let recorder = recorder.clone();
         let keys = cfg.keys;
-        workers
-            .spawn(async move { worker(process as u32, client, keys, deadline, recorder).await });
+        workers.spawn(async move {
+            let lanes = (0..lanes).map(|lane| {
+                let process = (session * lanes + lane) as u32;
+                lane_ops(process, &client, keys, deadline, &recorder)
+            });
+            futures::future::join_all(lanes).await;
+            let _ = client.close().await;
+        });
     }
     let faults = Arc::new(AtomicU64::new(0));
     nemesis(&mut stack, cfg, deadline, &faults).await;
@@ -202,7 +215,7 @@ pub async fn run(cfg: &RunConfig) -> Summary {
     let reader = Client::connect_with(&stack.deployment, client_options())
         .await
         .expect("a session");
-    let final_process = cfg.sessions as u32;
+    let final_process = (cfg.sessions * lanes) as u32;
     let mut final_versions = BTreeMap::new();
     for i in 0..cfg.keys {
         let op = read(&reader, final_process, &key_path(i), &recorder).await;
@@ -230,7 +243,17 @@ pub async fn run(cfg: &RunConfig) -> Summary {
             anomalies.push(format!("{}: {:?}", key.key, key.verdict));
         }
     }
-    for anomaly in fk_jepsen::check_sessions(&ops) {
+    // Session guarantees hold for a whole session, whichever of its
+    // lanes wrote or read: check them with each lane as its session.
+    let by_session: Vec<Operation> = ops
+        .iter()
+        .cloned()
+        .map(|mut op| {
+            op.process /= lanes as u32;
+            op
+        })
+        .collect();
+    for anomaly in fk_jepsen::check_sessions(&by_session) {
         anomalies.push(anomaly.to_string());
     }
     anomalies.extend(audit_registers(&ops, &final_versions));
@@ -266,12 +289,13 @@ fn definite(e: Error) -> bool {
     )
 }
 
-async fn worker(
+/// One lane of a session: one operation at a time until the deadline.
+async fn lane_ops(
     process: u32,
-    client: Client,
+    client: &Client,
     keys: usize,
     deadline: Instant,
-    recorder: Arc<Recorder>,
+    recorder: &Recorder,
 ) {
     let mut counter = 0i64;
     let mut known_versions: BTreeMap<String, i32> = BTreeMap::new();
@@ -293,12 +317,12 @@ async fn worker(
             recorder.creates.lock().unwrap().push(SeqCreate { outcome });
             continue;
         } else if roll < 40 {
-            write(&client, process, &key, value, None, &recorder).await
+            write(client, process, &key, value, None, recorder).await
         } else if roll < 65 {
             let expected = known_versions.get(&key).copied().unwrap_or(0);
-            write(&client, process, &key, value, Some(expected), &recorder).await
+            write(client, process, &key, value, Some(expected), recorder).await
         } else {
-            read(&client, process, &key, &recorder).await
+            read(client, process, &key, recorder).await
         };
         match op.result {
             Outcome::Ok(Observed::Written { version })
@@ -309,7 +333,6 @@ async fn worker(
         }
         recorder.ops.lock().unwrap().push(op);
     }
-    let _ = client.close().await;
 }
 
 async fn write(

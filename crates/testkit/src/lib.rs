@@ -101,7 +101,8 @@ pub fn moto() -> &'static Moto {
         .unwrap_or_else(|why| {
             panic!(
                 "could not start moto with `{} {}`: {why}\n\
-                 Install it with `pip install 'moto[server]'` (into {} or the python named by \
+                 Install it with `pip install 'moto[server]' waitress` (into {} or the python \
+                 named by \
                  {PYTHON_ENV}), or point {AWS_ENDPOINT_ENV} at a running emulator.",
                 python.display(),
                 script.display(),
