@@ -464,6 +464,61 @@ async fn a_session_told_not_to_batch_sends_each_write_alone_in_the_order_issued(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_write_between_a_sessions_pipelined_writes_leaves_the_others_applied_once() {
+    // given a session (redis store) on a runtime of its own with one
+    // thread, so that its writes issued together leave together, reach
+    // one writer batch and commit in one group, and nodes /a, /b, /c
+    let stack = Stack::start(StackOptions::new(StoreKind::Redis)).await;
+    let deployment = stack.deployment.clone();
+    let on_one_thread = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let zk = Client::connect(&deployment).await.unwrap();
+            for path in ["/a", "/b", "/c"] {
+                zk.create(path, b"0", CreateMode::Persistent).await.unwrap();
+            }
+
+            // when it issues, at once, a set of /a, a set of /b at a
+            // version /b does not have, and a set of /c
+            let results = tokio::time::timeout(
+                WAIT,
+                futures::future::join3(
+                    zk.set_data("/a", b"1", None),
+                    zk.set_data("/b", b"1", Some(7)),
+                    zk.set_data("/c", b"1", None),
+                ),
+            )
+            .await
+            .expect("answered");
+            zk.close().await.unwrap();
+            results
+        })
+    });
+    let (a, b, c) = on_one_thread.await.unwrap();
+
+    // then the middle one is refused alone, the others applied once each
+    assert_eq!(a.unwrap().version, 1);
+    assert_eq!(b.unwrap_err().code(), Code::BadVersion);
+    let c = c.unwrap();
+    assert_eq!(c.version, 1);
+    assert!(c.mzxid > 0);
+    let reader = stack.client().await;
+    for (path, data, version) in [("/a", b"1", 1), ("/b", b"0", 0), ("/c", b"1", 1)] {
+        let (got, stat) = reader.get_data(path).await.unwrap();
+        assert_eq!(
+            (got.as_slice(), stat.version),
+            (data.as_slice(), version),
+            "{path}"
+        );
+    }
+    reader.close().await.unwrap();
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_whose_caller_stopped_waiting_keeps_its_place_in_the_sessions_order() {
     // given a session with /a = "0", and the functions stopped: writes
     // queue up unanswered
