@@ -375,6 +375,21 @@ fn calls_since(
     now - before.get(name).copied().unwrap_or(0)
 }
 
+/// Runs `work` on a runtime of its own with one thread (so that futures
+/// spawned or joined together there are all queued before any task they
+/// wake runs), beside the test's runtime.
+fn on_a_thread_of_its_own<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> tokio::task::JoinHandle<T> {
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work)
+    })
+}
+
 /// Twelve sets issued at once by one session with `batch_sends` (`None`:
 /// the default) on the Redis store, from a runtime of its own with one
 /// thread (so all twelve are queued before the session's sending task
@@ -384,48 +399,42 @@ fn calls_since(
 async fn twelve_sets_issued_together(batch_sends: Option<bool>) -> ((u64, u64), Vec<Stat>) {
     let stack = Stack::start(StackOptions::new(StoreKind::Redis)).await;
     let deployment = stack.deployment.clone();
-    let on_one_thread = tokio::task::spawn_blocking(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let mut builder = Client::builder(&deployment);
-            if let Some(batch) = batch_sends {
-                builder = builder.batch_sends(batch);
-            }
-            let zk = builder.connect().await.unwrap();
-            for i in 0..12 {
-                zk.create(&format!("/n{i}"), b"", CreateMode::Persistent)
-                    .await
-                    .unwrap();
-            }
-            let before = zk.calls().snapshot();
+    let on_one_thread = on_a_thread_of_its_own(async move {
+        let mut builder = Client::builder(&deployment);
+        if let Some(batch) = batch_sends {
+            builder = builder.batch_sends(batch);
+        }
+        let zk = builder.connect().await.unwrap();
+        for i in 0..12 {
+            zk.create(&format!("/n{i}"), b"", CreateMode::Persistent)
+                .await
+                .unwrap();
+        }
+        let before = zk.calls().snapshot();
 
-            // the i-th setting /ni to i
-            let mut writes = Vec::new();
-            for i in 0u8..12 {
-                let zk = zk.clone();
-                writes.push(tokio::spawn(async move {
-                    zk.set_data(&format!("/n{i}"), &[i], None).await
-                }));
-            }
-            let mut stats = Vec::new();
-            for write in writes {
-                let stat = tokio::time::timeout(WAIT, write)
-                    .await
-                    .expect("answered")
-                    .unwrap()
-                    .unwrap();
-                stats.push(stat);
-            }
-            let sends = (
-                calls_since(&zk, &before, "SQS.SendMessageBatch"),
-                calls_since(&zk, &before, "SQS.SendMessage"),
-            );
-            zk.close().await.unwrap();
-            (sends, stats)
-        })
+        // the i-th setting /ni to i
+        let mut writes = Vec::new();
+        for i in 0u8..12 {
+            let zk = zk.clone();
+            writes.push(tokio::spawn(async move {
+                zk.set_data(&format!("/n{i}"), &[i], None).await
+            }));
+        }
+        let mut stats = Vec::new();
+        for write in writes {
+            let stat = tokio::time::timeout(WAIT, write)
+                .await
+                .expect("answered")
+                .unwrap()
+                .unwrap();
+            stats.push(stat);
+        }
+        let sends = (
+            calls_since(&zk, &before, "SQS.SendMessageBatch"),
+            calls_since(&zk, &before, "SQS.SendMessage"),
+        );
+        zk.close().await.unwrap();
+        (sends, stats)
     });
     let result = on_one_thread.await.unwrap();
     let reader = stack.client().await;
@@ -470,32 +479,26 @@ async fn a_refused_write_between_a_sessions_pipelined_writes_leaves_the_others_a
     // one writer batch and commit in one group, and nodes /a, /b, /c
     let stack = Stack::start(StackOptions::new(StoreKind::Redis)).await;
     let deployment = stack.deployment.clone();
-    let on_one_thread = tokio::task::spawn_blocking(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let zk = Client::connect(&deployment).await.unwrap();
-            for path in ["/a", "/b", "/c"] {
-                zk.create(path, b"0", CreateMode::Persistent).await.unwrap();
-            }
+    let on_one_thread = on_a_thread_of_its_own(async move {
+        let zk = Client::connect(&deployment).await.unwrap();
+        for path in ["/a", "/b", "/c"] {
+            zk.create(path, b"0", CreateMode::Persistent).await.unwrap();
+        }
 
-            // when it issues, at once, a set of /a, a set of /b at a
-            // version /b does not have, and a set of /c
-            let results = tokio::time::timeout(
-                WAIT,
-                futures::future::join3(
-                    zk.set_data("/a", b"1", None),
-                    zk.set_data("/b", b"1", Some(7)),
-                    zk.set_data("/c", b"1", None),
-                ),
-            )
-            .await
-            .expect("answered");
-            zk.close().await.unwrap();
-            results
-        })
+        // when it issues, at once, a set of /a, a set of /b at a
+        // version /b does not have, and a set of /c
+        let results = tokio::time::timeout(
+            WAIT,
+            futures::future::join3(
+                zk.set_data("/a", b"1", None),
+                zk.set_data("/b", b"1", Some(7)),
+                zk.set_data("/c", b"1", None),
+            ),
+        )
+        .await
+        .expect("answered");
+        zk.close().await.unwrap();
+        results
     });
     let (a, b, c) = on_one_thread.await.unwrap();
 

@@ -40,7 +40,7 @@ pub(super) async fn commit(
     if outcome != CommitOutcome::SessionMissing {
         return Ok(outcome);
     }
-    session_verdict(store, commit).await
+    Ok(run_verdict(store, std::slice::from_ref(commit), 0).await?.1)
 }
 
 /// Sends one `TransactWriteItems`: `None` when it committed, DynamoDB's
@@ -66,31 +66,11 @@ async fn send_transaction(
     }
 }
 
-/// The session's condition failed: is it gone, or has it decided the seq
-/// already? One read, on this rare path only.
-async fn session_verdict(
-    store: &DynamoSystemStore,
-    commit: &SystemCommit,
-) -> Result<CommitOutcome, StoreError> {
-    Ok(match super::sessions::get(store, commit.session).await? {
-        Some(session) if session.decided(commit.seq) => CommitOutcome::Duplicate,
-        Some(_) => {
-            // Decided between the commit and the read? Only a concurrent
-            // commit of the same seq could do that, and it would have
-            // decided it. Anything else is a bug worth retrying loudly.
-            return Err(StoreError::transient(
-                DYNAMODB,
-                "the session condition failed, but the session has not decided the seq",
-            ));
-        }
-        None => CommitOutcome::SessionMissing,
-    })
-}
-
-/// The session item of `group[first]` failed its condition in a group's
+/// The session item of `group[first]` failed its condition in a
 /// transaction, which checked every seq of the session's commits there:
 /// is the session gone (its first commit fails), or which of those seqs
-/// had it decided already (the first such commit is a copy)?
+/// had it decided already (the first such commit is a copy)? One read, on
+/// this rare path only.
 async fn run_verdict(
     store: &DynamoSystemStore,
     group: &[SystemCommit],
@@ -107,8 +87,9 @@ async fn run_verdict(
         .find(|(_, c)| c.session == session && record.decided(c.seq));
     match decided {
         Some((k, _)) => Ok((k, CommitOutcome::Duplicate)),
-        // As in `session_verdict`: only a commit of the same seqs could
-        // have decided them in between, and it would have.
+        // Decided between the commit and the read? Only a concurrent
+        // commit of the same seqs could do that, and it would have
+        // decided them. Anything else is a bug worth retrying loudly.
         None => Err(StoreError::transient(
             DYNAMODB,
             "the session condition failed, but the session has decided none of its seqs",
