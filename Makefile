@@ -44,7 +44,7 @@ package-local: build ## zip the debug function binaries for the local stack (tar
 	@scripts/package-local.py target/debug target/lambda-local $(FUNCTIONS)
 
 # glibc 2.26 (Amazon Linux 2's): the same zips run on provided.al2 and provided.al2023.
-package: ## release zips of the functions for AWS (target/lambda/<fn>/bootstrap.zip; 8 min on 2 cores) and the collector configuration layer
+package: ## release zips of the functions for AWS (target/lambda/<fn>/bootstrap.zip; 14 min on 2 cores from cold, whole-program optimised) and the collector configuration layer
 	@scripts/setup.sh --package
 	PATH="$(CURDIR)/.tools/cargo-lambda/bin:$$PATH" $(CARGO) lambda build --release \
 	  --target x86_64-unknown-linux-gnu.2.26 --output-format zip $(addprefix --bin ,$(FUNCTIONS))

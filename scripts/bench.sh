@@ -50,7 +50,7 @@ fi
 # ships, so the dependency tree compiles once. (Selecting packages one by one
 # or building examples changes the features of shared crates, and cargo then
 # compiles the tree again for each set.)
-say "1/5 release build of the functions, fk, fk-local and fk-bench (2 cores: 7.6 min from a cold target/)"
+say "1/5 release build of the functions, fk, fk-local and fk-bench (2 cores: 18.6 min from a cold target/, every binary optimised whole)"
 $CARGO build --release --workspace --bins
 
 say "2/5 CPU time per operation inside the functions (criterion, in-memory stores)"

@@ -5,7 +5,7 @@
 #
 #   scripts/deploy.sh STACK [apply|plan|destroy]     STACK: production | hybrid | redis
 #
-#   apply    (default) build the release zips (`make package`, ~7 min the
+#   apply    (default) build the release zips (`make package`, ~14 min the
 #            first time), `terraform init` and `plan`, show the plan, and
 #            apply exactly that plan once you type the stack's name (or with
 #            CONFIRM=STACK, in a pipeline that approved it already); then

@@ -292,7 +292,7 @@ scenarios! {
     async fn expiry_fires_watches_of_another_session(t) {
         let s1 = t
             .session_with(SessionOptions {
-                timeout: Some(Duration::from_secs(2)),
+                timeout: Some(crate::sessions::SHORT_TIMEOUT),
                 crashable: true,
             })
             .await;

@@ -392,13 +392,14 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(o, "## Cold start, memory and size of each function\n");
     let _ = writeln!(
         o,
-        "Release binaries (`cargo build --release`, x86_64, not stripped). Cold start: a fresh \
+        "Release binaries (`cargo build --release`: whole-program optimisation, one codegen unit, \
+         as `make package` ships them; x86_64, not stripped). Cold start: a fresh \
          process under fk-local's Runtime API, handed one real event (a `create` with a watch \
          passing writer → distributor → watch; a scheduled event for the heartbeat), from \
          `spawn` to the answer, median of 3; it includes the event's AWS calls to moto over plain \
          HTTP (no TLS). Peak RSS: the process's `VmHWM`, the highest of the runs. Zip: \
          `scripts/package-local.py` (deflate) of the release binary, not `make package` \
-         (cargo-lambda's release build for glibc 2.26 takes 8 min on 2 cores, beyond the budget).\n"
+         (cargo-lambda's release build for glibc 2.26 takes 14 min on 2 cores from cold, beyond the budget).\n"
     );
     let _ = writeln!(
         o,
