@@ -15,9 +15,10 @@ use crate::note_outcomes;
 pub const SHORT_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// How long a scenario waits for an expiry it caused.
-const EXPIRY_WAIT: Duration = Duration::from_secs(30);
+pub const EXPIRY_WAIT: Duration = Duration::from_secs(30);
 
-fn crashable() -> SessionOptions {
+/// A session that a scenario may crash (its pings stop) and let expire.
+pub fn crashable() -> SessionOptions {
     SessionOptions {
         timeout: Some(SHORT_TIMEOUT),
         crashable: true,

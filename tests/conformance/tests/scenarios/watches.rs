@@ -3,13 +3,11 @@
 //! session receives (see `fk_conformance::scenario` for how events are
 //! recorded).
 
-use std::time::Duration;
-
 use fk_conformance::Mode::*;
-use fk_conformance::{scenarios, Call, MultiOp, Reply, SessionOptions, S};
+use fk_conformance::{scenarios, Call, MultiOp, Reply, S};
 use fk_conformance::{AddWatchMode, WatcherType};
 
-const EXPIRY_WAIT: Duration = Duration::from_secs(30);
+use crate::sessions::{crashable, EXPIRY_WAIT};
 
 scenarios! {
     /// exists on a missing node leaves a watch: NodeCreated.
@@ -290,12 +288,7 @@ scenarios! {
 
     /// An expired session's ephemerals go as if deleted: watches fire.
     async fn expiry_fires_watches_of_another_session(t) {
-        let s1 = t
-            .session_with(SessionOptions {
-                timeout: Some(crate::sessions::SHORT_TIMEOUT),
-                crashable: true,
-            })
-            .await;
+        let s1 = t.session_with(crashable()).await;
         t.create("/p", "", Persistent).await;
         t.on(s1).create("/p/e", "", Ephemeral).await;
         t.on(S(0)).exists_and_watch("/p/e").await;

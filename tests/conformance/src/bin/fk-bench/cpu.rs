@@ -43,6 +43,10 @@ pub struct CpuPerWrite {
     pub writes: usize,
     /// CPU ms per write, by function binary name.
     pub ms: BTreeMap<&'static str, f64>,
+    /// Writes per invocation, by function binary name: how many writes
+    /// share each invocation's own calls (the Runtime API's, the writer's
+    /// push, the distributor's commit).
+    pub batch: BTreeMap<&'static str, f64>,
 }
 
 impl CpuPerWrite {
@@ -110,8 +114,11 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
     }
     let each = (writes / sessions).max(1);
     let mut out = Vec::new();
+    let invocations =
+        |stack: &Stack| FUNCTIONS.map(|f| stack.invocations(f.trim_start_matches("fk-")));
     for op in OPS {
         let before = sample();
+        let invoked_before = invocations(&stack);
         assert_eq!(
             before.values().map(|(f, _)| *f).collect::<Vec<_>>(),
             FUNCTIONS,
@@ -134,12 +141,19 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
         });
         futures::future::join_all(series).await;
         let after = sample();
+        let invoked = invocations(&stack);
         let done = each * sessions;
+        let batch = FUNCTIONS
+            .iter()
+            .zip(invoked.iter().zip(invoked_before))
+            .map(|(f, (after, before))| (*f, done as f64 / (after - before).max(1) as f64))
+            .collect();
         out.push(CpuPerWrite {
             op,
             sessions,
             writes: done,
             ms: per_write(&before, &after, done),
+            batch,
         });
         eprint!(".");
     }
@@ -161,14 +175,15 @@ pub fn table(store: &str, rows: &[CpuPerWrite]) -> String {
     );
     let _ = writeln!(
         o,
-        "{:<8} {:>10} {:>12} {:>8} {:>9} {:>9} {:>10}",
-        "op", "writer", "distributor", "total", "@128MB", "@256MB", "@1024MB"
+        "{:<8} {:>10} {:>12} {:>8} {:>9} {:>9} {:>10} {:>19}",
+        "op", "writer", "distributor", "total", "@128MB", "@256MB", "@1024MB", "writes/invocation"
     );
     for r in rows {
         let m = |f: &str| r.ms.get(f).copied().unwrap_or(f64::NAN);
+        let b = |f: &str| r.batch.get(f).copied().unwrap_or(f64::NAN);
         let _ = writeln!(
             o,
-            "{:<8} {:>10.2} {:>12.2} {:>8.2} {:>9.1} {:>9.1} {:>10.1}",
+            "{:<8} {:>10.2} {:>12.2} {:>8.2} {:>9.1} {:>9.1} {:>10.1} {:>19}",
             r.op,
             m("fk-writer"),
             m("fk-distributor"),
@@ -176,6 +191,7 @@ pub fn table(store: &str, rows: &[CpuPerWrite]) -> String {
             modelled_ms(r.total(), MEMORY_MB[0]),
             modelled_ms(r.total(), MEMORY_MB[1]),
             modelled_ms(r.total(), MEMORY_MB[2]),
+            format!("{:.1} / {:.1}", b("fk-writer"), b("fk-distributor")),
         );
     }
     o

@@ -477,7 +477,11 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
         "Modelled: the time that CPU takes on Lambda, where a function gets CPU in proportion \
          to its memory (one vCPU at {MB_PER_VCPU:.0} MB): `cpu_ms × {MB_PER_VCPU:.0} / memory_mb` \
          below {MB_PER_VCPU:.0} MB. A write passes the writer, then the distributor, so the \
-         total adds to the client-visible latency and to the billed duration.\n"
+         total adds to the client-visible latency and to the billed duration. The last column \
+         is how many writes an invocation carried in the series: each invocation's own calls \
+         (the Runtime API's two, the writer's push, the distributor's commit) are shared by \
+         them, so under load the CPU per write follows it, and it depends on how fast \
+         everything else on the machine answers.\n"
     );
     let mut header =
         String::from("| store | sessions | op | writer ms | distributor ms | total ms |");
@@ -486,6 +490,8 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
         let _ = write!(header, " at {mb:.0} MB, ms |");
         rule.push_str("---:|");
     }
+    header.push_str(" writes per invocation, writer / distributor |");
+    rule.push_str("---:|");
     let _ = writeln!(o, "{header}\n{rule}");
     for (store, rows) in cpu {
         for c in rows {
@@ -501,6 +507,8 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
             for mb in MEMORY_MB {
                 let _ = write!(row, " {:.1} |", modelled_ms(c.total(), mb));
             }
+            let b = |name: &str| c.batch.get(name).map_or("–".into(), |v| format!("{v:.1}"));
+            let _ = write!(row, " {} / {} |", b("fk-writer"), b("fk-distributor"));
             let _ = writeln!(o, "{row}");
         }
     }
@@ -644,4 +652,32 @@ pub fn profile(r: &Results) -> String {
         "heartbeat": { "calls": {}, "duration_ms": heartbeat_ms },
     });
     format!("{doc:#}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cpu_section_gives_each_functions_writes_per_invocation() {
+        let row = CpuPerWrite {
+            op: "set",
+            sessions: 64,
+            writes: 256,
+            ms: BTreeMap::from([("fk-writer", 0.9), ("fk-distributor", 0.8)]),
+            batch: BTreeMap::from([("fk-writer", 3.04), ("fk-distributor", 9.5)]),
+        };
+        let mut o = String::new();
+        sdk_cpu_section(&mut o, &BTreeMap::from([("redis".to_owned(), vec![row])]));
+        let header = o.lines().find(|l| l.starts_with("| store |")).unwrap();
+        let line = o.lines().find(|l| l.starts_with("| redis |")).unwrap();
+        assert!(header.ends_with("| writes per invocation, writer / distributor |"));
+        assert!(
+            line.starts_with("| redis | 64 | set | 0.90 | 0.80 | 1.70 |"),
+            "{line}"
+        );
+        assert!(line.ends_with("| 3.0 / 9.5 |"), "{line}");
+        let columns = |l: &str| l.matches('|').count();
+        assert_eq!(columns(header), columns(line));
+    }
 }
