@@ -480,8 +480,7 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
          total adds to the client-visible latency and to the billed duration. The last column \
          is how many writes an invocation carried in the series: each invocation's own calls \
          (the Runtime API's two, the writer's push, the distributor's commit) are shared by \
-         them, so under load the CPU per write follows it, and it depends on how fast \
-         everything else on the machine answers.\n"
+         them.\n"
     );
     let mut header =
         String::from("| store | sessions | op | writer ms | distributor ms | total ms |");

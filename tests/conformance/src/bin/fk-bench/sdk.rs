@@ -86,8 +86,21 @@ async fn update_item_us(keep_alive: bool, calls: usize, pause_ms: u64) -> f64 {
             .expression_attribute_values(":now", AttributeValue::N("1700000000000".into()))
             .send()
     };
+    cpu_per_call_us(calls, pause_ms, || async {
+        call().await.map(drop).unwrap()
+    })
+    .await
+}
+
+/// CPU µs on this thread per `call`, over `calls` made `pause_ms` apart,
+/// after 50 to warm up.
+async fn cpu_per_call_us<F, Fut>(calls: usize, pause_ms: u64, mut call: F) -> f64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     for _ in 0..50 {
-        call().await.unwrap();
+        call().await;
     }
     let mut cpu = 0.0;
     for _ in 0..calls {
@@ -95,7 +108,7 @@ async fn update_item_us(keep_alive: bool, calls: usize, pause_ms: u64) -> f64 {
             tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
         }
         let start = thread_cpu_s();
-        call().await.unwrap();
+        call().await;
         cpu += thread_cpu_s() - start;
     }
     cpu * 1e6 / calls as f64
@@ -166,19 +179,7 @@ async fn raw_update_item_us(keep_alive: bool, calls: usize, pause_ms: u64) -> f6
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let _: serde_json::Value = serde_json::from_slice(&body).unwrap();
     };
-    for _ in 0..50 {
-        call().await;
-    }
-    let mut cpu = 0.0;
-    for _ in 0..calls {
-        if pause_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
-        }
-        let start = thread_cpu_s();
-        call().await;
-        cpu += thread_cpu_s() - start;
-    }
-    cpu * 1e6 / calls as f64
+    cpu_per_call_us(calls, pause_ms, call).await
 }
 
 /// Rounds of each variant, alternated.
