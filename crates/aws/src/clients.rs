@@ -5,6 +5,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 
 use crate::calls::CallCounter;
+use crate::lean::{LeanClient, Service};
 
 /// Environment variable: set to `1` (or `true`) to sign with static test
 /// credentials against an emulator that is not on this machine's loopback.
@@ -67,6 +68,11 @@ fn is_loopback(endpoint: &str) -> bool {
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The lean transport of the writer's lock ([`crate::lean`]); `None`
+    /// when `FK_AWS_TRANSPORT=sdk` or it cannot be built.
+    pub lean_dynamodb: Option<LeanClient>,
+    /// The lean transport of a reply; `None` as for `lean_dynamodb`.
+    pub lean_sqs: Option<LeanClient>,
     #[cfg(feature = "s3")]
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -96,6 +102,8 @@ impl Clients {
             .interceptor(counter.interceptor())
             .build();
         Clients {
+            lean_dynamodb: LeanClient::from_env(sdk, Service::DynamoDb, counter),
+            lean_sqs: LeanClient::from_env(sdk, Service::Sqs, counter),
             #[cfg(feature = "redis")]
             secrets: aws_sdk_secretsmanager::Client::from_conf(secrets),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),

@@ -62,6 +62,11 @@ const DENIED_CODES: &[&str] = &[
     "KMSAccessDeniedException",
 ];
 
+/// Whether `code` says the caller's credentials or permissions were refused.
+pub(crate) fn is_denied(code: &str) -> bool {
+    DENIED_CODES.contains(&code)
+}
+
 /// Service error codes that mean the named resource does not exist.
 const MISSING_CODES: &[&str] = &[
     "ResourceNotFoundException",

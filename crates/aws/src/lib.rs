@@ -6,7 +6,9 @@
 //! Modules:
 //!
 //! - [`clients`]: the SDK configuration and clients, built once per process;
-//!   [`calls`]: a counter of every call they make (tests and benchmarks).
+//!   [`calls`]: a counter of every call they make (tests and benchmarks);
+//!   [`lean`]: the lock's and the reply's fast path without the SDK's
+//!   orchestrator, which falls back to the SDK.
 //! - [`system`]: [`SystemStore`](fk_core::system::SystemStore) on DynamoDB.
 //! - [`user`]: [`UserStore`](fk_core::UserStore) on S3, DynamoDB or Redis,
 //!   each behind a cargo feature of the same name (`s3`, `dynamodb`,
@@ -34,7 +36,7 @@
 //!
 //! | Port method | Calls |
 //! |---|---|
-//! | `lock` | 1 UpdateItem (`SET lockToken, lockExpires` if free, expired or ours; the old item comes back on failure) |
+//! | `lock` | 1 UpdateItem (`SET lockToken, lockExpires` if free, expired or ours; the old item comes back on failure; sent by [`lean`] when the store has it, again by the SDK if that gets no answer) |
 //! | `unlock` | 1 DeleteItem for a placeholder; + 1 UpdateItem (`REMOVE` the lock) for a node that exists |
 //! | `commit` | 1 TransactWriteItems: each node write, the counter, the session |
 //! | `counter` | 1 GetItem (consistent) |
@@ -90,6 +92,7 @@ pub mod calls;
 pub mod clients;
 pub mod deployment;
 pub mod env;
+pub mod lean;
 pub mod probe;
 pub mod schema;
 #[cfg(feature = "redis")]

@@ -26,6 +26,7 @@ use fk_core::{
 use tracing::Instrument as _;
 
 use crate::errors::{self, SQS};
+use crate::lean::LeanClient;
 
 /// The message group of the distributor queue: one group, one total order.
 pub const COMMIT_GROUP: &str = "commits";
@@ -229,11 +230,69 @@ impl CommitQueue for SqsCommitQueue {
 #[derive(Debug, Clone)]
 pub struct SqsReplySink {
     client: aws_sdk_sqs::Client,
+    /// The fast path of a single reply ([`crate::lean`]), if any.
+    lean: Option<LeanClient>,
 }
 
 impl SqsReplySink {
     pub fn new(client: aws_sdk_sqs::Client) -> Self {
-        SqsReplySink { client }
+        SqsReplySink { client, lean: None }
+    }
+
+    /// Sends single replies through `lean` first (the SDK's client sends
+    /// batches, and a reply when `lean` gives no answer).
+    pub fn with_lean(mut self, lean: Option<LeanClient>) -> Self {
+        self.lean = lean;
+        self
+    }
+}
+
+/// One SendMessage through the lean transport, with the same body and
+/// trace context as [`send_message`]'s (an envelope with a binary payload,
+/// which no reply has, is left to the SDK). `false` when it gave no
+/// success, and the SDK sends it instead (the deduplication id makes a
+/// second copy none).
+async fn lean_send_message(
+    lean: &LeanClient,
+    queue_url: &str,
+    group: &str,
+    dedup_id: &str,
+    envelope: &Envelope,
+) -> bool {
+    if envelope.payload.as_ref().is_some_and(|p| !p.is_empty()) {
+        return false;
+    }
+    let attributes: serde_json::Map<String, serde_json::Value> = fk_telemetry::inject()
+        .into_iter()
+        .map(|(name, value)| {
+            let value = serde_json::json!({"DataType": "String", "StringValue": value});
+            (name, value)
+        })
+        .collect();
+    let mut body = serde_json::json!({
+        "QueueUrl": queue_url,
+        "MessageBody": envelope.body,
+        "MessageGroupId": group,
+        "MessageDeduplicationId": dedup_id,
+    });
+    if !attributes.is_empty() {
+        body["MessageAttributes"] = serde_json::Value::Object(attributes);
+    }
+    match lean.call("SendMessage", &body).await {
+        Ok(answer) if answer.status == 200 && answer.body.get("MessageId").is_some() => true,
+        Ok(answer) => {
+            tracing::info!(
+                status = answer.status,
+                code = answer.error_code(),
+                queue_url,
+                "lean SendMessage not taken as sent: the SDK sends it"
+            );
+            false
+        }
+        Err(why) => {
+            tracing::info!(%why, queue_url, "lean SendMessage gave no answer: the SDK sends it");
+            false
+        }
     }
 }
 
@@ -241,10 +300,22 @@ impl SqsReplySink {
 impl ReplySink for SqsReplySink {
     /// One SendMessage, grouped by session, deduplicated by
     /// `<session>-<seq>`.
+    /// Through the lean transport first when there is one.
     async fn reply(&self, reply_to: &str, reply: &Reply) -> Result<(), StoreError> {
         let group = reply.session.to_string();
         let dedup = format!("{}-{}", reply.session, reply.seq);
-        send(&self.client, reply_to, &group, &dedup, &reply.encode()).await
+        let envelope = reply.encode();
+        let Some(lean) = &self.lean else {
+            return send(&self.client, reply_to, &group, &dedup, &envelope).await;
+        };
+        async {
+            if lean_send_message(lean, reply_to, &group, &dedup, &envelope).await {
+                return Ok(());
+            }
+            send_message(&self.client, reply_to, &group, &dedup, &envelope).await
+        }
+        .instrument(send_span(&tracing::Span::current(), reply_to, &group))
+        .await
     }
 
     /// One SendMessageBatch per ten replies (and 1 MiB), in order: within

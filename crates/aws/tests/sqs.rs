@@ -217,9 +217,13 @@ async fn a_batch_larger_than_a_message_goes_out_in_as_many_as_fit() {
 
 #[tokio::test]
 async fn replies_reach_the_queue_named_in_reply_to() {
-    let (clients, _) = common::clients().await;
+    // Sent as the distributor sends them: through the lean transport (a
+    // reply that fell back to the SDK would count two SendMessage calls)
+    let (clients, counter) = common::clients().await;
     let q = queue(&clients, "session").await;
-    let sink = SqsReplySink::new(clients.sqs.clone());
+    assert!(clients.lean_sqs.is_some(), "the lean transport is on");
+    let sink = SqsReplySink::new(clients.sqs.clone()).with_lean(clients.lean_sqs.clone());
+    counter.take();
     let session = SessionId::random();
     let ok = Reply {
         session,
@@ -240,6 +244,7 @@ async fn replies_reach_the_queue_named_in_reply_to() {
     sink.reply(&q.url, &ok).await.unwrap();
     sink.reply(&q.url, &err).await.unwrap();
 
+    assert_eq!(counter.take(), [("SQS.SendMessage".to_string(), 3)].into());
     let got: Vec<Reply> = drain(&q)
         .await
         .into_iter()

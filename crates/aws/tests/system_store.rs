@@ -21,6 +21,7 @@ struct Fixture {
     clients: Clients,
     counter: CallCounter,
     system_table: String,
+    sessions_table: String,
 }
 
 async fn fixture() -> Fixture {
@@ -31,11 +32,16 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     counter.take();
+    // As the writer takes locks: through the lean transport (a lock that
+    // fell back to the SDK would count two UpdateItem calls).
+    assert!(clients.lean_dynamodb.is_some(), "the lean transport is on");
     Fixture {
-        store: DynamoSystemStore::new(clients.dynamodb.clone(), &system_table, &sessions_table),
+        store: DynamoSystemStore::new(clients.dynamodb.clone(), &system_table, &sessions_table)
+            .with_lean(clients.lean_dynamodb.clone()),
         clients,
         counter,
         system_table,
+        sessions_table,
     }
 }
 
@@ -67,6 +73,18 @@ impl Fixture {
             .await
             .unwrap()
             .item
+    }
+
+    /// Commits `path` at zxid 1 (`stat(1)`) by a new session's write
+    /// `s-1`, which locked it at 100.
+    async fn committed_node(&self, path: &str) {
+        let session = self.new_session().await;
+        self.lock(path, "s-1", 100).await;
+        let done = self
+            .store
+            .commit(&commit("s-1", 1, session, vec![put(path, 1)]))
+            .await;
+        assert_eq!(done.unwrap(), CommitOutcome::Committed);
     }
 
     async fn new_session(&self) -> SessionId {
@@ -207,13 +225,7 @@ async fn unlocking_by_a_non_holder_changes_nothing() {
 async fn unlocking_a_node_that_exists_keeps_its_state() {
     // Given a committed node, locked again
     let f = fixture().await;
-    let session = f.new_session().await;
-    f.lock("/a", "s-1", 100).await;
-    let done = f
-        .store
-        .commit(&commit("s-1", 1, session, vec![put("/a", 1)]))
-        .await;
-    assert_eq!(done.unwrap(), CommitOutcome::Committed);
+    f.committed_node("/a").await;
     f.lock("/a", "s-2", 200).await;
 
     // When the lock is released
@@ -568,6 +580,52 @@ async fn a_watch_on_a_missing_node_survives_a_placeholder_unlock_and_comes_with_
         panic!("not acquired")
     };
     assert_eq!(again.watches.data, vec![w]);
+}
+
+#[tokio::test]
+async fn the_lean_lock_and_the_sdks_read_the_same_node_alike() {
+    // Given a committed node with a data watch, and a store on the SDK alone
+    let f = fixture().await;
+    let sdk_only = DynamoSystemStore::new(
+        f.clients.dynamodb.clone(),
+        &f.system_table,
+        &f.sessions_table,
+    );
+    f.committed_node("/a").await;
+    let w = watcher(SessionId::random());
+    assert!(
+        f.watch(
+            "/a",
+            WatchKind::Data,
+            &w,
+            Expected::Modified(stat(1).mzxid),
+            150
+        )
+        .await
+    );
+    let request = |token: &'static str, now_ms: i64| LockRequest {
+        path: "/a",
+        token,
+        now_ms,
+        expires_ms: now_ms + 1000,
+    };
+
+    // When each takes the lock in turn, and each finds it held
+    let lean = f.store.lock(request("s-2", 200)).await.unwrap();
+    let held_lean = f.store.lock(request("s-3", 300)).await.unwrap();
+    let held_sdk = sdk_only.lock(request("s-3", 300)).await.unwrap();
+    f.store.unlock("/a", "s-2").await.unwrap();
+    let sdk = sdk_only.lock(request("s-4", 400)).await.unwrap();
+
+    // Then they read the same record and the same holder's expiry
+    let LockOutcome::Acquired(record) = &lean else {
+        panic!("{lean:?}")
+    };
+    assert_eq!(record.stat, Some(stat(1)));
+    assert_eq!(record.watches.data, vec![w]);
+    assert_eq!(lean, sdk);
+    assert_eq!(held_lean, LockOutcome::Held { expires_ms: 1200 });
+    assert_eq!(held_lean, held_sdk);
 }
 
 #[tokio::test]

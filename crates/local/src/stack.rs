@@ -196,6 +196,12 @@ fn common_env(
         (env::LOCK_TTL_MS, cfg.lock_ttl_ms.to_string()),
         // Terraform's default (`group_commit`).
         (env::GROUP_COMMIT, "true".to_owned()),
+        // Terraform's default (`aws_transport`), unless this process is told
+        // otherwise: `FK_AWS_TRANSPORT=sdk` compares the two on one build.
+        (
+            env::AWS_TRANSPORT,
+            std::env::var(env::AWS_TRANSPORT).unwrap_or_else(|_| "lean".to_owned()),
+        ),
         (env::USER_STORE, deployment.user_store.kind().to_owned()),
     ]);
     match &deployment.user_store {

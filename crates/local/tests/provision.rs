@@ -134,6 +134,11 @@ async fn each_function_gets_the_stack_and_its_own_dead_letter_queue_in_its_envir
     assert_eq!(w["FK_USER_STORE"], "s3");
     assert_eq!(w["FK_USER_BUCKET"], format!("{}-user", p.deployment.name));
     assert_eq!(w["FK_LOCK_TTL_MS"], "1500");
+    let transport = std::env::var("FK_AWS_TRANSPORT").unwrap_or_else(|_| "lean".into());
+    assert_eq!(
+        w["FK_AWS_TRANSPORT"], transport,
+        "Terraform's default unless told otherwise"
+    );
     assert_eq!(w["FK_AWS_ENDPOINT"], fk_testkit::moto().endpoint);
     assert_eq!(w["AWS_REGION"], REGION);
     assert_eq!(w["FK_DEAD_LETTER_QUEUE_URL"], p.writer_dlq_url);

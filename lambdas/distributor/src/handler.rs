@@ -34,7 +34,7 @@ impl DistributorFunction {
                 config.sessions_table.clone(),
             )),
             user,
-            Arc::new(SqsReplySink::new(clients.sqs.clone())),
+            Arc::new(SqsReplySink::new(clients.sqs.clone()).with_lean(clients.lean_sqs.clone())),
             Arc::new(SqsWatchQueue::new(
                 clients.sqs.clone(),
                 config.watch_queue_url.clone(),

@@ -41,13 +41,16 @@ impl WriterFunction {
             None => Arc::new(queue),
         };
         let writer = Writer::new(
-            Arc::new(DynamoSystemStore::new(
-                clients.dynamodb.clone(),
-                config.system_table.clone(),
-                config.sessions_table.clone(),
-            )),
+            Arc::new(
+                DynamoSystemStore::new(
+                    clients.dynamodb.clone(),
+                    config.system_table.clone(),
+                    config.sessions_table.clone(),
+                )
+                .with_lean(clients.lean_dynamodb.clone()),
+            ),
             commits,
-            Arc::new(SqsReplySink::new(clients.sqs.clone())),
+            Arc::new(SqsReplySink::new(clients.sqs.clone()).with_lean(clients.lean_sqs.clone())),
             Arc::new(SystemClock),
             WriterConfig {
                 lock_ttl_ms: config.lock_ttl_ms,

@@ -66,6 +66,7 @@ locals {
       FK_DISTRIBUTOR_QUEUE_URL = module.queues.distributor_queue_url
       FK_LOCK_TTL_MS           = tostring(var.lock_ttl_ms)
       FK_GROUP_COMMIT          = tostring(var.group_commit)
+      FK_AWS_TRANSPORT         = var.aws_transport
     },
     local.user_store_environment,
     local.aws_and_tracing_environment,

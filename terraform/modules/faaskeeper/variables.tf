@@ -300,6 +300,17 @@ variable "group_commit" {
   default     = true
 }
 
+variable "aws_transport" {
+  description = "How the functions send the two calls every write makes, the writer's lock (DynamoDB UpdateItem) and the distributor's reply (SQS SendMessage) (FK_AWS_TRANSPORT): \"lean\" signs and sends them as plain JSON requests, about half the SDK's CPU per call, and lets the SDK make a call again whenever one gets no answer (error, throttling, refused credentials); \"sdk\" sends every call through the AWS SDK. See docs/write-path.md, \"The lock and the reply without the SDK's orchestrator\"."
+  type        = string
+  default     = "lean"
+
+  validation {
+    condition     = contains(["lean", "sdk"], var.aws_transport)
+    error_message = "The aws_transport must be \"lean\" or \"sdk\"."
+  }
+}
+
 variable "event_source_mappings_enabled" {
   description = "Feed the writer, distributor and watch functions from their queues. False in the local stack, whose runner (crates/local) plays the mappings."
   type        = bool

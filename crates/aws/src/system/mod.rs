@@ -22,6 +22,7 @@ use fk_core::{SessionId, StoreError};
 
 use crate::attrs::{self, opt_n, opt_s, s, Item};
 use crate::errors::{self, malformed, DYNAMODB};
+use crate::lean::{self, Answer, LeanClient};
 use crate::schema::SYSTEM_KEY;
 
 /// The system table's attribute names.
@@ -51,6 +52,8 @@ use names::*;
 #[derive(Debug, Clone)]
 pub struct DynamoSystemStore {
     client: aws_sdk_dynamodb::Client,
+    /// The lock's fast path ([`crate::lean`]), if any.
+    lean: Option<LeanClient>,
     system_table: String,
     sessions_table: String,
 }
@@ -63,9 +66,53 @@ impl DynamoSystemStore {
     ) -> Self {
         DynamoSystemStore {
             client,
+            lean: None,
             system_table: system_table.into(),
             sessions_table: sessions_table.into(),
         }
+    }
+
+    /// Takes locks through `lean` first (the SDK's client still makes
+    /// every other call, and the lock when `lean` gives no answer).
+    pub fn with_lean(mut self, lean: Option<LeanClient>) -> Self {
+        self.lean = lean;
+        self
+    }
+
+    /// The lock's `UpdateItem` through the lean transport: `None` when it
+    /// gave no answer to act on, and the SDK makes the call instead.
+    async fn lean_lock(&self, lean: &LeanClient, req: &LockRequest<'_>) -> Option<LockOutcome> {
+        let body = serde_json::json!({
+            "TableName": self.system_table,
+            "Key": {SYSTEM_KEY: {"S": req.path}},
+            "UpdateExpression": LOCK_UPDATE,
+            "ConditionExpression": LOCK_CONDITION,
+            "ExpressionAttributeNames": {"#lockToken": LOCK_TOKEN, "#lockExpires": LOCK_EXPIRES},
+            "ExpressionAttributeValues": {
+                ":t": {"S": req.token},
+                ":e": {"N": req.expires_ms.to_string()},
+                ":now": {"N": req.now_ms.to_string()},
+            },
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        });
+        let answer = match lean.call("UpdateItem", &body).await {
+            Ok(answer) => answer,
+            Err(why) => {
+                tracing::info!(%why, path = req.path, "lean lock call gave no answer: the SDK makes it");
+                return None;
+            }
+        };
+        let outcome = lock_outcome(&answer);
+        if outcome.is_none() {
+            tracing::info!(
+                status = answer.status,
+                code = answer.error_code(),
+                path = req.path,
+                "lean lock call not taken as an answer: the SDK makes it"
+            );
+        }
+        outcome
     }
 
     fn node_key(path: &str) -> (String, aws_sdk_dynamodb::types::AttributeValue) {
@@ -164,6 +211,31 @@ pub(crate) fn ring_entry(commit_id: &str, zxid: i64) -> String {
     format!("{} {zxid}", fk_core::system::commit_digest(commit_id))
 }
 
+/// The lock's update and its condition: free, expired, or ours.
+const LOCK_UPDATE: &str = "SET #lockToken = :t, #lockExpires = :e";
+const LOCK_CONDITION: &str =
+    "attribute_not_exists(#lockToken) OR #lockExpires < :now OR #lockToken = :t";
+
+/// What a lock's `UpdateItem` answer says, read as the SDK path reads its
+/// result: the new item on success, the holder's expiry when the condition
+/// failed. `None` for anything else (an error, or an answer that does not
+/// read), which is then left to the SDK.
+fn lock_outcome(answer: &Answer) -> Option<LockOutcome> {
+    if answer.status == 200 {
+        let item = match answer.body.get("Attributes") {
+            Some(json) => lean::item_from_json(json).ok()?,
+            None => Item::new(),
+        };
+        return node_record(&item).ok().map(LockOutcome::Acquired);
+    }
+    if answer.error_code() != Some("ConditionalCheckFailedException") {
+        return None;
+    }
+    let item = lean::item_from_json(answer.body.get("Item")?).ok()?;
+    let expires_ms = opt_n(&item, LOCK_EXPIRES).ok()??;
+    Some(LockOutcome::Held { expires_ms })
+}
+
 fn counter_from(item: &Item) -> Result<Counter, StoreError> {
     let zxid = opt_n(item, ZXID)?.unwrap_or(0);
     let mut recent = Vec::new();
@@ -205,17 +277,24 @@ impl SystemStore for DynamoSystemStore {
     /// One `UpdateItem`: set the lock if it is free, expired or ours, and
     /// return the whole item; a failed condition returns the old item, so
     /// `Held` needs no second read.
+    ///
+    /// Sent through the lean transport when there is one; the SDK sends it
+    /// again when that gives no answer (the condition lets our own token
+    /// take the lock again, as the SDK's own retries rely on).
     async fn lock(&self, req: LockRequest<'_>) -> Result<LockOutcome, StoreError> {
+        if let Some(lean) = &self.lean {
+            if let Some(outcome) = self.lean_lock(lean, &req).await {
+                return Ok(outcome);
+            }
+        }
         let (key, value) = Self::node_key(req.path);
         let result = self
             .client
             .update_item()
             .table_name(&self.system_table)
             .key(key, value)
-            .update_expression("SET #lockToken = :t, #lockExpires = :e")
-            .condition_expression(
-                "attribute_not_exists(#lockToken) OR #lockExpires < :now OR #lockToken = :t",
-            )
+            .update_expression(LOCK_UPDATE)
+            .condition_expression(LOCK_CONDITION)
             .expression_attribute_names("#lockToken", LOCK_TOKEN)
             .expression_attribute_names("#lockExpires", LOCK_EXPIRES)
             .expression_attribute_values(":t", s(req.token))

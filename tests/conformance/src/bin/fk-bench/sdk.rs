@@ -114,72 +114,50 @@ where
     cpu * 1e6 / calls as f64
 }
 
-/// The same `UpdateItem` without the SDK's orchestrator: its JSON body
-/// built with serde_json, signed with `aws-sigv4` (the SDK's own signer)
-/// and sent on one pooled hyper connection, the answer's status checked
-/// and its body parsed. Only the successful path, without retries or
-/// error mapping: what a leaner transport for the writer's lock could
-/// cost at best. CPU µs per call on this thread.
-async fn raw_update_item_us(keep_alive: bool, calls: usize, pause_ms: u64) -> f64 {
-    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-    use aws_smithy_runtime_api::client::identity::Identity;
-    use http_body_util::{BodyExt, Full};
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-
+/// CPU µs per lock (the writer's `UpdateItem`, as `DynamoSystemStore`
+/// takes it) on this thread, through the lean transport (`lean`) or the
+/// SDK alone: the shipped code of both paths, the item's parsing included.
+async fn lock_us(lean: bool, keep_alive: bool, calls: usize, pause_ms: u64) -> f64 {
+    use fk_core::system::{LockRequest, SystemStore};
     let url = serve(keep_alive);
-    let host = url.trim_start_matches("http://").to_owned();
-    let identity: Identity =
-        aws_credential_types::Credentials::new("test", "test", None, None, "bench").into();
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
-    let call = || async {
-        let body = serde_json::to_vec(&serde_json::json!({
-            "TableName": "fk-system",
-            "Key": {"path": {"S": "/cpu"}},
-            "UpdateExpression": "SET lockToken = :t, lockExpires = :e",
-            "ConditionExpression":
-                "attribute_not_exists(lockToken) OR lockExpires < :now OR lockToken = :t",
-            "ExpressionAttributeValues": {
-                ":t": {"S": "0x1-2"},
-                ":e": {"N": "1700000030000"},
-                ":now": {"N": "1700000000000"},
-            },
-        }))
-        .unwrap();
-        let headers = [
-            ("host", host.as_str()),
-            ("content-type", "application/x-amz-json-1.0"),
-            ("x-amz-target", "DynamoDB_20120810.UpdateItem"),
-        ];
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region("us-east-1")
-            .name("dynamodb")
-            .time(std::time::SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .unwrap()
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            url.as_str(),
-            headers.iter().copied(),
-            SignableBody::Bytes(&body),
+    let sdk = fk_aws::clients::sdk_config(Some(&url), "us-east-1").await;
+    let counter = fk_aws::calls::CallCounter::new();
+    let clients = fk_aws::clients::Clients::new(&sdk, &counter);
+    let lean_client = if lean {
+        Some(
+            clients
+                .lean_dynamodb
+                .clone()
+                .expect("the lean transport is on"),
         )
-        .unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        let mut request = http::Request::post(url.as_str());
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        let mut request = request.body(Full::new(bytes::Bytes::from(body))).unwrap();
-        instructions.apply_to_request_http1x(&mut request);
-        let response = client.request(request).await.unwrap();
-        assert!(response.status().is_success());
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        let _: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    } else {
+        None
     };
-    cpu_per_call_us(calls, pause_ms, call).await
+    let store = fk_aws::system::DynamoSystemStore::new(
+        clients.dynamodb.clone(),
+        "fk-system",
+        "fk-sessions",
+    )
+    .with_lean(lean_client);
+    let took = cpu_per_call_us(calls, pause_ms, || async {
+        store
+            .lock(LockRequest {
+                path: "/cpu",
+                token: "0x1-2",
+                now_ms: 1_700_000_000_000,
+                expires_ms: 1_700_000_030_000,
+            })
+            .await
+            .unwrap();
+    })
+    .await;
+    // One call per lock: a fallback would have made two.
+    assert_eq!(
+        counter.total(),
+        (calls + 50) as u64,
+        "every lock was one call"
+    );
+    took
 }
 
 /// Rounds of each variant, alternated.
@@ -199,15 +177,16 @@ pub fn run(calls: usize) {
             } else {
                 "a new connection per call"
             };
-            // The SDK and the bare request alternate, so that whatever else
-            // runs on the machine falls on both alike.
-            let (mut sdk, mut raw) = (0.0, 0.0);
+            // The SDK and the lean transport alternate, so that whatever
+            // else runs on the machine falls on both alike.
+            let (mut sdk, mut lean, mut bare) = (0.0, 0.0, 0.0);
             for _ in 0..ROUNDS {
-                sdk += rt.block_on(update_item_us(keep_alive, calls, pause_ms)) / ROUNDS as f64;
-                raw += rt.block_on(raw_update_item_us(keep_alive, calls, pause_ms)) / ROUNDS as f64;
+                bare += rt.block_on(update_item_us(keep_alive, calls, pause_ms)) / ROUNDS as f64;
+                sdk += rt.block_on(lock_us(false, keep_alive, calls, pause_ms)) / ROUNDS as f64;
+                lean += rt.block_on(lock_us(true, keep_alive, calls, pause_ms)) / ROUNDS as f64;
             }
             println!(
-                "DynamoDB UpdateItem, {connection}, {pause_ms} ms between calls: {sdk:.0} µs of CPU per call with the SDK, {raw:.0} µs signed and sent without its orchestrator ({calls} calls × {ROUNDS} rounds each, current-thread runtime)"
+                "DynamoDB UpdateItem, {connection}, {pause_ms} ms between calls: CPU µs per call: {bare:.0} the SDK's client alone; the writer's lock {sdk:.0} through the SDK, {lean:.0} through the lean transport ({calls} calls × {ROUNDS} rounds each, current-thread runtime)"
             );
         }
     }
