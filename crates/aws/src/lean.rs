@@ -273,15 +273,13 @@ impl LeanClient {
         self.inner.endpoint.to_string()
     }
 
-    /// Sends `operation` with `body`, counted as the SDK counts it. `Ok`
+    /// Sends `operation` with `body`, counted (when it is sent) as the SDK
+    /// counts its calls. `Ok`
     /// with any answer the service gave, `Err` when there is none.
     /// Credentials the service refuses are dropped, so that the next call
     /// asks the provider again.
     pub async fn call(&self, operation: &str, body: &Value) -> Result<Answer, Fallback> {
         let inner = &self.inner;
-        inner
-            .counter
-            .record(&format!("{}.{operation}", inner.service.counted_as()));
         let payload = serde_json::to_vec(body).map_err(|e| Fallback(e.to_string()))?;
         let http = inner
             .http
@@ -290,6 +288,11 @@ impl LeanClient {
             .map_err(|e| Fallback(e.clone()))?;
         let credentials = inner.credentials.get().await?;
         let request = self.signed(operation, payload, credentials)?;
+        // Counted as it is sent, as the SDK counts its calls: one that
+        // never got this far (no credentials, no HTTP client) is none.
+        inner
+            .counter
+            .record(&format!("{}.{operation}", inner.service.counted_as()));
         let response = http
             .request(request)
             .await

@@ -299,8 +299,8 @@ async fn lean_send_message(
 #[async_trait]
 impl ReplySink for SqsReplySink {
     /// One SendMessage, grouped by session, deduplicated by
-    /// `<session>-<seq>`.
-    /// Through the lean transport first when there is one.
+    /// `<session>-<seq>`: through the lean transport when there is one,
+    /// by the SDK when that gets no answer.
     async fn reply(&self, reply_to: &str, reply: &Reply) -> Result<(), StoreError> {
         let group = reply.session.to_string();
         let dedup = format!("{}-{}", reply.session, reply.seq);
