@@ -56,6 +56,9 @@ pub const TRANSPORT_ENV: &str = crate::env::AWS_TRANSPORT;
 /// identity cache uses the same margin).
 const CREDENTIALS_MARGIN: Duration = Duration::from_secs(300);
 
+/// The content type of both services' JSON protocol.
+const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+
 /// The SDK's default connect timeout (`BehaviorVersion::latest()`).
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
@@ -90,11 +93,6 @@ impl Service {
             Service::DynamoDb => "dynamodb",
             Service::Sqs => "sqs",
         }
-    }
-
-    /// The JSON protocol's content type.
-    fn content_type(self) -> &'static str {
-        "application/x-amz-json-1.0"
     }
 
     /// The `X-Amz-Target` of `operation`.
@@ -193,8 +191,10 @@ struct Inner {
     /// process that builds the clients may never take this path); `Err`
     /// says why it could not be, and every call then falls back.
     http: std::sync::OnceLock<Result<HttpClient, String>>,
-    https: bool,
     endpoint: http::Uri,
+    /// `endpoint` as text (what is signed) and its authority (the `host`
+    /// header), kept rather than formatted for every call.
+    url: String,
     host: String,
     region: String,
     credentials: CredentialCache,
@@ -221,15 +221,14 @@ impl LeanClient {
             .authority()
             .ok_or_else(|| format!("endpoint {url:?} has no host"))?
             .to_string();
-        let https = endpoint.scheme_str() == Some("https");
-        if !https && endpoint.scheme_str() != Some("http") {
+        if !matches!(endpoint.scheme_str(), Some("https" | "http")) {
             return Err(format!("endpoint {url:?} is neither http nor https"));
         }
         Ok(LeanClient {
             inner: Arc::new(Inner {
                 service,
                 http: std::sync::OnceLock::new(),
-                https,
+                url: endpoint.to_string(),
                 endpoint,
                 host,
                 region,
@@ -269,8 +268,8 @@ impl LeanClient {
     }
 
     /// The URL requests go to.
-    pub fn endpoint(&self) -> String {
-        self.inner.endpoint.to_string()
+    pub fn endpoint(&self) -> &str {
+        &self.inner.url
     }
 
     /// Sends `operation` with `body`, counted (when it is sent) as the SDK
@@ -283,7 +282,7 @@ impl LeanClient {
         let payload = serde_json::to_vec(body).map_err(|e| Fallback(e.to_string()))?;
         let http = inner
             .http
-            .get_or_init(|| http_client(inner.https))
+            .get_or_init(|| http_client(inner.endpoint.scheme_str() == Some("https")))
             .as_ref()
             .map_err(|e| Fallback(e.clone()))?;
         let credentials = inner.credentials.get().await?;
@@ -327,7 +326,7 @@ impl LeanClient {
         let target = inner.service.target(operation);
         let headers = [
             ("host", inner.host.as_str()),
-            ("content-type", inner.service.content_type()),
+            ("content-type", CONTENT_TYPE),
             ("x-amz-target", target.as_str()),
         ];
         let identity: Identity = credentials.into();
@@ -340,10 +339,9 @@ impl LeanClient {
             .build()
             .map_err(|e| Fallback(format!("signing: {e}")))?
             .into();
-        let uri = inner.endpoint.to_string();
         let signable = SignableRequest::new(
             "POST",
-            uri.as_str(),
+            inner.url.as_str(),
             headers.iter().copied(),
             SignableBody::Bytes(&payload),
         )
@@ -428,41 +426,6 @@ fn http_client(https: bool) -> Result<HttpClient, String> {
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
-/// DynamoDB's JSON of an attribute value.
-pub fn attribute_json(value: &AttributeValue) -> Value {
-    let b64 = |b: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
-    let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
-    let (kind, json) = match value {
-        AttributeValue::S(s) => ("S", Value::String(s.clone())),
-        AttributeValue::N(n) => ("N", Value::String(n.clone())),
-        AttributeValue::B(b) => ("B", b64(b.as_ref())),
-        AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
-        AttributeValue::Null(b) => ("NULL", Value::Bool(*b)),
-        AttributeValue::Ss(v) => ("SS", strings(v)),
-        AttributeValue::Ns(v) => ("NS", strings(v)),
-        AttributeValue::Bs(v) => (
-            "BS",
-            Value::Array(v.iter().map(|b| b64(b.as_ref())).collect()),
-        ),
-        AttributeValue::L(v) => ("L", Value::Array(v.iter().map(attribute_json).collect())),
-        AttributeValue::M(m) => ("M", item_json(m)),
-        // A kind this SDK does not know: not something we write.
-        _ => ("NULL", Value::Bool(true)),
-    };
-    let mut object = Map::with_capacity(1);
-    object.insert(kind.to_string(), json);
-    Value::Object(object)
-}
-
-/// DynamoDB's JSON of an item (or a map).
-pub fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(
-        item.iter()
-            .map(|(name, value)| (name.clone(), attribute_json(value)))
-            .collect(),
-    )
-}
-
 /// An attribute value from DynamoDB's JSON; `Err` names what is wrong.
 pub fn attribute_from_json(json: &Value) -> Result<AttributeValue, String> {
     let object = json
@@ -526,6 +489,43 @@ pub fn item_from_json(json: &Value) -> Result<HashMap<String, AttributeValue>, S
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    // The other way, to check the reading against: the functions build
+    // their requests' JSON in place.
+    /// DynamoDB's JSON of an attribute value.
+    fn attribute_json(value: &AttributeValue) -> Value {
+        let b64 = |b: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
+        let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
+        let (kind, json) = match value {
+            AttributeValue::S(s) => ("S", Value::String(s.clone())),
+            AttributeValue::N(n) => ("N", Value::String(n.clone())),
+            AttributeValue::B(b) => ("B", b64(b.as_ref())),
+            AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
+            AttributeValue::Null(b) => ("NULL", Value::Bool(*b)),
+            AttributeValue::Ss(v) => ("SS", strings(v)),
+            AttributeValue::Ns(v) => ("NS", strings(v)),
+            AttributeValue::Bs(v) => (
+                "BS",
+                Value::Array(v.iter().map(|b| b64(b.as_ref())).collect()),
+            ),
+            AttributeValue::L(v) => ("L", Value::Array(v.iter().map(attribute_json).collect())),
+            AttributeValue::M(m) => ("M", item_json(m)),
+            // A kind this SDK does not know: not something we write.
+            _ => ("NULL", Value::Bool(true)),
+        };
+        let mut object = Map::with_capacity(1);
+        object.insert(kind.to_string(), json);
+        Value::Object(object)
+    }
+
+    /// DynamoDB's JSON of an item (or a map).
+    fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
+        Value::Object(
+            item.iter()
+                .map(|(name, value)| (name.clone(), attribute_json(value)))
+                .collect(),
+        )
+    }
 
     fn attribute() -> impl Strategy<Value = AttributeValue> {
         let leaf = prop_oneof![

@@ -413,25 +413,34 @@ fn fips_and_the_region_choose_the_endpoint_as_the_sdk_does() {
         LeanClient::new(sdk, service, &CallCounter::new())
             .unwrap()
             .endpoint()
+            .to_string()
     };
     let fips = aws("us-east-1", true, true);
-    assert_eq!(
-        endpoint(&fips, Service::DynamoDb),
-        "https://dynamodb-fips.us-east-1.amazonaws.com/"
-    );
-    assert_eq!(
-        endpoint(&fips, Service::Sqs),
-        "https://sqs-fips.us-east-1.amazonaws.com/"
-    );
     let plain = aws("eu-central-1", false, true);
-    assert_eq!(
-        endpoint(&plain, Service::DynamoDb),
-        "https://dynamodb.eu-central-1.amazonaws.com/"
-    );
-    assert_eq!(
-        endpoint(&plain, Service::Sqs),
-        "https://sqs.eu-central-1.amazonaws.com/"
-    );
+    for (sdk, service, url) in [
+        (
+            &fips,
+            Service::DynamoDb,
+            "https://dynamodb-fips.us-east-1.amazonaws.com/",
+        ),
+        (
+            &fips,
+            Service::Sqs,
+            "https://sqs-fips.us-east-1.amazonaws.com/",
+        ),
+        (
+            &plain,
+            Service::DynamoDb,
+            "https://dynamodb.eu-central-1.amazonaws.com/",
+        ),
+        (
+            &plain,
+            Service::Sqs,
+            "https://sqs.eu-central-1.amazonaws.com/",
+        ),
+    ] {
+        assert_eq!(endpoint(sdk, service), url, "{service:?}");
+    }
 
     let no_credentials = aws("eu-central-1", false, false);
     let err = LeanClient::new(&no_credentials, Service::Sqs, &CallCounter::new()).unwrap_err();
