@@ -5,6 +5,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 
 use crate::calls::CallCounter;
+#[cfg(feature = "s3")]
+use crate::lean::LeanS3;
 use crate::lean::{LeanClient, Service};
 
 /// Environment variable: set to `1` (or `true`) to sign with static test
@@ -79,6 +81,11 @@ pub struct Clients {
     /// Only for a Redis user store whose password is a secret.
     #[cfg(feature = "redis")]
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// What a bucket's lean client is built from ([`Clients::lean_s3`]).
+    #[cfg(feature = "s3")]
+    sdk: SdkConfig,
+    #[cfg(feature = "s3")]
+    counter: CallCounter,
 }
 
 impl Clients {
@@ -91,7 +98,7 @@ impl Clients {
             .build();
         #[cfg(feature = "s3")]
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
+            .force_path_style(path_style(sdk))
             .interceptor(counter.interceptor())
             .build();
         let sqs = aws_sdk_sqs::config::Builder::from(sdk)
@@ -110,8 +117,26 @@ impl Clients {
             #[cfg(feature = "s3")]
             s3: aws_sdk_s3::Client::from_conf(s3),
             sqs: aws_sdk_sqs::Client::from_conf(sqs),
+            #[cfg(feature = "s3")]
+            sdk: sdk.clone(),
+            #[cfg(feature = "s3")]
+            counter: counter.clone(),
         }
     }
+
+    /// The lean transport of `bucket`'s objects, addressed as `s3` addresses
+    /// them; `None` when `FK_AWS_TRANSPORT=sdk` or it cannot be built.
+    #[cfg(feature = "s3")]
+    pub fn lean_s3(&self, bucket: &str) -> Option<LeanS3> {
+        LeanS3::from_env(&self.sdk, bucket, path_style(&self.sdk), &self.counter)
+    }
+}
+
+/// Whether S3 is addressed path-style: when an endpoint is set (an
+/// emulator on `127.0.0.1` has no bucket subdomains).
+#[cfg(feature = "s3")]
+fn path_style(sdk: &SdkConfig) -> bool {
+    sdk.endpoint_url().is_some()
 }
 
 #[cfg(test)]

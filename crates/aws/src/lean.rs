@@ -1,25 +1,30 @@
-//! A lean transport for the two calls every write makes under load: the
-//! writer's lock (DynamoDB `UpdateItem`) and the distributor's reply (SQS
-//! `SendMessage`). The request is the service's JSON, signed with
-//! `aws-sigv4` (the SDK's own signer) and sent on a pooled hyper
-//! connection, without the SDK's orchestrator, which costs about twice the
-//! CPU of the request itself (docs/profiles/README.md, "Without the
-//! orchestrator").
+//! A lean transport for the calls every write makes under load: the
+//! writer's lock (DynamoDB `UpdateItem`), the distributor's reply (SQS
+//! `SendMessage`) and, on the S3 user store, the object's `PutObject` and
+//! `GetObject`. The request is the service's own (JSON for DynamoDB and
+//! SQS, S3's REST), signed with `aws-sigv4` (the SDK's own signer) and sent
+//! on a pooled hyper connection, without the SDK's orchestrator, which
+//! costs about twice the CPU of the request itself (docs/profiles/README.md,
+//! "Without the orchestrator").
 //!
 //! It is a fast path, not a second client: a call gives back the service's
 //! answer only when it is a success or an answer the caller reads as such
-//! (a failed lock condition with the item it returns). Anything else — a
-//! connection that fails, a throttled or failed request, credentials the
-//! service refuses, a body it cannot read — is [`Fallback`], and the
-//! caller makes the same call again with the SDK, whose retry policy,
-//! error classification and credentials cache then decide. Both calls are
+//! (a failed lock condition with the item it returns, a failed `If-Match`,
+//! a missing key). Anything else — a connection that fails, a throttled or
+//! failed request, credentials the service refuses, a body it cannot read —
+//! is [`Fallback`] or an answer the caller does not take, and the caller
+//! makes the same call again with the SDK, whose retry policy, error
+//! classification and credentials cache then decide. Every such call is
 //! safe to make twice: the lock's condition lets its own token take it
-//! again, and a reply is deduplicated by its id.
+//! again, a reply is deduplicated by its id, a read reads again, and an
+//! object write is conditional on the object it replaces and writes the
+//! same bytes.
 //!
 //! What it takes from the SDK's configuration, so that it talks to the
 //! same place as the SDK with the same identity:
 //! - the endpoint, from the service's own endpoint resolver (region, FIPS,
-//!   dual stack, a configured URL);
+//!   dual stack, a configured URL; for S3 the bucket and its addressing
+//!   style, and only where the endpoint signs with plain SigV4);
 //! - credentials, from the configuration's provider chain, kept until five
 //!   minutes before they expire and dropped when the service refuses them;
 //! - TLS with the system's roots and the SDK's crypto provider (aws-lc),
@@ -79,7 +84,8 @@ fn enabled(value: Option<&str>) -> Result<bool, String> {
     }
 }
 
-/// The services the lean transport speaks to.
+/// The JSON-protocol services the lean transport speaks to (S3 has
+/// [`LeanS3`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
     DynamoDb,
@@ -176,29 +182,205 @@ fn still_fresh(credentials: &Credentials, now: SystemTime) -> bool {
         .is_none_or(|expiry| now + CREDENTIALS_MARGIN < expiry)
 }
 
-/// One service's lean client; built once per process, shared by clones.
+/// The signing and sending both kinds of lean client share: the HTTP
+/// pool, credentials, the region and service they sign for, and the call
+/// counter.
+#[derive(Debug)]
+struct Transport {
+    /// Built at the first call (reading the TLS roots is not free, and a
+    /// process that builds the clients may never take this path); `Err`
+    /// says why it could not be, and every call then falls back.
+    http: std::sync::OnceLock<Result<HttpClient, String>>,
+    https: bool,
+    region: String,
+    /// The SigV4 signing name.
+    signing_name: &'static str,
+    /// The name the call counter knows the service by (the SDK's).
+    counted_as: &'static str,
+    settings: SigningSettings,
+    credentials: CredentialCache,
+    counter: CallCounter,
+}
+
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A request to sign and send. `url` is already percent-encoded as the
+/// service expects it; `headers` include `host`.
+struct Outgoing<'a> {
+    method: &'static str,
+    url: &'a str,
+    headers: &'a [(&'a str, &'a str)],
+    body: Bytes,
+}
+
+/// An answer as it came: status, headers, body.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    /// A header's value, if it is there and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+}
+
+impl Transport {
+    fn new(
+        sdk: &aws_config::SdkConfig,
+        https: bool,
+        region: String,
+        (signing_name, counted_as): (&'static str, &'static str),
+        settings: SigningSettings,
+        counter: &CallCounter,
+    ) -> Result<Self, String> {
+        let provider = sdk
+            .credentials_provider()
+            .ok_or("no credentials provider")?;
+        Ok(Transport {
+            http: std::sync::OnceLock::new(),
+            https,
+            region,
+            signing_name,
+            counted_as,
+            settings,
+            credentials: CredentialCache {
+                provider,
+                current: tokio::sync::Mutex::new(None),
+            },
+            counter: counter.clone(),
+        })
+    }
+
+    /// Signs and sends `request`, counted (when it is sent) as the SDK
+    /// counts its calls: `Ok` with any answer, `Err` when there is none.
+    /// Credentials refused with a 403 are dropped, so that the next call
+    /// asks the provider again.
+    async fn send(&self, operation: &str, request: Outgoing<'_>) -> Result<Response, Fallback> {
+        let http = self
+            .http
+            .get_or_init(|| http_client(self.https))
+            .as_ref()
+            .map_err(|e| Fallback(e.clone()))?;
+        let credentials = self.credentials.get().await?;
+        let request = self.signed(request, credentials)?;
+        // Counted as it is sent, as the SDK counts its calls: one that
+        // never got this far (no credentials, no HTTP client) is none.
+        self.counter
+            .record(&format!("{}.{operation}", self.counted_as));
+        let (parts, body) = http
+            .request(request)
+            .await
+            .map_err(|e| Fallback(format!("sending: {e}")))?
+            .into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| Fallback(format!("reading the answer: {e}")))?
+            .to_bytes();
+        if parts.status == http::StatusCode::FORBIDDEN {
+            self.credentials.forget().await;
+        }
+        Ok(Response {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    fn signed(
+        &self,
+        request: Outgoing<'_>,
+        credentials: Credentials,
+    ) -> Result<http::Request<Full<Bytes>>, Fallback> {
+        let identity: Identity = credentials.into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(self.signing_name)
+            .time(SystemTime::now())
+            .settings(self.settings.clone())
+            .build()
+            .map_err(|e| Fallback(format!("signing: {e}")))?
+            .into();
+        let signable = SignableRequest::new(
+            request.method,
+            request.url,
+            request.headers.iter().copied(),
+            SignableBody::Bytes(&request.body),
+        )
+        .map_err(|e| Fallback(format!("signing: {e}")))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| Fallback(format!("signing: {e}")))?
+            .into_parts();
+        let mut builder = http::Request::builder()
+            .method(request.method)
+            .uri(request.url);
+        for (name, value) in request.headers {
+            builder = builder.header(*name, *value);
+        }
+        let mut signed = builder
+            .body(Full::new(request.body))
+            .map_err(|e| Fallback(format!("building the request: {e}")))?;
+        instructions.apply_to_request_http1x(&mut signed);
+        Ok(signed)
+    }
+}
+
+/// Whether the environment leaves the lean transport on ([`TRANSPORT_ENV`]);
+/// a value that means neither is logged as an error and turns it off.
+fn wanted_by_env() -> bool {
+    match enabled_by_env() {
+        Ok(on) => on,
+        Err(error) => {
+            tracing::error!(%error, "lean transport off: the SDK makes every call");
+            false
+        }
+    }
+}
+
+/// `client` if it could be built; otherwise the reason is logged.
+fn built<T>(client: Result<T, String>, what: &str) -> Option<T> {
+    client
+        .map_err(|reason| {
+            tracing::warn!(what, %reason, "lean transport off: the SDK makes these calls");
+        })
+        .ok()
+}
+
+/// A URL's host header and whether it is https, or why it is no URL to use.
+fn host_of(url: &str) -> Result<(http::Uri, String, bool), String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("endpoint {url:?}: {e}"))?;
+    let host = uri
+        .authority()
+        .ok_or_else(|| format!("endpoint {url:?} has no host"))?
+        .to_string();
+    let https = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(format!("endpoint {url:?} is neither http nor https")),
+    };
+    Ok((uri, host, https))
+}
+
+/// One JSON-protocol service's lean client (DynamoDB, SQS); built once per
+/// process, shared by clones.
 #[derive(Debug, Clone)]
 pub struct LeanClient {
     inner: Arc<Inner>,
 }
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
-
 #[derive(Debug)]
 struct Inner {
     service: Service,
-    /// Built at the first call (reading the TLS roots is not free, and a
-    /// process that builds the clients may never take this path); `Err`
-    /// says why it could not be, and every call then falls back.
-    http: std::sync::OnceLock<Result<HttpClient, String>>,
-    endpoint: http::Uri,
-    /// `endpoint` as text (what is signed) and its authority (the `host`
+    transport: Transport,
+    /// The endpoint as text (what is signed) and its authority (the `host`
     /// header), kept rather than formatted for every call.
     url: String,
     host: String,
-    region: String,
-    credentials: CredentialCache,
-    counter: CallCounter,
 }
 
 impl LeanClient {
@@ -212,31 +394,23 @@ impl LeanClient {
         counter: &CallCounter,
     ) -> Result<Self, String> {
         let region = sdk.region().ok_or("no region")?.to_string();
-        let provider = sdk
-            .credentials_provider()
-            .ok_or("no credentials provider")?;
         let url = resolve_endpoint(sdk, service, &region)?;
-        let endpoint: http::Uri = url.parse().map_err(|e| format!("endpoint {url:?}: {e}"))?;
-        let host = endpoint
-            .authority()
-            .ok_or_else(|| format!("endpoint {url:?} has no host"))?
-            .to_string();
-        if !matches!(endpoint.scheme_str(), Some("https" | "http")) {
-            return Err(format!("endpoint {url:?} is neither http nor https"));
-        }
+        let (uri, host, https) = host_of(&url)?;
+        let names = (service.signing_name(), service.counted_as());
+        let transport = Transport::new(
+            sdk,
+            https,
+            region,
+            names,
+            SigningSettings::default(),
+            counter,
+        )?;
         Ok(LeanClient {
             inner: Arc::new(Inner {
                 service,
-                http: std::sync::OnceLock::new(),
-                url: endpoint.to_string(),
-                endpoint,
+                transport,
+                url: uri.to_string(),
                 host,
-                region,
-                credentials: CredentialCache {
-                    provider,
-                    current: tokio::sync::Mutex::new(None),
-                },
-                counter: counter.clone(),
             }),
         })
     }
@@ -250,21 +424,10 @@ impl LeanClient {
         service: Service,
         counter: &CallCounter,
     ) -> Option<Self> {
-        match enabled_by_env() {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(error) => {
-                tracing::error!(%error, "lean transport off: the SDK makes every call");
-                return None;
-            }
+        if !wanted_by_env() {
+            return None;
         }
-        match Self::new(sdk, service, counter) {
-            Ok(client) => Some(client),
-            Err(reason) => {
-                tracing::warn!(?service, %reason, "lean transport off: the SDK makes every call");
-                None
-            }
-        }
+        built(Self::new(sdk, service, counter), service.counted_as())
     }
 
     /// The URL requests go to.
@@ -273,92 +436,165 @@ impl LeanClient {
     }
 
     /// Sends `operation` with `body`, counted (when it is sent) as the SDK
-    /// counts its calls. `Ok`
-    /// with any answer the service gave, `Err` when there is none.
-    /// Credentials the service refuses are dropped, so that the next call
-    /// asks the provider again.
+    /// counts its calls. `Ok` with any answer the service gave, `Err` when
+    /// there is none. Credentials the service refuses are dropped, so that
+    /// the next call asks the provider again.
     pub async fn call(&self, operation: &str, body: &Value) -> Result<Answer, Fallback> {
         let inner = &self.inner;
         let payload = serde_json::to_vec(body).map_err(|e| Fallback(e.to_string()))?;
-        let http = inner
-            .http
-            .get_or_init(|| http_client(inner.endpoint.scheme_str() == Some("https")))
-            .as_ref()
-            .map_err(|e| Fallback(e.clone()))?;
-        let credentials = inner.credentials.get().await?;
-        let request = self.signed(operation, payload, credentials)?;
-        // Counted as it is sent, as the SDK counts its calls: one that
-        // never got this far (no credentials, no HTTP client) is none.
-        inner
-            .counter
-            .record(&format!("{}.{operation}", inner.service.counted_as()));
-        let response = http
-            .request(request)
-            .await
-            .map_err(|e| Fallback(format!("sending: {e}")))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| Fallback(format!("reading the answer: {e}")))?
-            .to_bytes();
-        let body: Value = if bytes.is_empty() {
-            Value::Object(Map::new())
-        } else {
-            serde_json::from_slice(&bytes)
-                .map_err(|e| Fallback(format!("answer of status {status} is not JSON: {e}")))?
-        };
-        let answer = Answer { status, body };
-        if status == 403 || answer.error_code().is_some_and(crate::errors::is_denied) {
-            inner.credentials.forget().await;
-        }
-        Ok(answer)
-    }
-
-    fn signed(
-        &self,
-        operation: &str,
-        payload: Vec<u8>,
-        credentials: Credentials,
-    ) -> Result<http::Request<Full<Bytes>>, Fallback> {
-        let inner = &self.inner;
         let target = inner.service.target(operation);
         let headers = [
             ("host", inner.host.as_str()),
             ("content-type", CONTENT_TYPE),
             ("x-amz-target", target.as_str()),
         ];
-        let identity: Identity = credentials.into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&inner.region)
-            .name(inner.service.signing_name())
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| Fallback(format!("signing: {e}")))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            inner.url.as_str(),
-            headers.iter().copied(),
-            SignableBody::Bytes(&payload),
-        )
-        .map_err(|e| Fallback(format!("signing: {e}")))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| Fallback(format!("signing: {e}")))?
-            .into_parts();
-        let mut request = http::Request::post(&inner.endpoint);
-        for (name, value) in headers {
-            request = request.header(name, value);
+        let response = inner
+            .transport
+            .send(
+                operation,
+                Outgoing {
+                    method: "POST",
+                    url: &inner.url,
+                    headers: &headers,
+                    body: Bytes::from(payload),
+                },
+            )
+            .await?;
+        let status = response.status;
+        let body: Value = if response.body.is_empty() {
+            Value::Object(Map::new())
+        } else {
+            serde_json::from_slice(&response.body)
+                .map_err(|e| Fallback(format!("answer of status {status} is not JSON: {e}")))?
+        };
+        let answer = Answer { status, body };
+        if answer.error_code().is_some_and(crate::errors::is_denied) {
+            inner.transport.credentials.forget().await;
         }
-        let mut request = request
-            .body(Full::new(Bytes::from(payload)))
-            .map_err(|e| Fallback(format!("building the request: {e}")))?;
-        instructions.apply_to_request_http1x(&mut request);
-        Ok(request)
+        Ok(answer)
     }
+}
+
+/// S3's object calls on one bucket, signed as S3 signs them (the payload's
+/// SHA-256 in `x-amz-content-sha256`, the key encoded once, as the SDK
+/// encodes it); built once per store, shared by clones. The caller reads
+/// the answer: the statuses it knows, anything else it leaves to the SDK.
+#[cfg(feature = "s3")]
+#[derive(Debug, Clone)]
+pub struct LeanS3 {
+    inner: Arc<S3Inner>,
+}
+
+#[cfg(feature = "s3")]
+#[derive(Debug)]
+struct S3Inner {
+    transport: Transport,
+    /// The bucket's URL as the SDK's resolver gives it (virtual-hosted,
+    /// or path-style with the bucket as the first segment), without a
+    /// trailing `/`, and its host.
+    bucket_url: String,
+    host: String,
+}
+
+#[cfg(feature = "s3")]
+impl LeanS3 {
+    /// The lean S3 client of `bucket` for `sdk`'s configuration, addressed
+    /// as the SDK's client is (`force_path_style`), or why there is none:
+    /// no region or credentials provider, or an endpoint that signs other
+    /// than with plain SigV4 (an S3 Express directory bucket, a
+    /// multi-region access point).
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        bucket: &str,
+        force_path_style: bool,
+        counter: &CallCounter,
+    ) -> Result<Self, String> {
+        let region = sdk.region().ok_or("no region")?.to_string();
+        let (url, signing_region) = resolve_bucket(sdk, bucket, force_path_style, &region)?;
+        let (_, host, https) = host_of(&url)?;
+        use aws_sigv4::http_request::{
+            PayloadChecksumKind, PercentEncodingMode, UriPathNormalizationMode,
+        };
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        let transport =
+            Transport::new(sdk, https, signing_region, ("s3", "S3"), settings, counter)?;
+        Ok(LeanS3 {
+            inner: Arc::new(S3Inner {
+                transport,
+                bucket_url: url.trim_end_matches('/').to_string(),
+                host,
+            }),
+        })
+    }
+
+    /// As [`LeanClient::from_env`]: `None` when the environment turns the
+    /// lean transport off or the client cannot be built.
+    pub fn from_env(
+        sdk: &aws_config::SdkConfig,
+        bucket: &str,
+        force_path_style: bool,
+        counter: &CallCounter,
+    ) -> Option<Self> {
+        if !wanted_by_env() {
+            return None;
+        }
+        built(Self::new(sdk, bucket, force_path_style, counter), "S3")
+    }
+
+    /// The URL of `key`'s object (the key encoded as the SDK encodes it).
+    pub fn object_url(&self, key: &str) -> String {
+        let key = aws_smithy_http::label::fmt_string(
+            key,
+            aws_smithy_http::label::EncodingStrategy::Greedy,
+        );
+        format!("{}/{key}", self.inner.bucket_url)
+    }
+
+    /// One PutObject of `body` at `key`, with `headers` (metadata,
+    /// conditions) besides the content type.
+    pub async fn put_object(
+        &self,
+        key: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<Response, Fallback> {
+        let url = self.object_url(key);
+        let mut all = Vec::with_capacity(headers.len() + 2);
+        all.push(("host", self.inner.host.as_str()));
+        all.push(("content-type", content_type));
+        all.extend_from_slice(headers);
+        let request = Outgoing {
+            method: "PUT",
+            url: &url,
+            headers: &all,
+            body,
+        };
+        self.inner.transport.send("PutObject", request).await
+    }
+
+    /// One GetObject of `key`.
+    pub async fn get_object(&self, key: &str) -> Result<Response, Fallback> {
+        let url = self.object_url(key);
+        let request = Outgoing {
+            method: "GET",
+            url: &url,
+            headers: &[("host", self.inner.host.as_str())],
+            body: Bytes::new(),
+        };
+        self.inner.transport.send("GetObject", request).await
+    }
+}
+
+/// S3's error code in an XML error body (`<Code>…</Code>`), if there is one.
+pub fn s3_error_code(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("<Code>")? + "<Code>".len();
+    let end = start + text[start..].find("</Code>")?;
+    Some(&text[start..end])
 }
 
 /// The URL the SDK's own resolver gives `service` under `sdk`.
@@ -389,15 +625,83 @@ fn resolve_endpoint(
         Service::Sqs => resolve!(aws_sdk_sqs),
     };
     let endpoint = endpoint.map_err(|e| format!("resolving the endpoint: {e}"))?;
-    if endpoint.properties().contains_key("authSchemes") {
-        // A scheme other than plain SigV4 in the region (e.g. SigV4a):
-        // leave the call to the SDK.
+    let signing_region = plain_sigv4(&endpoint, service.signing_name(), region)?;
+    if signing_region != region {
         return Err(format!(
-            "endpoint {} names its own auth schemes",
+            "endpoint {} signs for {signing_region}, not {region}",
             endpoint.url()
         ));
     }
     Ok(endpoint.url().to_string())
+}
+
+/// The region `endpoint` is signed for when its first auth scheme is plain
+/// SigV4 for `name` (or it names none); otherwise why the lean transport
+/// leaves its calls to the SDK (SigV4a, S3 Express sessions).
+fn plain_sigv4(
+    endpoint: &aws_smithy_types::endpoint::Endpoint,
+    name: &str,
+    region: &str,
+) -> Result<String, String> {
+    use aws_smithy_types::Document;
+    let text = |value: Option<&Document>| match value {
+        Some(Document::String(text)) => Some(text.clone()),
+        _ => None,
+    };
+    // The resolver lists the schemes apart, or (older SDKs) as a property.
+    let (scheme, signing_name, signing_region) = match endpoint.auth_schemes().first() {
+        Some(scheme) => (
+            Some(scheme.name().to_string()),
+            text(scheme.get("signingName")),
+            text(scheme.get("signingRegion")),
+        ),
+        None => match endpoint.properties().get("authSchemes") {
+            Some(Document::Array(schemes)) => match schemes.first() {
+                Some(Document::Object(scheme)) => (
+                    text(scheme.get("name")),
+                    text(scheme.get("signingName")),
+                    text(scheme.get("signingRegion")),
+                ),
+                _ => (None, None, None),
+            },
+            _ => (Some("sigv4".to_string()), None, None),
+        },
+    };
+    if scheme.as_deref() != Some("sigv4") || signing_name.as_deref().is_some_and(|n| n != name) {
+        return Err(format!(
+            "endpoint {} signs as {scheme:?} for {signing_name:?}, not SigV4 for {name}",
+            endpoint.url()
+        ));
+    }
+    Ok(signing_region.unwrap_or_else(|| region.to_string()))
+}
+
+/// The URL and signing region S3's own resolver gives `bucket` under
+/// `sdk`; only an endpoint whose first auth scheme is plain SigV4 for `s3`.
+#[cfg(feature = "s3")]
+fn resolve_bucket(
+    sdk: &aws_config::SdkConfig,
+    bucket: &str,
+    force_path_style: bool,
+    region: &str,
+) -> Result<(String, String), String> {
+    use aws_sdk_s3::config::endpoint::{DefaultResolver, Params, ResolveEndpoint as _};
+    let params = Params::builder()
+        .bucket(bucket)
+        .region(region)
+        .force_path_style(force_path_style)
+        .set_use_fips(sdk.use_fips())
+        .set_use_dual_stack(sdk.use_dual_stack())
+        .set_endpoint(sdk.endpoint_url().map(str::to_string))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let endpoint = DefaultResolver::new()
+        .resolve_endpoint(&params)
+        .now_or_never()
+        .ok_or("the endpoint resolver did not answer at once")?
+        .map_err(|e| format!("resolving the endpoint: {e}"))?;
+    let signing_region = plain_sigv4(&endpoint, "s3", region)?;
+    Ok((endpoint.url().to_string(), signing_region))
 }
 
 /// A pooled HTTP/1 client; TLS with the system's roots when `https`.
@@ -637,6 +941,20 @@ mod tests {
             body: serde_json::json!({}),
         };
         assert_eq!(ok.error_code(), None);
+    }
+
+    #[test]
+    fn an_s3_error_code_is_read_from_its_xml() {
+        let body = br#"<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"#;
+        assert_eq!(s3_error_code(body), Some("NoSuchKey"));
+        assert_eq!(
+            s3_error_code(b"<Error><Code>NoSuchBucket</Code>"),
+            Some("NoSuchBucket")
+        );
+        assert_eq!(s3_error_code(b""), None);
+        assert_eq!(s3_error_code(b"<Error><Code>cut"), None);
+        assert_eq!(s3_error_code(&[0xff, 0xfe]), None);
     }
 
     #[test]

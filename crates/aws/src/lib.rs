@@ -7,8 +7,8 @@
 //!
 //! - [`clients`]: the SDK configuration and clients, built once per process;
 //!   [`calls`]: a counter of every call they make (tests and benchmarks);
-//!   [`lean`]: the lock's and the reply's fast path without the SDK's
-//!   orchestrator, which falls back to the SDK.
+//!   [`lean`]: the fast path of the lock, the reply and S3's object calls
+//!   without the SDK's orchestrator, which falls back to the SDK.
 //! - [`system`]: [`SystemStore`](fk_core::system::SystemStore) on DynamoDB.
 //! - [`user`]: [`UserStore`](fk_core::UserStore) on S3, DynamoDB or Redis,
 //!   each behind a cargo feature of the same name (`s3`, `dynamodb`,
@@ -60,9 +60,14 @@
 //!
 //! - S3: object `"n" + path` (the root is `n/`): format byte `1`, a
 //!   big-endian `u32` header length, the JSON header
-//!   `{"stat":{..},"children":[..]}`, the raw data. `Create` is 1 PutObject;
-//!   `SetData` and `Children` 1 GetObject + 1 PutObject; `Delete` 1
-//!   DeleteObject; a read 1 GetObject.
+//!   `{"stat":{..},"children":[..]}`, the raw data; every PutObject is
+//!   conditional on the object it replaces. `Create` of a new node is 1
+//!   PutObject; `SetData` on a node without children and `Delete` (a
+//!   tombstone) 1 PutObject, + 1 HeadObject when this instance has not
+//!   written the node; `SetData` with children and `Children` 1 GetObject +
+//!   1 PutObject; a read 1 GetObject. PutObject and GetObject go through
+//!   [`lean`] when the store has it, again through the SDK if that gets no
+//!   answer it takes.
 //! - DynamoDB (key `path`): `data` B (absent when empty), `stat` M of the
 //!   eleven numbers, `children` SS (absent when empty). One call per write
 //!   and per read.

@@ -8,14 +8,19 @@ use std::sync::{Arc, Mutex};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
+use bytes::Bytes;
 use fk_aws::calls::CallCounter;
 use fk_aws::clients::Clients;
-use fk_aws::lean::{LeanClient, Service};
+use fk_aws::lean::{LeanClient, LeanS3, Service};
 use fk_aws::sqs::SqsReplySink;
 use fk_aws::system::DynamoSystemStore;
+use fk_aws::user::S3UserStore;
 use fk_core::message::Message as _;
 use fk_core::system::{LockOutcome, LockRequest, NodeRecord, SystemStore};
+use fk_core::user::{UserStore, UserWrite};
+use fk_core::Stat;
 use fk_core::{OpResult, Outcome, Reply, ReplySink, SessionId};
+use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -24,6 +29,8 @@ use tokio::net::TcpListener;
 enum Step {
     /// Answers with this status and JSON body.
     Answer(u16, serde_json::Value),
+    /// Answers with this status, extra header lines and raw body (S3).
+    Raw(u16, &'static str, Vec<u8>),
     /// Closes the connection without answering.
     Hang,
 }
@@ -31,9 +38,34 @@ enum Step {
 /// A request the server received.
 #[derive(Debug, Clone)]
 struct Seen {
+    method: String,
+    /// The request target, as sent (percent-encoded).
+    path: String,
     target: String,
     authorization: String,
+    /// The header block as sent.
+    head: String,
+    raw: Vec<u8>,
     body: serde_json::Value,
+}
+
+impl Seen {
+    /// A header's value ("" when absent).
+    fn header(&self, name: &str) -> String {
+        header_in(&self.head, name)
+    }
+}
+
+/// A header's value in a header block ("" when absent).
+fn header_in(head: &str, name: &str) -> String {
+    head.lines()
+        .find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default()
 }
 
 /// A loopback HTTP/1.1 server that answers requests by `script`, in order
@@ -58,22 +90,25 @@ impl Scripted {
                     while let Some(request) = read_request(&mut socket).await {
                         seen.lock().unwrap().push(request);
                         let i = next.fetch_add(1, Ordering::SeqCst);
-                        match &script[i.min(script.len() - 1)] {
+                        let (status, headers, body) = match &script[i.min(script.len() - 1)] {
                             Step::Hang => return,
-                            Step::Answer(status, body) => {
-                                let body = body.to_string();
-                                let head = format!(
-                                    "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n",
-                                    body.len()
-                                );
-                                let sent = socket
-                                    .write_all(head.as_bytes())
-                                    .await
-                                    .and(socket.write_all(body.as_bytes()).await);
-                                if sent.is_err() {
-                                    return;
-                                }
-                            }
+                            Step::Answer(status, body) => (
+                                *status,
+                                "content-type: application/x-amz-json-1.0\r\n",
+                                body.to_string().into_bytes(),
+                            ),
+                            Step::Raw(status, headers, body) => (*status, *headers, body.clone()),
+                        };
+                        let head = format!(
+                            "HTTP/1.1 {status} X\r\n{headers}content-length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        let sent = socket
+                            .write_all(head.as_bytes())
+                            .await
+                            .and(socket.write_all(&body).await);
+                        if sent.is_err() {
+                            return;
                         }
                     }
                 });
@@ -102,16 +137,7 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|line| {
-                let (n, v) = line.split_once(':')?;
-                n.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().to_string())
-            })
-            .unwrap_or_default()
-    };
+    let header = |name: &str| header_in(&head, name);
     let len: usize = header("content-length").parse().unwrap_or(0);
     while buf.len() < head_end + len {
         let n = socket.read(&mut chunk).await.ok()?;
@@ -120,10 +146,16 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
+    let mut request_line = head.lines().next().unwrap_or("").split(' ');
+    let raw = buf[head_end..head_end + len].to_vec();
     Some(Seen {
+        method: request_line.next().unwrap_or("").to_string(),
+        path: request_line.next().unwrap_or("").to_string(),
         target: header("x-amz-target"),
         authorization: header("authorization"),
-        body: serde_json::from_slice(&buf[head_end..head_end + len]).unwrap_or_default(),
+        body: serde_json::from_slice(&raw).unwrap_or_default(),
+        raw,
+        head,
     })
 }
 
@@ -445,4 +477,311 @@ fn fips_and_the_region_choose_the_endpoint_as_the_sdk_does() {
     let no_credentials = aws("eu-central-1", false, false);
     let err = LeanClient::new(&no_credentials, Service::Sqs, &CallCounter::new()).unwrap_err();
     assert!(err.contains("no credentials provider"), "{err}");
+}
+
+// S3: the user store's object calls.
+
+const BUCKET: &str = "user-data";
+
+/// An S3 user store on `sdk` through the lean transport (path-style, as
+/// the SDK's client addresses an endpoint), and its call counter.
+fn s3_store(sdk: &SdkConfig) -> (S3UserStore, CallCounter) {
+    let counter = CallCounter::new();
+    let clients = Clients::new(sdk, &counter);
+    let lean = clients.lean_s3(BUCKET);
+    assert!(lean.is_some(), "the lean transport is on by default");
+    (
+        S3UserStore::new(clients.s3.clone(), BUCKET).with_lean(lean),
+        counter,
+    )
+}
+
+fn create(path: &str, data: &'static [u8]) -> UserWrite {
+    UserWrite::Create {
+        path: path.into(),
+        data: Bytes::from_static(data),
+        stat: Stat::default(),
+        in_flight: Default::default(),
+    }
+}
+
+/// An object body as the store writes it: format 1, the header, the data.
+fn record(zxid: i64, data: &[u8]) -> Vec<u8> {
+    let header = serde_json::json!({"zxid": zxid}).to_string();
+    let mut body = vec![1];
+    body.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    body.extend_from_slice(header.as_bytes());
+    body.extend_from_slice(data);
+    body
+}
+
+const PUT_OK: &str = "etag: \"e-1\"\r\n";
+
+#[tokio::test]
+async fn an_object_write_is_one_put_signed_over_its_body() {
+    let server = Scripted::start(vec![Step::Raw(200, PUT_OK, Vec::new())]).await;
+    let (store, counter) = s3_store(&sdk_for(&server.url, Counting::default()));
+
+    store.apply(5, &create("/a b/ü+x", b"hello")).await.unwrap();
+
+    assert_eq!(counter.take(), [("S3.PutObject".to_string(), 1)].into());
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    let put = &seen[0];
+    assert_eq!(put.method, "PUT");
+    // The key "n" + path, encoded as the SDK encodes it (`/` kept).
+    assert_eq!(put.path, "/user-data/n/a%20b/%C3%BC%2Bx");
+    assert_eq!(put.header("if-none-match"), "*", "a new node's object");
+    assert_eq!(put.header("x-amz-meta-fk-zxid"), "5");
+    assert_eq!(put.header("content-type"), "application/octet-stream");
+    assert_eq!(
+        put.header("x-amz-content-sha256"),
+        hex(&Sha256::digest(&put.raw)),
+        "the payload is signed"
+    );
+    assert!(
+        put.authorization.contains("/eu-west-1/s3/aws4_request")
+            && put.authorization.contains("x-amz-meta-fk-zxid")
+            && put.authorization.contains("if-none-match"),
+        "{}",
+        put.authorization
+    );
+    assert!(put.raw.ends_with(b"hello") && put.raw[0] == 1);
+    assert_eq!(
+        signature_of(put, &server.url),
+        put.authorization.rsplit("Signature=").next().unwrap(),
+        "what arrived is what was signed"
+    );
+}
+
+/// The SigV4 signature of `seen` as it arrived at `url`'s server (its
+/// method, encoded path, the headers its authorization names, its body),
+/// computed again as S3 checks it.
+fn signature_of(seen: &Seen, url: &str) -> String {
+    use aws_sigv4::http_request::{
+        sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+        SigningSettings, UriPathNormalizationMode,
+    };
+    let signed: Vec<String> = seen
+        .authorization
+        .split("SignedHeaders=")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .split(';')
+        .map(str::to_string)
+        .collect();
+    let headers: Vec<(String, String)> = signed
+        .iter()
+        .filter(|name| {
+            !matches!(
+                name.as_str(),
+                "x-amz-date" | "x-amz-security-token" | "x-amz-content-sha256"
+            )
+        })
+        .map(|name| (name.clone(), seen.header(name)))
+        .collect();
+    let date = seen.header("x-amz-date");
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &date[0..4],
+        &date[4..6],
+        &date[6..8],
+        &date[9..11],
+        &date[11..13],
+        &date[13..15]
+    );
+    let time =
+        aws_smithy_types::DateTime::from_str(&iso, aws_smithy_types::date_time::Format::DateTime)
+            .unwrap();
+    let identity =
+        Credentials::new("AKID0", "secret", Some("session-token".into()), None, "t").into();
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("eu-west-1")
+        .name("s3")
+        .time(time.try_into().unwrap())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let request = SignableRequest::new(
+        &seen.method,
+        format!("{url}{}", seen.path),
+        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        SignableBody::Bytes(&seen.raw),
+    )
+    .unwrap();
+    sign(request, &params).unwrap().signature().to_string()
+}
+
+#[tokio::test]
+async fn an_object_write_the_lean_call_cannot_make_is_the_same_put_by_the_sdk() {
+    for (case, first) in [
+        Step::Hang,
+        Step::Raw(
+            500,
+            "",
+            b"<Error><Code>InternalError</Code></Error>".to_vec(),
+        ),
+        Step::Raw(503, "", b"<Error><Code>SlowDown</Code></Error>".to_vec()),
+        Step::Raw(
+            403,
+            "",
+            b"<Error><Code>ExpiredToken</Code></Error>".to_vec(),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let server = Scripted::start(vec![first, Step::Raw(200, PUT_OK, Vec::new())]).await;
+        let (store, counter) = s3_store(&sdk_for(&server.url, Counting::default()));
+
+        store.apply(5, &create("/a", b"hello")).await.unwrap();
+
+        let seen = server.seen();
+        assert_eq!(seen.len(), 2, "case {case}: one lean call, then the SDK's");
+        let (lean, sdk) = (&seen[0], &seen[1]);
+        for name in ["if-none-match", "x-amz-meta-fk-zxid", "content-type"] {
+            assert_eq!(lean.header(name), sdk.header(name), "case {case}: {name}");
+        }
+        assert_eq!(
+            (lean.method.as_str(), lean.path.as_str()),
+            ("PUT", "/user-data/n/a")
+        );
+        // (The SDK adds `?x-id=PutObject`, which S3 ignores.)
+        let sdk_path = sdk.path.split('?').next().unwrap();
+        assert_eq!((sdk.method.as_str(), sdk_path), ("PUT", "/user-data/n/a"));
+        assert!(
+            contains(&sdk.raw, &lean.raw),
+            "case {case}: the SDK sends the same object"
+        );
+        assert_eq!(
+            counter.take(),
+            [("S3.PutObject".to_string(), 2)].into(),
+            "case {case}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_precondition_is_read_as_such_without_a_second_put() {
+    // The object is not the one expected: the store reads its HEAD and
+    // writes again on its ETag (the write is later than the object's).
+    let server = Scripted::start(vec![
+        Step::Raw(
+            412,
+            "",
+            b"<Error><Code>PreconditionFailed</Code></Error>".to_vec(),
+        ),
+        Step::Raw(
+            200,
+            "etag: \"e-0\"\r\nx-amz-meta-fk-zxid: 3\r\n",
+            Vec::new(),
+        ),
+        Step::Raw(200, PUT_OK, Vec::new()),
+    ])
+    .await;
+    let (store, counter) = s3_store(&sdk_for(&server.url, Counting::default()));
+
+    store.apply(5, &create("/a", b"hello")).await.unwrap();
+
+    let seen = server.seen();
+    let methods: Vec<&str> = seen.iter().map(|s| s.method.as_str()).collect();
+    assert_eq!(methods, ["PUT", "HEAD", "PUT"]);
+    assert_eq!(seen[2].header("if-match"), "\"e-0\"");
+    assert_eq!(
+        counter.take(),
+        [
+            ("S3.HeadObject".to_string(), 1),
+            ("S3.PutObject".to_string(), 2)
+        ]
+        .into()
+    );
+}
+
+#[tokio::test]
+async fn a_read_is_one_get_and_a_missing_key_is_no_node() {
+    let server = Scripted::start(vec![
+        Step::Raw(200, "etag: \"e-1\"\r\n", record(5, b"hello")),
+        Step::Raw(
+            404,
+            "",
+            b"<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>no</Message></Error>"
+                .to_vec(),
+        ),
+    ])
+    .await;
+    let (store, counter) = s3_store(&sdk_for(&server.url, Counting::default()));
+
+    let node = store.get("/a").await.unwrap().expect("the node");
+    assert_eq!(node.data, Bytes::from_static(b"hello"));
+    assert_eq!(store.get("/b").await.unwrap(), None);
+
+    assert_eq!(counter.take(), [("S3.GetObject".to_string(), 2)].into());
+    let seen = server.seen();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("GET", "/user-data/n/a")
+    );
+    assert!(seen[0].authorization.contains("/eu-west-1/s3/aws4_request"));
+}
+
+#[tokio::test]
+async fn a_missing_bucket_is_left_to_the_sdk_and_is_an_error() {
+    let missing = b"<Error><Code>NoSuchBucket</Code></Error>".to_vec();
+    let server = Scripted::start(vec![Step::Raw(404, "", missing)]).await;
+    let (store, counter) = s3_store(&sdk_for(&server.url, Counting::default()));
+
+    let err = store.get("/a").await.unwrap_err();
+
+    assert!(err.to_string().contains("NoSuchBucket"), "{err}");
+    assert_eq!(counter.take(), [("S3.GetObject".to_string(), 2)].into());
+}
+
+#[test]
+fn a_buckets_endpoint_is_the_sdks_and_only_plain_sigv4_is_taken() {
+    let url = |sdk: &SdkConfig, bucket: &str, path_style: bool| {
+        LeanS3::new(sdk, bucket, path_style, &CallCounter::new()).map(|s3| s3.object_url("n/a b"))
+    };
+    let plain = aws("eu-central-1", false, true);
+    let fips = aws("us-east-1", true, true);
+    let emulator = sdk_for("http://127.0.0.1:5000", Counting::default());
+    for (sdk, path_style, want) in [
+        (
+            &plain,
+            false,
+            "https://data.s3.eu-central-1.amazonaws.com/n/a%20b",
+        ),
+        (
+            &plain,
+            true,
+            "https://s3.eu-central-1.amazonaws.com/data/n/a%20b",
+        ),
+        (
+            &fips,
+            false,
+            "https://data.s3-fips.us-east-1.amazonaws.com/n/a%20b",
+        ),
+        (&emulator, true, "http://127.0.0.1:5000/data/n/a%20b"),
+    ] {
+        assert_eq!(url(sdk, "data", path_style).unwrap(), want);
+    }
+    // A directory bucket signs with S3 Express sessions: left to the SDK.
+    let err = url(&plain, "data--euc1-az1--x-s3", false).unwrap_err();
+    assert!(err.contains("not SigV4 for s3"), "{err}");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -74,6 +74,70 @@ async fn a_node_is_one_object_under_n_plus_its_path() {
 }
 
 #[tokio::test]
+async fn any_path_is_the_same_object_to_the_lean_transport_and_to_the_sdk() {
+    // Given a store on the lean transport and one on the SDK alone
+    let (clients, counter, bucket) = fresh_bucket().await;
+    let lean = S3UserStore::new(clients.s3.clone(), &bucket).with_lean(clients.lean_s3(&bucket));
+    let sdk = S3UserStore::new(clients.s3.clone(), &bucket);
+    for (i, name) in [
+        "a b",
+        "ü+é",
+        "x%2Fy",
+        "q?r#s&t=u",
+        "~!$'()*,;:@[]",
+        "tab\tend",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = format!("{}/{name}", path("odd"));
+        counter.take();
+
+        // When the lean store writes the node
+        lean.apply(1, &create(&p, BINARY)).await.unwrap();
+
+        // Then it is one PutObject (no fallback), and the SDK reads it at
+        // the node's key
+        assert_eq!(
+            counter.take(),
+            [("S3.PutObject".to_string(), 1)].into(),
+            "{name}"
+        );
+        let node = sdk.get(&p).await.unwrap().expect("written");
+        assert_eq!(node.data, Bytes::from_static(BINARY), "{name}");
+        let object = clients
+            .s3
+            .head_object()
+            .bucket(&bucket)
+            .key(user::s3_object_key(&p))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            object
+                .metadata()
+                .unwrap()
+                .get("fk-zxid")
+                .map(String::as_str),
+            Some("1")
+        );
+
+        // And what the SDK writes there, the lean store reads
+        let set = UserWrite::SetData {
+            path: p.clone(),
+            data: Bytes::from(format!("v{i}")),
+            stat: stat(2),
+            in_flight: Default::default(),
+        };
+        sdk.apply(2, &set).await.unwrap();
+        counter.take();
+        let node = lean.get(&p).await.unwrap().expect("set");
+        assert_eq!(node.data, Bytes::from(format!("v{i}")), "{name}");
+        assert_eq!(counter.take(), [("S3.GetObject".to_string(), 1)].into());
+    }
+}
+
+#[tokio::test]
 async fn writes_cost_the_documented_calls() {
     let (store, counter) = store_and_counter().await;
     let p = path("calls");
@@ -129,9 +193,13 @@ async fn writes_cost_the_documented_calls() {
 }
 
 /// Two stores on one bucket: two distributor instances, the first one late.
+/// The first puts and gets objects through the lean transport, the second
+/// through the SDK alone, so each reads the other's ETags.
 async fn two_instances() -> (S3UserStore, S3UserStore, CallCounter) {
     let (clients, counter, bucket) = fresh_bucket().await;
-    let first = S3UserStore::new(clients.s3.clone(), &bucket);
+    let lean = clients.lean_s3(&bucket);
+    assert!(lean.is_some());
+    let first = S3UserStore::new(clients.s3.clone(), &bucket).with_lean(lean);
     let second = S3UserStore::new(clients.s3.clone(), &bucket);
     (first, second, counter)
 }

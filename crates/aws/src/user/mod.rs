@@ -26,7 +26,7 @@ pub use self::dynamodb::DynamoUserStore;
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisAccess, RedisUserStore};
 #[cfg(feature = "s3")]
-pub use self::s3::S3UserStore;
+pub use self::s3::{object_key as s3_object_key, S3UserStore};
 
 /// The largest node data in S3. An object may be far larger; this keeps a
 /// node within a Lambda payload and the client's memory.
@@ -61,7 +61,9 @@ pub async fn connect(
     let _ = (clients, counter);
     Ok(match cfg {
         #[cfg(feature = "s3")]
-        UserStoreConfig::S3 { bucket } => Arc::new(S3UserStore::new(clients.s3.clone(), bucket)),
+        UserStoreConfig::S3 { bucket } => Arc::new(
+            S3UserStore::new(clients.s3.clone(), bucket).with_lean(clients.lean_s3(bucket)),
+        ),
         #[cfg(feature = "dynamodb")]
         UserStoreConfig::Dynamodb { table } => {
             Arc::new(DynamoUserStore::new(clients.dynamodb.clone(), table))

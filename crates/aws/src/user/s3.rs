@@ -41,11 +41,16 @@ use serde::{Deserialize, Serialize};
 
 use super::S3_MAX_DATA;
 use crate::errors::{self, malformed, S3};
+use crate::lean::{self, LeanS3};
 
 const FORMAT_VERSION: u8 = 1;
 
 /// The object metadata key (`x-amz-meta-fk-zxid`) that repeats the zxid.
 const ZXID_METADATA: &str = "fk-zxid";
+/// [`ZXID_METADATA`]'s header.
+const ZXID_HEADER: &str = "x-amz-meta-fk-zxid";
+/// Every object's content type.
+const OBJECT_CONTENT_TYPE: &str = "application/octet-stream";
 /// How many objects' ETags an instance remembers.
 const KNOWN_OBJECTS: usize = 100_000;
 /// How many times a write reads the object again after its condition
@@ -56,6 +61,8 @@ const CONDITION_RETRIES: usize = 5;
 #[derive(Debug)]
 pub struct S3UserStore {
     client: aws_sdk_s3::Client,
+    /// The fast path of PutObject and GetObject ([`crate::lean`]), if any.
+    lean: Option<LeanS3>,
     bucket: String,
     /// The object this instance last wrote, per path.
     known: Mutex<HashMap<String, Known>>,
@@ -135,6 +142,20 @@ struct Fetched {
     known: Known,
 }
 
+impl Fetched {
+    /// An object's body and ETag, read.
+    fn read(body: Bytes, etag: String) -> Result<Self, StoreError> {
+        let (node, header) = decode_record(body)?;
+        Ok(Fetched {
+            node: (!header.tombstone).then_some(node),
+            known: Known {
+                etag,
+                zxid: header.zxid,
+            },
+        })
+    }
+}
+
 /// How a write uses the object it replaces.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -158,9 +179,17 @@ impl S3UserStore {
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
         S3UserStore {
             client,
+            lean: None,
             bucket: bucket.into(),
             known: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Puts and gets objects through `lean` first (the SDK's client makes
+    /// every other call, and these when `lean` gives no answer it takes).
+    pub fn with_lean(mut self, lean: Option<LeanS3>) -> Self {
+        self.lean = lean;
+        self
     }
 
     fn remember(&self, path: &str, known: Option<Known>) {
@@ -184,6 +213,11 @@ impl S3UserStore {
 
     /// One GetObject: the whole object, or `None` if there is none.
     async fn fetch(&self, path: &str) -> Result<Option<Fetched>, StoreError> {
+        if let Some(lean) = &self.lean {
+            if let Some(fetched) = lean_fetch(lean, path).await {
+                return fetched;
+            }
+        }
         let result = self
             .client
             .get_object()
@@ -213,14 +247,7 @@ impl S3UserStore {
             .await
             .map_err(|e| StoreError::transient(S3, format!("GetObject body: {e}")))?
             .into_bytes();
-        let (node, header) = decode_record(body)?;
-        Ok(Some(Fetched {
-            node: (!header.tombstone).then_some(node),
-            known: Known {
-                etag,
-                zxid: header.zxid,
-            },
-        }))
+        Fetched::read(body, etag).map(Some)
     }
 
     /// One HeadObject: the object's ETag and zxid, or `None`.
@@ -261,12 +288,40 @@ impl S3UserStore {
         body: Bytes,
         expect: &Expect,
     ) -> Result<bool, StoreError> {
+        let lean = match &self.lean {
+            Some(lean) => lean_put(lean, path, zxid, body.clone(), expect).await,
+            None => None,
+        };
+        let put = match lean {
+            Some(put) => put,
+            None => self.sdk_put(path, zxid, body, expect).await?,
+        };
+        Ok(match put {
+            Put::Written(etag) => {
+                self.remember(path, Some(Known { etag, zxid }));
+                true
+            }
+            Put::NotExpected => {
+                self.remember(path, None);
+                false
+            }
+        })
+    }
+
+    /// [`S3UserStore::put`]'s PutObject through the SDK.
+    async fn sdk_put(
+        &self,
+        path: &str,
+        zxid: i64,
+        body: Bytes,
+        expect: &Expect,
+    ) -> Result<Put, StoreError> {
         let mut request = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(object_key(path))
-            .content_type("application/octet-stream")
+            .content_type(OBJECT_CONTENT_TYPE)
             .metadata(ZXID_METADATA, zxid.to_string())
             .body(ByteStream::from(body));
         request = match expect {
@@ -274,16 +329,11 @@ impl S3UserStore {
             Expect::Etag(etag) => request.if_match(etag),
         };
         match request.send().await {
-            Ok(out) => {
-                let etag = out.e_tag().unwrap_or_default().to_string();
-                self.remember(path, Some(Known { etag, zxid }));
-                Ok(true)
-            }
+            Ok(out) => Ok(Put::Written(out.e_tag().unwrap_or_default().to_string())),
             // 412: not the expected object; 409: a concurrent conditional
             // write; 404: If-Match on an object that is gone.
             Err(err) if matches!(status(err.raw_response()), Some(412 | 409 | 404)) => {
-                self.remember(path, None);
-                Ok(false)
+                Ok(Put::NotExpected)
             }
             Err(err) => Err(errors::sdk(S3, "PutObject", err)),
         }
@@ -378,6 +428,66 @@ impl S3UserStore {
             format!("PutObject of {parent}: the object kept changing under the write"),
         ))
     }
+}
+
+/// What a conditional PutObject did.
+enum Put {
+    /// Wrote the object, which now has this ETag.
+    Written(String),
+    /// The object was not the one expected.
+    NotExpected,
+}
+
+/// [`S3UserStore::fetch`]'s GetObject through the lean transport: `None`
+/// when it gave no answer this takes (anything but the object or
+/// `NoSuchKey`), and the SDK makes it instead.
+async fn lean_fetch(lean: &LeanS3, path: &str) -> Option<Result<Option<Fetched>, StoreError>> {
+    let why = match lean.get_object(&object_key(path)).await {
+        Ok(r) if r.status == 200 => {
+            let etag = r.header("etag").unwrap_or_default().to_string();
+            return Some(Fetched::read(r.body, etag).map(Some));
+        }
+        Ok(r) if r.status == 404 && lean::s3_error_code(&r.body) == Some("NoSuchKey") => {
+            return Some(Ok(None));
+        }
+        Ok(r) => format!("status {} {:?}", r.status, lean::s3_error_code(&r.body)),
+        Err(why) => why.0,
+    };
+    tracing::info!(%why, path, "lean GetObject not taken as an answer: the SDK makes it");
+    None
+}
+
+/// [`S3UserStore::put`]'s PutObject through the lean transport, with the
+/// SDK's headers: `None` when it gave no answer this takes (anything but a
+/// success or a failed precondition), and the SDK makes it instead.
+async fn lean_put(
+    lean: &LeanS3,
+    path: &str,
+    zxid: i64,
+    body: Bytes,
+    expect: &Expect,
+) -> Option<Put> {
+    let zxid = zxid.to_string();
+    let condition = match expect {
+        Expect::Absent => ("if-none-match", "*"),
+        Expect::Etag(etag) => ("if-match", etag.as_str()),
+    };
+    let headers = [(ZXID_HEADER, zxid.as_str()), condition];
+    let answer = lean
+        .put_object(&object_key(path), OBJECT_CONTENT_TYPE, &headers, body)
+        .await;
+    let why = match answer {
+        Ok(r) if r.status == 200 => {
+            return Some(Put::Written(
+                r.header("etag").unwrap_or_default().to_string(),
+            ))
+        }
+        Ok(r) if r.status == 412 => return Some(Put::NotExpected),
+        Ok(r) => format!("status {} {:?}", r.status, lean::s3_error_code(&r.body)),
+        Err(why) => why.0,
+    };
+    tracing::info!(%why, path, "lean PutObject not taken as an answer: the SDK makes it");
+    None
 }
 
 fn status(response: Option<&aws_smithy_runtime_api::http::Response>) -> Option<u16> {
@@ -516,6 +626,11 @@ mod tests {
         body.truncate(8);
         assert!(!decode_record(Bytes::from(body)).unwrap_err().retryable);
         assert!(decode_record(Bytes::from_static(b"\x02")).is_err());
+    }
+
+    #[test]
+    fn the_lean_put_sends_the_metadata_the_sdk_sends() {
+        assert_eq!(ZXID_HEADER, format!("x-amz-meta-{ZXID_METADATA}"));
     }
 
     #[test]
