@@ -1,7 +1,7 @@
-//! A lean transport for the calls every write makes under load: the
-//! writer's lock (DynamoDB `UpdateItem`), the distributor's reply (SQS
-//! `SendMessage`) and, on the S3 user store, the object's `PutObject` and
-//! `GetObject`. The request is the service's own (JSON for DynamoDB and
+//! A lean transport for the calls every write makes: the writer's lock
+//! (DynamoDB `UpdateItem`), the distributor's commit (`TransactWriteItems`)
+//! and reply (SQS `SendMessage`) and, on the S3 user store, the object's
+//! `PutObject` and `GetObject`. The request is the service's own (JSON for DynamoDB and
 //! SQS, S3's REST), signed with `aws-sigv4` (the SDK's own signer) and sent
 //! on a pooled hyper connection, without the SDK's orchestrator, which
 //! costs about twice the CPU of the request itself (docs/profiles/README.md,
@@ -16,7 +16,9 @@
 //! makes the same call again with the SDK, whose retry policy, error
 //! classification and credentials cache then decide. Every such call is
 //! safe to make twice: the lock's condition lets its own token take it
-//! again, a reply is deduplicated by its id, a read reads again, and an
+//! again, a commit carries one client request token (DynamoDB answers a
+//! token it has run as committed), a reply is deduplicated by its id, a
+//! read reads again, and an
 //! object write is conditional on the object it replaces and writes the
 //! same bytes.
 //!
@@ -789,47 +791,45 @@ pub fn item_from_json(json: &Value) -> Result<HashMap<String, AttributeValue>, S
         .collect()
 }
 
+/// DynamoDB's JSON of an attribute value (a kind this SDK does not know,
+/// which nothing here writes, is `NULL`).
+pub fn attribute_json(value: &AttributeValue) -> Value {
+    let b64 = |b: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
+    let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
+    let (kind, json) = match value {
+        AttributeValue::S(s) => ("S", Value::String(s.clone())),
+        AttributeValue::N(n) => ("N", Value::String(n.clone())),
+        AttributeValue::B(b) => ("B", b64(b.as_ref())),
+        AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
+        AttributeValue::Null(b) => ("NULL", Value::Bool(*b)),
+        AttributeValue::Ss(v) => ("SS", strings(v)),
+        AttributeValue::Ns(v) => ("NS", strings(v)),
+        AttributeValue::Bs(v) => (
+            "BS",
+            Value::Array(v.iter().map(|b| b64(b.as_ref())).collect()),
+        ),
+        AttributeValue::L(v) => ("L", Value::Array(v.iter().map(attribute_json).collect())),
+        AttributeValue::M(m) => ("M", item_json(m)),
+        _ => ("NULL", Value::Bool(true)),
+    };
+    let mut object = Map::with_capacity(1);
+    object.insert(kind.to_string(), json);
+    Value::Object(object)
+}
+
+/// DynamoDB's JSON of an item (or a map).
+pub fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
+    Value::Object(
+        item.iter()
+            .map(|(name, value)| (name.clone(), attribute_json(value)))
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    // The other way, to check the reading against: the functions build
-    // their requests' JSON in place.
-    /// DynamoDB's JSON of an attribute value.
-    fn attribute_json(value: &AttributeValue) -> Value {
-        let b64 = |b: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
-        let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
-        let (kind, json) = match value {
-            AttributeValue::S(s) => ("S", Value::String(s.clone())),
-            AttributeValue::N(n) => ("N", Value::String(n.clone())),
-            AttributeValue::B(b) => ("B", b64(b.as_ref())),
-            AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
-            AttributeValue::Null(b) => ("NULL", Value::Bool(*b)),
-            AttributeValue::Ss(v) => ("SS", strings(v)),
-            AttributeValue::Ns(v) => ("NS", strings(v)),
-            AttributeValue::Bs(v) => (
-                "BS",
-                Value::Array(v.iter().map(|b| b64(b.as_ref())).collect()),
-            ),
-            AttributeValue::L(v) => ("L", Value::Array(v.iter().map(attribute_json).collect())),
-            AttributeValue::M(m) => ("M", item_json(m)),
-            // A kind this SDK does not know: not something we write.
-            _ => ("NULL", Value::Bool(true)),
-        };
-        let mut object = Map::with_capacity(1);
-        object.insert(kind.to_string(), json);
-        Value::Object(object)
-    }
-
-    /// DynamoDB's JSON of an item (or a map).
-    fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
-        Value::Object(
-            item.iter()
-                .map(|(name, value)| (name.clone(), attribute_json(value)))
-                .collect(),
-        )
-    }
 
     fn attribute() -> impl Strategy<Value = AttributeValue> {
         let leaf = prop_oneof![

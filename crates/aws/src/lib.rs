@@ -7,8 +7,9 @@
 //!
 //! - [`clients`]: the SDK configuration and clients, built once per process;
 //!   [`calls`]: a counter of every call they make (tests and benchmarks);
-//!   [`lean`]: the fast path of the lock, the reply and S3's object calls
-//!   without the SDK's orchestrator, which falls back to the SDK.
+//!   [`lean`]: the fast path of the lock, the commit, the reply and S3's
+//!   object calls without the SDK's orchestrator, which falls back to the
+//!   SDK.
 //! - [`system`]: [`SystemStore`](fk_core::system::SystemStore) on DynamoDB.
 //! - [`user`]: [`UserStore`](fk_core::UserStore) on S3, DynamoDB or Redis,
 //!   each behind a cargo feature of the same name (`s3`, `dynamodb`,
@@ -38,7 +39,7 @@
 //! |---|---|
 //! | `lock` | 1 UpdateItem (`SET lockToken, lockExpires` if free, expired or ours; the old item comes back on failure; sent by [`lean`] when the store has it, again by the SDK if that gets no answer) |
 //! | `unlock` | 1 DeleteItem for a placeholder; + 1 UpdateItem (`REMOVE` the lock) for a node that exists |
-//! | `commit` | 1 TransactWriteItems: each node write, the counter, the session |
+//! | `commit` | 1 TransactWriteItems: each node write, the counter, the session (through [`lean`] when the store has it, again by the SDK with the same client request token if that gets no answer) |
 //! | `counter` | 1 GetItem (consistent) |
 //! | `create_session`, `session`, `delete_session` | 1 PutItem / GetItem / DeleteItem |
 //!

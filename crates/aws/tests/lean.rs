@@ -16,7 +16,9 @@ use fk_aws::sqs::SqsReplySink;
 use fk_aws::system::DynamoSystemStore;
 use fk_aws::user::S3UserStore;
 use fk_core::message::Message as _;
-use fk_core::system::{LockOutcome, LockRequest, NodeRecord, SystemStore};
+use fk_core::system::{
+    CommitOutcome, LockOutcome, LockRequest, NodeRecord, NodeWrite, SystemCommit, SystemStore,
+};
 use fk_core::user::{UserStore, UserWrite};
 use fk_core::Stat;
 use fk_core::{OpResult, Outcome, Reply, ReplySink, SessionId};
@@ -310,6 +312,109 @@ async fn the_sdk_makes_the_call_again_when_the_lean_one_gets_no_answer() {
             "case {case}"
         );
     }
+}
+
+/// A commit of one node write (items: the node, the counter, the session).
+fn a_commit() -> SystemCommit {
+    SystemCommit {
+        token: "0x0000000000000007-1".into(),
+        commit_id: "0x0000000000000007-1.00000000000000ff".into(),
+        zxid: 5,
+        writes: vec![NodeWrite::Put {
+            path: "/a".into(),
+            stat: Stat::default(),
+            fired: Default::default(),
+        }],
+        session: session(),
+        seq: 1,
+        ephemerals: Default::default(),
+        close_session: false,
+        persistent: Default::default(),
+        in_flight: None,
+    }
+}
+
+#[tokio::test]
+async fn a_commit_the_lean_call_cannot_make_is_sent_by_the_sdk_with_its_token() {
+    let canceled = "com.amazonaws.dynamodb.v20120810#TransactionCanceledException";
+    for (case, first) in [
+        Step::Hang,
+        Step::Answer(500, serde_json::json!({"__type": "InternalServerError"})),
+        Step::Answer(
+            400,
+            serde_json::json!({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException"}),
+        ),
+        // A cancellation without its reasons.
+        Step::Answer(400, serde_json::json!({"__type": canceled})),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let server = Scripted::start(vec![first, Step::Answer(200, serde_json::json!({}))]).await;
+        let counter = CallCounter::new();
+        let store = store(&sdk_for(&server.url, Counting::default()), &counter);
+
+        let outcome = store.commit(&a_commit()).await.unwrap();
+
+        assert_eq!(outcome, CommitOutcome::Committed, "case {case}");
+        let seen = server.seen();
+        assert_eq!(seen.len(), 2, "case {case}: one lean call, then the SDK's");
+        assert_eq!(seen[0].target, "DynamoDB_20120810.TransactWriteItems");
+        assert_eq!(seen[0].body["TransactItems"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            seen[0].body, seen[1].body,
+            "case {case}: the same transaction, with the same client request token"
+        );
+        assert_eq!(
+            seen[1].body["ClientRequestToken"].as_str().map(str::len),
+            Some(36)
+        );
+        assert_eq!(
+            counter.take(),
+            [("DynamoDB.TransactWriteItems".to_string(), 2)].into(),
+            "case {case}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_commit_is_one_call_and_a_cancellation_is_read_from_its_reasons() {
+    let canceled = serde_json::json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "message": "Transaction cancelled",
+        "CancellationReasons": [
+            {"Code": "None"},
+            {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"},
+            {"Code": "None"},
+        ],
+    });
+    let server = Scripted::start(vec![
+        Step::Answer(200, serde_json::json!({})),
+        Step::Answer(400, canceled),
+    ])
+    .await;
+    let counter = CallCounter::new();
+    let store = store(&sdk_for(&server.url, Counting::default()), &counter);
+
+    assert_eq!(
+        store.commit(&a_commit()).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    // The counter's condition (the second item) failed: the commit is stale.
+    assert_eq!(
+        store.commit(&a_commit()).await.unwrap(),
+        CommitOutcome::ZxidMismatch
+    );
+
+    assert_eq!(
+        counter.take(),
+        [("DynamoDB.TransactWriteItems".to_string(), 2)].into()
+    );
+    let seen = server.seen();
+    assert_ne!(
+        seen[0].body["ClientRequestToken"], seen[1].body["ClientRequestToken"],
+        "each transaction has a token of its own"
+    );
 }
 
 #[tokio::test]

@@ -344,6 +344,7 @@ async fn a_commit_with_a_lost_lock_writes_nothing() {
     f.lock("/a", "t-1", 100).await;
     f.lock("/b", "t-1", 100).await;
     f.lock("/b", "thief", 5000).await;
+    f.counter.take();
 
     // When t-1 commits both
     let outcome = f
@@ -352,8 +353,13 @@ async fn a_commit_with_a_lost_lock_writes_nothing() {
         .await
         .unwrap();
 
-    // Then the lost lock is named and nothing changed
+    // Then the lost lock is named (from the cancellation's reasons, which
+    // the lean transport reads: one call) and nothing changed
     assert_eq!(outcome, CommitOutcome::LockLost { path: "/b".into() });
+    assert_eq!(
+        f.counter.take(),
+        [("DynamoDB.TransactWriteItems".to_string(), 1)].into()
+    );
     assert_eq!(f.store.counter().await.unwrap().zxid, 0);
     assert_eq!(f.store.session(session).await.unwrap().unwrap().last_seq, 0);
     let a = f.raw_item("/a").await.unwrap();
@@ -365,6 +371,7 @@ async fn a_commit_with_a_lost_lock_writes_nothing() {
 async fn a_commit_with_the_wrong_zxid_is_a_mismatch_even_with_a_lost_lock() {
     let f = fixture().await;
     let session = f.new_session().await;
+    f.counter.take();
 
     let outcome = f
         .store
@@ -373,6 +380,10 @@ async fn a_commit_with_the_wrong_zxid_is_a_mismatch_even_with_a_lost_lock() {
         .unwrap();
 
     assert_eq!(outcome, CommitOutcome::ZxidMismatch);
+    assert_eq!(
+        f.counter.take(),
+        [("DynamoDB.TransactWriteItems".to_string(), 1)].into()
+    );
     assert_eq!(f.store.counter().await.unwrap().zxid, 0);
 }
 

@@ -28,11 +28,14 @@ impl DistributorFunction {
         let clients = Clients::new(&sdk, &calls);
         let user = fk_aws::user::connect(&config.user_store, &clients, &calls).await?;
         let distributor = Distributor::new(
-            Arc::new(DynamoSystemStore::new(
-                clients.dynamodb.clone(),
-                config.system_table.clone(),
-                config.sessions_table.clone(),
-            )),
+            Arc::new(
+                DynamoSystemStore::new(
+                    clients.dynamodb.clone(),
+                    config.system_table.clone(),
+                    config.sessions_table.clone(),
+                )
+                .with_lean(clients.lean_dynamodb.clone()),
+            ),
             user,
             Arc::new(SqsReplySink::new(clients.sqs.clone()).with_lean(clients.lean_sqs.clone())),
             Arc::new(SqsWatchQueue::new(

@@ -52,7 +52,7 @@ use names::*;
 #[derive(Debug, Clone)]
 pub struct DynamoSystemStore {
     client: aws_sdk_dynamodb::Client,
-    /// The lock's fast path ([`crate::lean`]), if any.
+    /// The fast path ([`crate::lean`]) of the lock and the commit, if any.
     lean: Option<LeanClient>,
     system_table: String,
     sessions_table: String,
@@ -72,8 +72,9 @@ impl DynamoSystemStore {
         }
     }
 
-    /// Takes locks through `lean` first (the SDK's client still makes
-    /// every other call, and the lock when `lean` gives no answer).
+    /// Takes locks and commits through `lean` first (the SDK's client
+    /// still makes every other call, and these when `lean` gives no answer
+    /// they take).
     pub fn with_lean(mut self, lean: Option<LeanClient>) -> Self {
         self.lean = lean;
         self
