@@ -1,7 +1,7 @@
 //! A lean transport for the calls every write makes: the writer's lock
-//! (DynamoDB `UpdateItem`), the distributor's commit (`TransactWriteItems`)
-//! and reply (SQS `SendMessage`) and, on the S3 user store, the object's
-//! `PutObject` and `GetObject`. The request is the service's own (JSON for DynamoDB and
+//! (DynamoDB `UpdateItem`) and push (SQS `SendMessage`), the distributor's
+//! commit (`TransactWriteItems`) and reply (`SendMessage`) and, on the S3
+//! user store, the object's `PutObject` and `GetObject`. The request is the service's own (JSON for DynamoDB and
 //! SQS, S3's REST), signed with `aws-sigv4` (the SDK's own signer) and sent
 //! on a pooled hyper connection, without the SDK's orchestrator, which
 //! costs about twice the CPU of the request itself (docs/profiles/README.md,
@@ -17,7 +17,8 @@
 //! classification and credentials cache then decide. Every such call is
 //! safe to make twice: the lock's condition lets its own token take it
 //! again, a commit carries one client request token (DynamoDB answers a
-//! token it has run as committed), a reply is deduplicated by its id, a
+//! token it has run as committed), a push or a reply is deduplicated by
+//! its id, a
 //! read reads again, and an
 //! object write is conditional on the object it replaces and writes the
 //! same bytes.

@@ -7,9 +7,9 @@
 //!
 //! - [`clients`]: the SDK configuration and clients, built once per process;
 //!   [`calls`]: a counter of every call they make (tests and benchmarks);
-//!   [`lean`]: the fast path of the lock, the commit, the reply and S3's
-//!   object calls without the SDK's orchestrator, which falls back to the
-//!   SDK.
+//!   [`lean`]: the fast path of the lock, the push, the commit, the reply
+//!   and S3's object calls without the SDK's orchestrator, which falls back
+//!   to the SDK.
 //! - [`system`]: [`SystemStore`](fk_core::system::SystemStore) on DynamoDB.
 //! - [`user`]: [`UserStore`](fk_core::UserStore) on S3, DynamoDB or Redis,
 //!   each behind a cargo feature of the same name (`s3`, `dynamodb`,

@@ -27,6 +27,7 @@ use tracing::Instrument as _;
 
 use crate::errors::{self, SQS};
 use crate::lean::LeanClient;
+use base64::Engine as _;
 
 /// The message group of the distributor queue: one group, one total order.
 pub const COMMIT_GROUP: &str = "commits";
@@ -62,7 +63,7 @@ pub async fn send(
     dedup_id: &str,
     envelope: &Envelope,
 ) -> Result<(), StoreError> {
-    send_message(client, queue_url, group, dedup_id, envelope)
+    send_message(client, None, queue_url, group, dedup_id, envelope)
         .instrument(send_span(&tracing::Span::current(), queue_url, group))
         .await
 }
@@ -96,14 +97,21 @@ fn producer_span(
 
 /// One SendMessage with the current span's trace context in its
 /// attributes. An empty payload travels as no attribute (SQS rejects
-/// empty values).
+/// empty values). Through `lean` first when there is one; by the SDK when
+/// that gets no answer (the deduplication id makes a second copy none).
 async fn send_message(
     client: &aws_sdk_sqs::Client,
+    lean: Option<&LeanClient>,
     queue_url: &str,
     group: &str,
     dedup_id: &str,
     envelope: &Envelope,
 ) -> Result<(), StoreError> {
+    if let Some(lean) = lean {
+        if lean_send_message(lean, queue_url, group, dedup_id, envelope).await {
+            return Ok(());
+        }
+    }
     let mut request = client
         .send_message()
         .queue_url(queue_url)
@@ -139,6 +147,8 @@ pub fn trace_attribute<'a>(msg: &'a SqsMessage, name: &str) -> Option<&'a str> {
 #[derive(Debug, Clone)]
 pub struct SqsCommitQueue {
     client: aws_sdk_sqs::Client,
+    /// The fast path of a push ([`crate::lean`]), if any.
+    lean: Option<LeanClient>,
     queue_url: String,
 }
 
@@ -146,8 +156,16 @@ impl SqsCommitQueue {
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
         SqsCommitQueue {
             client,
+            lean: None,
             queue_url: queue_url.into(),
         }
+    }
+
+    /// Pushes through `lean` first (the SDK sends a push when `lean` gets
+    /// no answer).
+    pub fn with_lean(mut self, lean: Option<LeanClient>) -> Self {
+        self.lean = lean;
+        self
     }
 }
 
@@ -155,13 +173,19 @@ impl SqsCommitQueue {
 impl CommitQueue for SqsCommitQueue {
     /// One SendMessage in group [`COMMIT_GROUP`], deduplicated by token.
     async fn push(&self, commit: &CommitRequest) -> Result<(), StoreError> {
-        send(
+        send_message(
             &self.client,
+            self.lean.as_ref(),
             &self.queue_url,
             COMMIT_GROUP,
             &commit.token,
             &commit.encode(),
         )
+        .instrument(send_span(
+            &tracing::Span::current(),
+            &self.queue_url,
+            COMMIT_GROUP,
+        ))
         .await
     }
 
@@ -214,6 +238,7 @@ impl CommitQueue for SqsCommitQueue {
             // The one call shows in every request's trace.
             let sent = send_message(
                 &self.client,
+                self.lean.as_ref(),
                 &self.queue_url,
                 COMMIT_GROUP,
                 &dedup_id,
@@ -247,11 +272,10 @@ impl SqsReplySink {
     }
 }
 
-/// One SendMessage through the lean transport, with the same body and
-/// trace context as [`send_message`]'s (an envelope with a binary payload,
-/// which no reply has, is left to the SDK). `false` when it gave no
-/// success, and the SDK sends it instead (the deduplication id makes a
-/// second copy none).
+/// One SendMessage through the lean transport, with the same body,
+/// payload and trace context as the SDK's in [`send_message`]. `false`
+/// when it gave no success, and the SDK sends it instead (the
+/// deduplication id makes a second copy none).
 async fn lean_send_message(
     lean: &LeanClient,
     queue_url: &str,
@@ -259,16 +283,20 @@ async fn lean_send_message(
     dedup_id: &str,
     envelope: &Envelope,
 ) -> bool {
-    if envelope.payload.as_ref().is_some_and(|p| !p.is_empty()) {
-        return false;
-    }
-    let attributes: serde_json::Map<String, serde_json::Value> = fk_telemetry::inject()
+    let mut attributes: serde_json::Map<String, serde_json::Value> = fk_telemetry::inject()
         .into_iter()
         .map(|(name, value)| {
             let value = serde_json::json!({"DataType": "String", "StringValue": value});
             (name, value)
         })
         .collect();
+    if let Some(payload) = envelope.payload.as_ref().filter(|p| !p.is_empty()) {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(payload);
+        attributes.insert(
+            PAYLOAD_ATTRIBUTE.to_string(),
+            serde_json::json!({"DataType": "Binary", "BinaryValue": encoded}),
+        );
+    }
     let mut body = serde_json::json!({
         "QueueUrl": queue_url,
         "MessageBody": envelope.body,
@@ -305,17 +333,10 @@ impl ReplySink for SqsReplySink {
         let group = reply.session.to_string();
         let dedup = format!("{}-{}", reply.session, reply.seq);
         let envelope = reply.encode();
-        let Some(lean) = &self.lean else {
-            return send(&self.client, reply_to, &group, &dedup, &envelope).await;
-        };
-        async {
-            if lean_send_message(lean, reply_to, &group, &dedup, &envelope).await {
-                return Ok(());
-            }
-            send_message(&self.client, reply_to, &group, &dedup, &envelope).await
-        }
-        .instrument(send_span(&tracing::Span::current(), reply_to, &group))
-        .await
+        let lean = self.lean.as_ref();
+        send_message(&self.client, lean, reply_to, &group, &dedup, &envelope)
+            .instrument(send_span(&tracing::Span::current(), reply_to, &group))
+            .await
     }
 
     /// One SendMessageBatch per ten replies (and 1 MiB), in order: within

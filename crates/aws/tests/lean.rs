@@ -12,7 +12,7 @@ use bytes::Bytes;
 use fk_aws::calls::CallCounter;
 use fk_aws::clients::Clients;
 use fk_aws::lean::{LeanClient, LeanS3, Service};
-use fk_aws::sqs::SqsReplySink;
+use fk_aws::sqs::{SqsCommitQueue, SqsReplySink};
 use fk_aws::system::DynamoSystemStore;
 use fk_aws::user::S3UserStore;
 use fk_core::message::Message as _;
@@ -21,7 +21,9 @@ use fk_core::system::{
 };
 use fk_core::user::{UserStore, UserWrite};
 use fk_core::Stat;
-use fk_core::{OpResult, Outcome, Reply, ReplySink, SessionId};
+use fk_core::{
+    CommitQueue, CommitRequest, CreateMode, Op, OpResult, Outcome, Reply, ReplySink, SessionId,
+};
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -526,6 +528,68 @@ async fn a_reply_the_lean_call_cannot_send_is_sent_by_the_sdk() {
         seen[0].body["MessageDeduplicationId"]
     );
     assert_eq!(counter.take(), [("SQS.SendMessage".to_string(), 2)].into());
+}
+
+#[tokio::test]
+async fn a_push_with_binary_data_is_the_sdks_send_message_and_falls_back_to_it() {
+    let server = Scripted::start(vec![
+        Step::Answer(
+            500,
+            serde_json::json!({"__type": "com.amazonaws.sqs#InternalError"}),
+        ),
+        Step::Answer(
+            200,
+            serde_json::json!({"MessageId": "m-1", "MD5OfMessageBody": "x"}),
+        ),
+        Step::Answer(
+            200,
+            serde_json::json!({"MessageId": "m-2", "MD5OfMessageBody": "x"}),
+        ),
+    ])
+    .await;
+    let counter = CallCounter::new();
+    let clients = Clients::new(&sdk_for(&server.url, Counting::default()), &counter);
+    let queue = format!("{}/123456789012/distributor.fifo", server.url);
+    let commits =
+        SqsCommitQueue::new(clients.sqs.clone(), &queue).with_lean(clients.lean_sqs.clone());
+    let request = CommitRequest {
+        token: "0x0000000000000007-1".into(),
+        session: session(),
+        seq: 1,
+        reply_to: "q".into(),
+        time_ms: 1_700_000_000_000,
+        op: Op::Create {
+            path: "/a".into(),
+            data: Bytes::from_static(&[0, 159, 146, 150, 255]),
+            mode: CreateMode::Persistent,
+        },
+        pre: Vec::new(),
+        close_session: false,
+    };
+
+    // A push the lean call cannot make (500), then one it makes
+    commits.push(&request).await.unwrap();
+    commits.push(&request).await.unwrap();
+
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3, "lean, the SDK's, lean");
+    assert!(seen.iter().all(|s| s.target == "AmazonSQS.SendMessage"));
+    let (lean, sdk) = (&seen[0].body, &seen[1].body);
+    assert_eq!(
+        lean["MessageAttributes"]["payload"],
+        serde_json::json!({"DataType": "Binary", "BinaryValue": "AJ+Slv8="})
+    );
+    for field in [
+        "QueueUrl",
+        "MessageBody",
+        "MessageGroupId",
+        "MessageDeduplicationId",
+        "MessageAttributes",
+    ] {
+        assert_eq!(lean[field], sdk[field], "{field}: the SDK sends the same");
+    }
+    assert_eq!(&seen[2].body, lean);
+    assert_eq!(counter.take(), [("SQS.SendMessage".to_string(), 3)].into());
 }
 
 /// A configuration for AWS itself (no endpoint set).

@@ -108,7 +108,9 @@ async fn the_commit_queue_delivers_each_token_once_in_the_one_group() {
     // Given a FIFO queue as the distributor queue
     let (clients, _) = common::clients().await;
     let q = queue(&clients, "distributor").await;
-    let commits = SqsCommitQueue::new(clients.sqs.clone(), &q.url);
+    // (Through the lean transport: the data travels as a binary attribute.)
+    let commits =
+        SqsCommitQueue::new(clients.sqs.clone(), &q.url).with_lean(clients.lean_sqs.clone());
 
     // When a commit is pushed twice (a writer redelivery), then another
     commits.push(&commit_request(1)).await.unwrap();
@@ -148,7 +150,8 @@ async fn a_batch_of_commits_goes_out_as_one_message_in_order_and_deduplicated() 
     // writes, one of them pushed alone before
     let (clients, counter) = common::clients().await;
     let q = queue(&clients, "distributor-batch").await;
-    let commits = SqsCommitQueue::new(clients.sqs.clone(), &q.url);
+    let commits =
+        SqsCommitQueue::new(clients.sqs.clone(), &q.url).with_lean(clients.lean_sqs.clone());
     commits.push(&commit_request(1)).await.unwrap();
     let batch: Vec<_> = (1..=12).map(|seq| outgoing(commit_request(seq))).collect();
     counter.take();

@@ -31,7 +31,8 @@ impl WriterFunction {
         let sdk = sdk_config(config.aws.endpoint.as_deref(), &config.aws.region).await;
         let clients = Clients::new(&sdk, &calls);
         let delivery = Arc::new(AtomicU32::new(1));
-        let queue = SqsCommitQueue::new(clients.sqs.clone(), config.distributor_queue_url.clone());
+        let queue = SqsCommitQueue::new(clients.sqs.clone(), config.distributor_queue_url.clone())
+            .with_lean(clients.lean_sqs.clone());
         let commits: Arc<dyn CommitQueue> = match &config.crash_after_lock {
             Some(path) => Arc::new(CrashBeforePush {
                 inner: queue,

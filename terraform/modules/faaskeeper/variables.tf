@@ -301,7 +301,7 @@ variable "group_commit" {
 }
 
 variable "aws_transport" {
-  description = "How the functions send the calls every write makes, the writer's lock (DynamoDB UpdateItem), the distributor's reply (SQS SendMessage) and, on the S3 user store, the node's PutObject and GetObject (FK_AWS_TRANSPORT): \"lean\" signs and sends them as plain requests, about half the SDK's CPU per call, and lets the SDK make a call again whenever one gets no answer it takes (error, throttling, refused credentials); \"sdk\" sends every call through the AWS SDK. See docs/write-path.md, \"The lock and the reply without the SDK's orchestrator\"."
+  description = "How the functions send the calls every write makes, the writer's lock (DynamoDB UpdateItem) and push (SQS SendMessage), the distributor's commit (DynamoDB TransactWriteItems) and reply (SQS SendMessage) and, on the S3 user store, the node's PutObject and GetObject (FK_AWS_TRANSPORT): \"lean\" signs and sends them as plain requests, about half the SDK's CPU per call, and lets the SDK make a call again whenever one gets no answer it takes (error, throttling, refused credentials); \"sdk\" sends every call through the AWS SDK. See docs/write-path.md, \"The lock and the reply without the SDK's orchestrator\"."
   type        = string
   default     = "lean"
 
