@@ -34,10 +34,11 @@ pub const LOCK_TTL_MS: &str = "FK_LOCK_TTL_MS";
 /// The distributor commits each batch's writes as groups: `true` (the
 /// default) or `false` (one at a time).
 pub const GROUP_COMMIT: &str = "FK_GROUP_COMMIT";
-/// How the functions send the calls every write makes (the writer's lock,
-/// the distributor's reply): `lean` (the default: signed JSON requests,
-/// the SDK only when one gets no answer) or `sdk` (the SDK alone). See
-/// [`crate::lean`].
+/// How the functions send the calls every write makes (the writer's lock
+/// and push, the distributor's commit and reply, S3's object calls):
+/// `lean` (the default: signed requests without the SDK's orchestrator,
+/// the SDK only when one gets no answer it takes) or `sdk` (the SDK
+/// alone). See [`crate::lean`].
 pub const AWS_TRANSPORT: &str = "FK_AWS_TRANSPORT";
 /// An endpoint that replaces AWS's (the local emulator). Unset in production.
 pub const AWS_ENDPOINT: &str = "FK_AWS_ENDPOINT";
