@@ -188,37 +188,30 @@ fn transact_item_json(item: &TransactWriteItem) -> serde_json::Value {
             }
         }};
     }
-    let kind = if let Some(op) = item.update() {
+    let (kind, condition) = if let Some(op) = item.update() {
         common!(op);
         put("Key", lean::item_json(op.key()));
         put("UpdateExpression", text(op.update_expression()));
-        if let Some(condition) = op.condition_expression() {
-            put("ConditionExpression", text(condition));
-        }
-        "Update"
+        ("Update", op.condition_expression())
     } else if let Some(op) = item.delete() {
         common!(op);
         put("Key", lean::item_json(op.key()));
-        if let Some(condition) = op.condition_expression() {
-            put("ConditionExpression", text(condition));
-        }
-        "Delete"
+        ("Delete", op.condition_expression())
     } else if let Some(op) = item.put() {
         common!(op);
         put("Item", lean::item_json(op.item()));
-        if let Some(condition) = op.condition_expression() {
-            put("ConditionExpression", text(condition));
-        }
-        "Put"
+        ("Put", op.condition_expression())
     } else if let Some(op) = item.condition_check() {
         common!(op);
         put("Key", lean::item_json(op.key()));
-        put("ConditionExpression", text(op.condition_expression()));
-        "ConditionCheck"
+        ("ConditionCheck", Some(op.condition_expression()))
     } else {
         // No kind: DynamoDB refuses it, and the SDK's call then says why.
         return Value::Object(Map::new());
     };
+    if let Some(condition) = condition {
+        put("ConditionExpression", text(condition));
+    }
     let mut object = Map::with_capacity(1);
     object.insert(kind.to_string(), Value::Object(part));
     Value::Object(object)
