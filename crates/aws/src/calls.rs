@@ -13,10 +13,13 @@ use aws_smithy_types::config_bag::ConfigBag;
 
 /// Counts AWS API calls (and Redis round trips) by `"Service.Operation"`,
 /// e.g. `"DynamoDB.UpdateItem"`, `"S3.PutObject"`, `"SQS.SendMessage"`,
-/// `"Redis.Pipeline"`. Clones share one count.
+/// `"Redis.Pipeline"`, and apart from them the lean transport's fallbacks
+/// ([`crate::lean`]: a call the SDK makes again), by the same key. Clones
+/// share one count.
 #[derive(Clone, Default, Debug)]
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    fallbacks: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl CallCounter {
@@ -26,13 +29,24 @@ impl CallCounter {
 
     /// Counts one call.
     pub fn record(&self, key: &str) {
-        let mut counts = self.lock();
-        match counts.get_mut(key) {
-            Some(n) => *n += 1,
-            None => {
-                counts.insert(key.to_string(), 1);
-            }
-        }
+        add(&mut lock(&self.counts), key);
+    }
+
+    /// Counts one call of the lean transport that the SDK makes again (the
+    /// SDK's call is counted as a call by its interceptor).
+    pub fn record_fallback(&self, key: &str) {
+        add(&mut lock(&self.fallbacks), key);
+    }
+
+    /// The fallbacks so far, starting again from zero.
+    pub fn take_fallbacks(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *lock(&self.fallbacks))
+    }
+
+    /// Starts both counts again from zero.
+    pub fn reset(&self) {
+        self.take();
+        self.take_fallbacks();
     }
 
     /// The counts so far.
@@ -59,8 +73,21 @@ impl CallCounter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
-        // A panic while counting leaves a valid map: keep counting.
-        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.counts)
+    }
+}
+
+fn lock(counts: &Mutex<BTreeMap<String, u64>>) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
+    // A panic while counting leaves a valid map: keep counting.
+    counts.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn add(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
     }
 }
 
@@ -114,5 +141,21 @@ mod tests {
         let taken = counter.take();
         assert_eq!(taken["SQS.SendMessage"], 1);
         assert_eq!(clone.total(), 0);
+    }
+
+    #[test]
+    fn fallbacks_are_counted_apart_from_calls() {
+        let counter = CallCounter::new();
+        counter.record("DynamoDB.UpdateItem");
+        counter.clone().record_fallback("DynamoDB.UpdateItem");
+        assert_eq!(counter.total(), 1, "a fallback is not a call of its own");
+        assert_eq!(
+            counter.take_fallbacks(),
+            [("DynamoDB.UpdateItem".to_string(), 1)].into()
+        );
+        assert!(counter.take_fallbacks().is_empty());
+        counter.record_fallback("S3.PutObject");
+        counter.reset();
+        assert_eq!((counter.total(), counter.take_fallbacks().len()), (0, 0));
     }
 }

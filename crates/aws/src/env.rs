@@ -35,7 +35,8 @@ pub const LOCK_TTL_MS: &str = "FK_LOCK_TTL_MS";
 /// default) or `false` (one at a time).
 pub const GROUP_COMMIT: &str = "FK_GROUP_COMMIT";
 /// How the functions send the calls every write makes (the writer's lock
-/// and push, the distributor's commit and reply, S3's object calls):
+/// and push, the distributor's commit and reply, its writes to an S3 or
+/// DynamoDB user store):
 /// `lean` (the default: signed requests without the SDK's orchestrator,
 /// the SDK only when one gets no answer it takes) or `sdk` (the SDK
 /// alone). See [`crate::lean`].

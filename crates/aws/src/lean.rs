@@ -1,8 +1,10 @@
 //! A lean transport for the calls every write makes: the writer's lock
 //! (DynamoDB `UpdateItem`) and push (SQS `SendMessage`), the distributor's
-//! commit (`TransactWriteItems`) and reply (`SendMessage`) and, on the S3
-//! user store, the object's `PutObject` and `GetObject`. The request is the service's own (JSON for DynamoDB and
-//! SQS, S3's REST), signed with `aws-sigv4` (the SDK's own signer) and sent
+//! commit (`TransactWriteItems`) and reply (`SendMessage`), and its writes
+//! to user storage: on S3 the object's `PutObject` and `GetObject`, on
+//! DynamoDB the node's `PutItem` or `UpdateItem` and a batch's
+//! `TransactWriteItems`. The request is the service's own (JSON for
+//! DynamoDB and SQS, S3's REST), signed with `aws-sigv4` (the SDK's own signer) and sent
 //! on a pooled hyper connection, without the SDK's orchestrator, which
 //! costs about twice the CPU of the request itself (docs/profiles/README.md,
 //! "Without the orchestrator").
@@ -16,12 +18,12 @@
 //! makes the same call again with the SDK, whose retry policy, error
 //! classification and credentials cache then decide. Every such call is
 //! safe to make twice: the lock's condition lets its own token take it
-//! again, a commit carries one client request token (DynamoDB answers a
-//! token it has run as committed), a push or a reply is deduplicated by
-//! its id, a
-//! read reads again, and an
-//! object write is conditional on the object it replaces and writes the
-//! same bytes.
+//! again, a transaction carries one client request token (DynamoDB
+//! answers a token it has run as committed), a push or a reply is
+//! deduplicated by its id, a read reads again, a user-store item write is
+//! conditional on the stored zxid being at most its own and writes the
+//! same item, and an object write is conditional on the object it
+//! replaces and writes the same bytes.
 //!
 //! What it takes from the SDK's configuration, so that it talks to the
 //! same place as the SDK with the same identity:
@@ -139,6 +141,15 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The status and error code, to say why an answer was not taken.
+    pub fn describe(&self) -> String {
+        format!(
+            "status {} ({})",
+            self.status,
+            self.error_code().unwrap_or("no code")
+        )
+    }
+
     /// The error code of a failed call (`__type`'s part after `#`), as the
     /// JSON protocols give it.
     pub fn error_code(&self) -> Option<&str> {
@@ -294,6 +305,19 @@ impl Transport {
         })
     }
 
+    /// Notes that the caller did not take `operation`'s lean call (`why`)
+    /// and the SDK makes it again: counted as a fallback, and logged.
+    fn fell_back(&self, operation: &str, why: &dyn std::fmt::Display) {
+        self.counter
+            .record_fallback(&format!("{}.{operation}", self.counted_as));
+        tracing::info!(
+            service = self.counted_as,
+            operation,
+            %why,
+            "lean call not taken: the SDK makes it again"
+        );
+    }
+
     fn signed(
         &self,
         request: Outgoing<'_>,
@@ -442,6 +466,13 @@ impl LeanClient {
     /// counts its calls. `Ok` with any answer the service gave, `Err` when
     /// there is none. Credentials the service refuses are dropped, so that
     /// the next call asks the provider again.
+    /// Notes that the caller did not take `operation`'s call (`why`: a
+    /// [`Fallback`] or [`Answer::describe`]) and the SDK makes it again:
+    /// counted in the call counter's fallbacks, and logged.
+    pub fn fell_back(&self, operation: &str, why: &dyn std::fmt::Display) {
+        self.inner.transport.fell_back(operation, why);
+    }
+
     pub async fn call(&self, operation: &str, body: &Value) -> Result<Answer, Fallback> {
         let inner = &self.inner;
         let payload = serde_json::to_vec(body).map_err(|e| Fallback(e.to_string()))?;
@@ -580,6 +611,11 @@ impl LeanS3 {
     }
 
     /// One GetObject of `key`.
+    /// As [`LeanClient::fell_back`].
+    pub fn fell_back(&self, operation: &str, why: &dyn std::fmt::Display) {
+        self.inner.transport.fell_back(operation, why);
+    }
+
     pub async fn get_object(&self, key: &str) -> Result<Response, Fallback> {
         let url = self.object_url(key);
         let request = Outgoing {

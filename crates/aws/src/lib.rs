@@ -8,8 +8,8 @@
 //! - [`clients`]: the SDK configuration and clients, built once per process;
 //!   [`calls`]: a counter of every call they make (tests and benchmarks);
 //!   [`lean`]: the fast path of the lock, the push, the commit, the reply
-//!   and S3's object calls without the SDK's orchestrator, which falls back
-//!   to the SDK.
+//!   and the user-store writes (S3, DynamoDB) without the SDK's
+//!   orchestrator, which falls back to the SDK.
 //! - [`system`]: [`SystemStore`](fk_core::system::SystemStore) on DynamoDB.
 //! - [`user`]: [`UserStore`](fk_core::UserStore) on S3, DynamoDB or Redis,
 //!   each behind a cargo feature of the same name (`s3`, `dynamodb`,
@@ -71,7 +71,9 @@
 //!   answer it takes.
 //! - DynamoDB (key `path`): `data` B (absent when empty), `stat` M of the
 //!   eleven numbers, `children` SS (absent when empty). One call per write
-//!   and per read.
+//!   (PutItem or UpdateItem; a batch one TransactWriteItems per ≤ 100
+//!   writes) and per read. Writes go through [`lean`] when the store has
+//!   it, again through the SDK if that gets no answer it takes.
 //! - Redis: hash `<prefix>:n:<path>` with `data` (bytes) and `stat` (JSON),
 //!   set `<prefix>:c:<path>` of child names. One atomic pipeline per write
 //!   and per read.
@@ -109,3 +111,4 @@ pub mod user;
 
 mod attrs;
 mod errors;
+mod transaction;

@@ -309,16 +309,11 @@ async fn lean_send_message(
     match lean.call("SendMessage", &body).await {
         Ok(answer) if answer.status == 200 && answer.body.get("MessageId").is_some() => true,
         Ok(answer) => {
-            tracing::info!(
-                status = answer.status,
-                code = answer.error_code(),
-                queue_url,
-                "lean SendMessage not taken as sent: the SDK sends it"
-            );
+            lean.fell_back("SendMessage", &answer.describe());
             false
         }
         Err(why) => {
-            tracing::info!(%why, queue_url, "lean SendMessage gave no answer: the SDK sends it");
+            lean.fell_back("SendMessage", &why);
             false
         }
     }

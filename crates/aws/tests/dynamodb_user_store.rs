@@ -10,7 +10,7 @@ use fk_aws::calls::CallCounter;
 use fk_aws::clients::Clients;
 use fk_aws::deployment::UserStoreConfig;
 use fk_aws::schema;
-use fk_aws::user::{self, DYNAMODB_MAX_DATA};
+use fk_aws::user::{self, DynamoUserStore, DYNAMODB_MAX_DATA};
 use fk_core::user::{ChildChange, UserStore, UserWrite};
 use fk_core::Stat;
 
@@ -38,6 +38,102 @@ async fn store() -> Arc<dyn UserStore> {
 }
 
 user_store_contract!(store().await);
+
+/// A fresh table's store that writes through the SDK alone (the store
+/// above writes through the lean transport first).
+async fn sdk_store() -> Arc<dyn UserStore> {
+    let (_, clients, _, table) = fixture().await;
+    Arc::new(DynamoUserStore::new(clients.dynamodb.clone(), table))
+}
+
+mod through_the_sdk_alone {
+    use super::*;
+
+    user_store_contract!(sdk_store().await);
+}
+
+/// A node's item as stored, without its key.
+async fn raw_item(
+    clients: &Clients,
+    table: &str,
+    path: &str,
+) -> std::collections::HashMap<String, AttributeValue> {
+    let mut item = clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key("path", AttributeValue::S(path.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    item.remove("path");
+    item
+}
+
+#[tokio::test]
+async fn the_lean_transport_and_the_sdk_write_the_same_items() {
+    // Given one table written by a store on the lean transport and by one
+    // on the SDK alone, each on its own node
+    let (lean, clients, counter, table) = fixture().await;
+    let sdk = DynamoUserStore::new(clients.dynamodb.clone(), &table);
+    let (a, b) = (path("lean"), path("sdk"));
+    let with_children = Stat {
+        num_children: 1,
+        ..stat(2)
+    };
+    let in_flight = fk_core::watch::InFlight([("0x00000000000000ab".parse().unwrap(), 7)].into());
+    let writes = |p: &str| {
+        vec![
+            create(p, BINARY),
+            UserWrite::SetData {
+                path: p.into(),
+                data: Bytes::from_static(b""),
+                stat: stat(1),
+                in_flight: in_flight.clone(),
+            },
+            child(p, ChildChange::Added("c".into()), 1),
+            UserWrite::SetData {
+                path: p.into(),
+                data: Bytes::from_static(b"y"),
+                stat: with_children,
+                in_flight: Default::default(),
+            },
+            child(p, ChildChange::Removed("c".into()), 2),
+            UserWrite::Delete { path: p.into() },
+        ]
+    };
+    for (zxid, (on_lean, on_sdk)) in writes(&a).iter().zip(writes(&b).iter()).enumerate() {
+        let zxid = zxid as i64 + 1;
+        counter.take();
+
+        // When each applies the same write
+        lean.apply(zxid, on_lean).await.unwrap();
+        let lean_calls = counter.take();
+        sdk.apply(zxid, on_sdk).await.unwrap();
+
+        // Then the lean one made one call (no fallback) as the SDK did,
+        // and both items are the same
+        assert_eq!(lean_calls, counter.take(), "write {zxid}");
+        assert_eq!(lean_calls.values().sum::<u64>(), 1, "write {zxid}");
+        let (mut x, mut y) = (
+            raw_item(&clients, &table, &a).await,
+            raw_item(&clients, &table, &b).await,
+        );
+        // A tombstone's expiry is the clock's.
+        x.remove("expiresAt");
+        y.remove("expiresAt");
+        assert_eq!(x, y, "write {zxid}");
+    }
+
+    // And an older write is refused by both alike, as an answer
+    counter.take();
+    lean.apply(1, &create(&a, BINARY)).await.unwrap();
+    assert_eq!(counter.take(), [("DynamoDB.PutItem".to_string(), 1)].into());
+    assert!(lean.get(&a).await.unwrap().is_none());
+}
 
 #[tokio::test]
 async fn every_write_is_one_call() {

@@ -14,12 +14,12 @@ use fk_aws::clients::Clients;
 use fk_aws::lean::{LeanClient, LeanS3, Service};
 use fk_aws::sqs::{SqsCommitQueue, SqsReplySink};
 use fk_aws::system::DynamoSystemStore;
-use fk_aws::user::S3UserStore;
+use fk_aws::user::{DynamoUserStore, S3UserStore};
 use fk_core::message::Message as _;
 use fk_core::system::{
     CommitOutcome, LockOutcome, LockRequest, NodeRecord, NodeWrite, SystemCommit, SystemStore,
 };
-use fk_core::user::{UserStore, UserWrite};
+use fk_core::user::{CommitWrites, UserStore, UserWrite};
 use fk_core::Stat;
 use fk_core::{
     CommitQueue, CommitRequest, CreateMode, Op, OpResult, Outcome, Reply, ReplySink, SessionId,
@@ -416,6 +416,92 @@ async fn a_commit_is_one_call_and_a_cancellation_is_read_from_its_reasons() {
     assert_ne!(
         seen[0].body["ClientRequestToken"], seen[1].body["ClientRequestToken"],
         "each transaction has a token of its own"
+    );
+}
+
+/// A DynamoDB user store on `sdk` through the lean transport.
+fn dynamodb_user_store(sdk: &SdkConfig, counter: &CallCounter) -> DynamoUserStore {
+    let clients = Clients::new(sdk, counter);
+    DynamoUserStore::new(clients.dynamodb.clone(), "user").with_lean(clients.lean_dynamodb)
+}
+
+#[tokio::test]
+async fn a_user_store_write_the_lean_call_cannot_make_is_the_same_call_by_the_sdk() {
+    let added = UserWrite::Children {
+        path: "/p".into(),
+        stat: Stat::default(),
+        change: fk_core::user::ChildChange::Added("c".into()),
+        in_flight: Default::default(),
+    };
+    let session = session();
+    let both = [create("/a", b"\x00\xff"), added.clone()];
+    let batch = [CommitWrites {
+        zxid: 9,
+        session,
+        writes: &both,
+    }];
+    for first in [
+        Step::Hang,
+        Step::Answer(500, serde_json::json!({"__type": "InternalServerError"})),
+    ] {
+        for (write, operation) in [
+            (&both[0], "PutItem"),
+            (&added, "UpdateItem"),
+            (&both[0], "TransactWriteItems"),
+        ] {
+            let server = Scripted::start(vec![
+                first.clone(),
+                Step::Answer(200, serde_json::json!({})),
+            ])
+            .await;
+            let counter = CallCounter::new();
+            let store = dynamodb_user_store(&sdk_for(&server.url, Counting::default()), &counter);
+
+            if operation == "TransactWriteItems" {
+                store.apply_batch(&batch).await.unwrap();
+            } else {
+                store.apply(9, write).await.unwrap();
+            }
+
+            let seen = server.seen();
+            assert_eq!(seen.len(), 2, "{operation}: one lean call, then the SDK's");
+            let target = format!("DynamoDB_20120810.{operation}");
+            assert_eq!((&seen[0].target, &seen[1].target), (&target, &target));
+            assert_eq!(seen[0].body, seen[1].body, "{operation}: the same request");
+            assert_eq!(
+                counter.take(),
+                [(format!("DynamoDB.{operation}"), 2)].into(),
+                "{operation}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_superseded_user_store_write_is_an_answer_from_one_lean_call() {
+    let failed = serde_json::json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+        "message": "The conditional request failed",
+    });
+    let server = Scripted::start(vec![Step::Answer(400, failed)]).await;
+    let counter = CallCounter::new();
+    let store = dynamodb_user_store(&sdk_for(&server.url, Counting::default()), &counter);
+
+    store.apply(3, &create("/a", b"x")).await.unwrap();
+
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].body["ConditionExpression"],
+        "attribute_not_exists(#zxid) OR #zxid <= :zxid"
+    );
+    assert_eq!(
+        seen[0].body["ExpressionAttributeValues"][":zxid"],
+        serde_json::json!({"N": "3"})
+    );
+    assert_eq!(
+        seen[0].body["Item"]["data"],
+        serde_json::json!({"B": "eA=="})
     );
 }
 

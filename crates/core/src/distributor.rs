@@ -500,7 +500,9 @@ impl Distributor {
                     stop_before = Some(m.index);
                 }
                 CommitOutcome::LockLost { path } => {
-                    tracing::warn!(parent: &span, %path, token = %req.token, "lock expired before commit");
+                    span.in_scope(
+                        || tracing::warn!(%path, token = %req.token, "lock expired before commit"),
+                    );
                     done[m.index] = Some(
                         self.refuse(req, Error::OperationTimeout)
                             .instrument(span)
@@ -516,7 +518,7 @@ impl Distributor {
                 }
                 CommitOutcome::Duplicate => {
                     // Committed before under another commit id, or refused.
-                    tracing::info!(parent: &span, token = %req.token, "dropping a copy of a decided request");
+                    span.in_scope(|| tracing::info!(token = %req.token, "dropping a copy of a decided request"));
                     self.release(req).instrument(span).await?;
                     done[m.index] = Some(Distributed::Duplicate);
                 }

@@ -67,7 +67,7 @@ where
             Err(e) => {
                 tracing::error!(message_id = id, error = %e, "unreadable message: moved to the dead-letter queue");
                 fk_aws::sqs::bury(&ctx.sqs, &ctx.dead_letter_url, record, &e.to_string()).await?;
-                ctx.calls.take();
+                ctx.calls.reset();
                 summary.buried += 1;
                 continue;
             }
@@ -79,12 +79,14 @@ where
         match handle(message, delivery).instrument(span.clone()).await {
             Ok(outcome) => {
                 let calls = ctx.calls.take();
+                let fallbacks = ctx.calls.take_fallbacks();
                 tracing::info!(
                     message_id = id,
                     deliveries,
                     outcome = %outcome,
                     aws_calls = calls.values().sum::<u64>(),
                     calls = %serde_json::to_string(&calls).unwrap_or_default(),
+                    lean_fallbacks = fallbacks.values().sum::<u64>(),
                     duration_ms = started.elapsed().as_secs_f64() * 1e3,
                     "handled"
                 );
@@ -92,7 +94,7 @@ where
             }
             Err(e) => {
                 tracing::warn!(message_id = id, deliveries, error = %e, "backend failure: the batch will be delivered again");
-                ctx.calls.take();
+                ctx.calls.reset();
                 return Err(e);
             }
         }
@@ -195,48 +197,55 @@ where
             }
             Err(e) => {
                 let span = record_span(record, deliveries, None);
-                tracing::error!(parent: &span, message_id = id, error = %e, "unreadable message: moved to the dead-letter queue");
+                // In the record's span when it is made, else in the invocation's.
+                span.in_scope(|| tracing::error!(message_id = id, error = %e, "unreadable message: moved to the dead-letter queue"));
                 fk_aws::sqs::bury(&ctx.sqs, &ctx.dead_letter_url, record, &e.to_string()).await?;
                 summary.buried += 1;
             }
         }
     }
     if received.is_empty() {
-        ctx.calls.take();
+        ctx.calls.reset();
         return Ok(summary);
     }
     let size = received.len();
     match handle(received).await {
         Ok((received, outcomes)) => {
             let calls = ctx.calls.take();
+            let fallbacks = ctx.calls.take_fallbacks();
             for (i, (r, outcome)) in received.iter().zip(&outcomes).enumerate() {
                 let last = i + 1 == size;
-                let (aws_calls, call_list) = if last {
+                let (aws_calls, call_list, lean_fallbacks) = if last {
                     (
                         calls.values().sum::<u64>(),
                         serde_json::to_string(&calls).unwrap_or_default(),
+                        fallbacks.values().sum::<u64>(),
                     )
                 } else {
-                    (0, "{}".to_string())
+                    (0, "{}".to_string(), 0)
                 };
-                tracing::info!(
-                    parent: &r.span,
-                    message_id = %r.message_id,
-                    deliveries = r.delivery.count,
-                    outcome = %outcome,
-                    batch = size,
-                    aws_calls,
-                    calls = %call_list,
-                    duration_ms = started.elapsed().as_secs_f64() * 1e3,
-                    "handled"
-                );
+                // In the record's span when it is made (traces on), else in
+                // the invocation's, whose id the log line then carries.
+                r.span.in_scope(|| {
+                    tracing::info!(
+                        message_id = %r.message_id,
+                        deliveries = r.delivery.count,
+                        outcome = %outcome,
+                        batch = size,
+                        aws_calls,
+                        calls = %call_list,
+                        lean_fallbacks,
+                        duration_ms = started.elapsed().as_secs_f64() * 1e3,
+                        "handled"
+                    )
+                });
             }
             summary.handled += outcomes.len();
             Ok(summary)
         }
         Err(e) => {
             tracing::warn!(batch = size, error = %e, "backend failure: the batch will be delivered again");
-            ctx.calls.take();
+            ctx.calls.reset();
             Err(e)
         }
     }
@@ -394,6 +403,52 @@ mod tests {
             .unwrap();
         assert_eq!(summary.handled, 4);
         assert_eq!(seen, [(1, false), (2, false), (3, false), (4, true)]);
+    }
+
+    /// The `"handled"` lines' fields, as the functions log them.
+    fn handled_lines(captured: &crate::testing::Captured) -> Vec<serde_json::Value> {
+        captured
+            .lines()
+            .into_iter()
+            .filter(|line| line["fields"]["message"] == "handled")
+            .map(|line| line["fields"].clone())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_handled_line_counts_the_calls_and_the_lean_fallbacks_of_its_message() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let captured = crate::testing::Captured::default();
+        let subscriber = tracing_subscriber::registry().with(crate::log_layer(
+            tracing_subscriber::EnvFilter::new("info"),
+            captured.clone(),
+        ));
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let ctx = context();
+
+        for_each_in_order(&event(&["a", "b"]), &ctx, |m: Text, _| {
+            if m.0 == "a" {
+                ctx.calls.record("DynamoDB.UpdateItem");
+                ctx.calls.record("DynamoDB.UpdateItem");
+                ctx.calls.record_fallback("DynamoDB.UpdateItem");
+            } else {
+                ctx.calls.record("SQS.SendMessage");
+            }
+            async { Ok(String::new()) }
+        })
+        .await
+        .unwrap();
+
+        let lines = handled_lines(&captured);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(
+            (&lines[0]["aws_calls"], &lines[0]["lean_fallbacks"]),
+            (&2.into(), &1.into())
+        );
+        assert_eq!(
+            (&lines[1]["aws_calls"], &lines[1]["lean_fallbacks"]),
+            (&1.into(), &0.into())
+        );
     }
 
     #[tokio::test]

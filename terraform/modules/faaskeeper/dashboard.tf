@@ -3,7 +3,9 @@
 # queues: age of the oldest message (the queue wait a trace shows as
 # "queued") and depth; dead-letter queues: depth (any message there is a
 # write that failed for good), with the heartbeat's failure queue (a run
-# that failed for good); DynamoDB: throttled reads and writes. The
+# that failed for good); DynamoDB: throttled reads and writes; with
+# metrics_enabled, the lean transport's fallbacks (calls the SDK made
+# again: a steady rate means the lean path is not working there). The
 # traces themselves are in X-Ray or Tempo (observability/README.md).
 
 locals {
@@ -38,7 +40,12 @@ locals {
     height = 6
   }
 
-  dashboard_widgets = [
+  dashboard_lean_fallbacks = [
+    for m in [module.writer, module.distributor, module.watch] :
+    [var.metrics_namespace, m.lean_fallbacks_metric_name] if m.lean_fallbacks_metric_name != null
+  ]
+
+  dashboard_widgets = concat([
     {
       title   = "Function duration p50 (ms)"
       stat    = "p50"
@@ -77,7 +84,13 @@ locals {
         [for t in local.dashboard_tables : ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", t]],
       )
     },
-  ]
+    ], length(local.dashboard_lean_fallbacks) == 0 ? [] : [
+    {
+      title   = "Lean transport fallbacks (calls the AWS SDK made again)"
+      stat    = "Sum"
+      metrics = local.dashboard_lean_fallbacks
+    },
+  ])
 }
 
 resource "aws_cloudwatch_dashboard" "this" {

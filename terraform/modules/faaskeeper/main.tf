@@ -255,6 +255,8 @@ module "writer" {
   batch_size                   = var.writer_batch_size
 
   log_retention_in_days = var.log_retention_in_days
+  metrics_enabled       = var.metrics_enabled
+  metrics_namespace     = var.metrics_namespace
   alarms_enabled        = var.alarms_enabled
   alarm_actions         = var.alarm_actions
   tags                  = var.tags
@@ -288,6 +290,8 @@ module "distributor" {
   vpc_security_group_ids = var.distributor_vpc_security_group_ids
 
   log_retention_in_days = var.log_retention_in_days
+  metrics_enabled       = var.metrics_enabled
+  metrics_namespace     = var.metrics_namespace
   alarms_enabled        = var.alarms_enabled
   alarm_actions         = var.alarm_actions
   tags                  = var.tags
@@ -318,6 +322,8 @@ module "watch" {
   batch_size                   = var.watch_batch_size
 
   log_retention_in_days = var.log_retention_in_days
+  metrics_enabled       = var.metrics_enabled
+  metrics_namespace     = var.metrics_namespace
   alarms_enabled        = var.alarms_enabled
   alarm_actions         = var.alarm_actions
   tags                  = var.tags
@@ -352,9 +358,11 @@ module "heartbeat" {
   log_kms_key_id                 = var.log_kms_key_arn
 
   log_retention_in_days = var.log_retention_in_days
-  alarms_enabled        = var.alarms_enabled
-  alarm_actions         = var.alarm_actions
-  tags                  = var.tags
+  # Its runs log no "handled" lines: nothing to count.
+  metrics_enabled = false
+  alarms_enabled  = var.alarms_enabled
+  alarm_actions   = var.alarm_actions
+  tags            = var.tags
 }
 
 module "heartbeat_schedule" {

@@ -301,7 +301,7 @@ variable "group_commit" {
 }
 
 variable "aws_transport" {
-  description = "How the functions send the calls every write makes, the writer's lock (DynamoDB UpdateItem) and push (SQS SendMessage), the distributor's commit (DynamoDB TransactWriteItems) and reply (SQS SendMessage) and, on the S3 user store, the node's PutObject and GetObject (FK_AWS_TRANSPORT): \"lean\" signs and sends them as plain requests, about half the SDK's CPU per call, and lets the SDK make a call again whenever one gets no answer it takes (error, throttling, refused credentials); \"sdk\" sends every call through the AWS SDK. See docs/write-path.md, \"The lock and the reply without the SDK's orchestrator\"."
+  description = "How the functions send the calls every write makes, the writer's lock (DynamoDB UpdateItem) and push (SQS SendMessage), the distributor's commit (DynamoDB TransactWriteItems) and reply (SQS SendMessage) and its writes to user storage (S3 PutObject and GetObject; DynamoDB PutItem, UpdateItem and TransactWriteItems) (FK_AWS_TRANSPORT): \"lean\" signs and sends them as plain requests, about half the SDK's CPU per call, and lets the SDK make a call again whenever one gets no answer it takes (error, throttling, refused credentials); \"sdk\" sends every call through the AWS SDK. See docs/write-path.md, \"The lock and the reply without the SDK's orchestrator\"."
   type        = string
   default     = "lean"
 
@@ -483,6 +483,23 @@ variable "log_retention_in_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.log_retention_in_days)
     error_message = "The log_retention_in_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, …, 3653)."
+  }
+}
+
+variable "metrics_enabled" {
+  description = "Count the lean transport's fallbacks (calls the AWS SDK made again after a lean call got no answer the function takes) as CloudWatch metrics: a log metric filter on the writer's, distributor's and watch function's log groups, and a widget on the dashboard."
+  type        = bool
+  default     = true
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the metrics metrics_enabled creates (<function name>-LeanFallbacks)."
+  type        = string
+  default     = "FaaSKeeper"
+
+  validation {
+    condition     = length(var.metrics_namespace) > 0 && length(var.metrics_namespace) <= 255 && !can(regex("^AWS/", var.metrics_namespace))
+    error_message = "The metrics_namespace must be 1 to 255 characters and not start with \"AWS/\" (reserved for AWS's own)."
   }
 }
 

@@ -73,6 +73,24 @@ resource "aws_cloudwatch_log_group" "this" {
   tags = var.tags
 }
 
+# The lean transport's fallbacks (crates/aws/src/lean.rs): calls the AWS SDK
+# made again because a lean call got no answer the function takes. A few
+# under throttling or errors are expected; a steady rate means the lean path
+# is not working here, and every such call is paid twice.
+resource "aws_cloudwatch_log_metric_filter" "lean_fallbacks" {
+  count = var.metrics_enabled ? 1 : 0
+
+  name           = "${var.function_name}-lean-fallbacks"
+  log_group_name = aws_cloudwatch_log_group.this.name
+  pattern        = "{ $.fields.lean_fallbacks > 0 }"
+
+  metric_transformation {
+    name      = "${var.function_name}-LeanFallbacks"
+    namespace = var.metrics_namespace
+    value     = "$.fields.lean_fallbacks"
+  }
+}
+
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_50:traces go through OpenTelemetry (observability/); tracing_mode = "Active" turns X-Ray on
   #checkov:skip=CKV_AWS_115:reserved_concurrent_executions is an input, unreserved (-1) by default: a reservation takes capacity from the account's pool, and queue-fed functions are already bounded by their FIFO message groups

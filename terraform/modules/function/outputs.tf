@@ -42,3 +42,8 @@ output "cloudwatch_metric_alarm_arn" {
   description = "ARN of the errors alarm, or null."
   value       = try(aws_cloudwatch_metric_alarm.errors[0].arn, null)
 }
+
+output "lean_fallbacks_metric_name" {
+  description = "Name of the function's LeanFallbacks metric in metrics_namespace (calls the AWS SDK made again after the lean transport got no answer), or null when metrics_enabled is false."
+  value       = try(aws_cloudwatch_log_metric_filter.lean_fallbacks[0].metric_transformation[0].name, null)
+}

@@ -260,6 +260,23 @@ variable "batch_size" {
   }
 }
 
+variable "metrics_enabled" {
+  description = "Turn the function's \"handled\" log lines into CloudWatch metrics (a metric filter on its log group): LeanFallbacks, the calls the AWS SDK made again after the lean transport got no answer."
+  type        = bool
+  default     = true
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the metrics metrics_enabled creates; each is named after the function (<function_name>-LeanFallbacks)."
+  type        = string
+  default     = "FaaSKeeper"
+
+  validation {
+    condition     = length(var.metrics_namespace) > 0 && length(var.metrics_namespace) <= 255 && !can(regex("^AWS/", var.metrics_namespace))
+    error_message = "The metrics_namespace must be 1 to 255 characters and not start with \"AWS/\" (reserved for AWS's own)."
+  }
+}
+
 variable "alarms_enabled" {
   description = "Create the errors alarm."
   type        = bool

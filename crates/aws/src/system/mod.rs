@@ -100,18 +100,13 @@ impl DynamoSystemStore {
         let answer = match lean.call("UpdateItem", &body).await {
             Ok(answer) => answer,
             Err(why) => {
-                tracing::info!(%why, path = req.path, "lean lock call gave no answer: the SDK makes it");
+                lean.fell_back("UpdateItem", &why);
                 return None;
             }
         };
         let outcome = lock_outcome(&answer);
         if outcome.is_none() {
-            tracing::info!(
-                status = answer.status,
-                code = answer.error_code(),
-                path = req.path,
-                "lean lock call not taken as an answer: the SDK makes it"
-            );
+            lean.fell_back("UpdateItem", &answer.describe());
         }
         outcome
     }

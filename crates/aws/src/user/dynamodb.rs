@@ -13,11 +13,13 @@
 //!
 //! Calls per write: `Create`, `Delete` and `SetData` on a node without
 //! children one PutItem; `SetData` on a node with children and `Children`
-//! one UpdateItem. A read is one consistent GetItem.
+//! one UpdateItem; a batch one TransactWriteItems per chunk. A read is one
+//! consistent GetItem. Writes go through the lean transport
+//! ([`crate::lean`]) when the store has one, and again through the SDK,
+//! the identical request, when that gets no answer it takes.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::BuildError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use bytes::Bytes;
@@ -30,7 +32,9 @@ use fk_core::Stat;
 
 use crate::attrs::{self, n, s, Item};
 use crate::errors::{self, malformed, DYNAMODB};
+use crate::lean::LeanClient;
 use crate::schema::USER_KEY;
+use crate::transaction;
 
 const DATA: &str = "data";
 const STAT: &str = "stat";
@@ -51,6 +55,7 @@ const IN_FLIGHT: &str = "inFlight";
 #[derive(Debug, Clone)]
 pub struct DynamoUserStore {
     client: aws_sdk_dynamodb::Client,
+    lean: Option<LeanClient>,
     table: String,
 }
 
@@ -58,37 +63,16 @@ impl DynamoUserStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         DynamoUserStore {
             client,
+            lean: None,
             table: table.into(),
         }
     }
 
-    /// One conditional UpdateItem; `#data`, `#stat`, `#children`,
-    /// `#inFlight`, `#zxid` and `#tombstone` name the attributes.
-    async fn update(
-        &self,
-        path: &str,
-        zxid: i64,
-        expression: &str,
-        values: Vec<(&str, AttributeValue)>,
-    ) -> Result<bool, StoreError> {
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(USER_KEY, s(path))
-            .update_expression(expression)
-            .condition_expression(NOT_NEWER)
-            .expression_attribute_values(":zxid", n(zxid));
-        for name in [DATA, STAT, CHILDREN, IN_FLIGHT, ZXID, TOMBSTONE] {
-            // DynamoDB rejects names the expressions do not use.
-            if expression.contains(&format!("#{name}")) || name == ZXID {
-                request = request.expression_attribute_names(format!("#{name}"), name);
-            }
-        }
-        for (label, value) in values {
-            request = request.expression_attribute_values(label, value);
-        }
-        errors::applied("UpdateItem", request.send().await)
+    /// Writes through `lean` first (the SDK's client still makes the
+    /// reads, and the writes when `lean` gives no answer it takes).
+    pub fn with_lean(mut self, lean: Option<LeanClient>) -> Self {
+        self.lean = lean;
+        self
     }
 
     /// A superseded child change settles its name by the child's own
@@ -154,21 +138,81 @@ impl DynamoUserStore {
         }
     }
 
-    /// One conditional PutItem of the whole item.
-    async fn put(&self, item: Item) -> Result<(), StoreError> {
-        let zxid = item.get(ZXID).cloned().expect("every item has its zxid");
+    /// One write on its own, as the PutItem or UpdateItem of its
+    /// transaction item (the same condition): whether it applied.
+    /// Through the lean transport first when the store has it; the SDK
+    /// makes the same call when that gets no answer it takes (a second
+    /// write of the same zxid applies the same change again).
+    async fn write_one(&self, zxid: i64, write: &UserWrite) -> Result<bool, StoreError> {
+        let item = self
+            .transact_item(zxid, write)
+            .map_err(|e| StoreError::permanent(DYNAMODB, format!("building a write: {e}")))?;
+        if let Some(lean) = &self.lean {
+            if let Some(applied) = lean_write_one(lean, &item).await {
+                return Ok(applied);
+            }
+        }
+        if let Some(put) = item.put {
+            let result = self
+                .client
+                .put_item()
+                .table_name(put.table_name)
+                .set_item(Some(put.item))
+                .set_condition_expression(put.condition_expression)
+                .set_expression_attribute_names(put.expression_attribute_names)
+                .set_expression_attribute_values(put.expression_attribute_values)
+                .send()
+                .await;
+            // A failed condition: a later commit wrote the item.
+            return errors::applied("PutItem", result);
+        }
+        let Some(update) = item.update else {
+            return Err(StoreError::permanent(
+                DYNAMODB,
+                "a write is a put or an update",
+            ));
+        };
         let result = self
             .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(NOT_NEWER)
-            .expression_attribute_names("#zxid", ZXID)
-            .expression_attribute_values(":zxid", zxid)
+            .update_item()
+            .table_name(update.table_name)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
             .send()
             .await;
-        // A failed condition: a later commit wrote the item.
-        errors::applied("PutItem", result).map(|_| ())
+        errors::applied("UpdateItem", result)
+    }
+}
+
+/// [`DynamoUserStore::write_one`] through the lean transport: `None` when
+/// it gave no answer this takes (a success, or a failed condition).
+async fn lean_write_one(lean: &LeanClient, item: &TransactWriteItem) -> Option<bool> {
+    let (operation, body) = match transaction::item_json(item) {
+        serde_json::Value::Object(mut kinds) => match (kinds.remove("Put"), kinds.remove("Update"))
+        {
+            (Some(body), None) => ("PutItem", body),
+            (None, Some(body)) => ("UpdateItem", body),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let answer = match lean.call(operation, &body).await {
+        Ok(answer) => answer,
+        Err(why) => {
+            lean.fell_back(operation, &why);
+            return None;
+        }
+    };
+    match (answer.status, answer.error_code()) {
+        (200, _) => Some(true),
+        (_, Some("ConditionalCheckFailedException")) => Some(false),
+        _ => {
+            lean.fell_back(operation, &answer.describe());
+            None
+        }
     }
 }
 
@@ -391,20 +435,11 @@ impl UserStore for DynamoUserStore {
 
     async fn apply(&self, zxid: i64, write: &UserWrite) -> Result<(), StoreError> {
         tracing::Span::current().record("db.system", "dynamodb");
-        match action(zxid, write) {
-            Action::Put(item) => self.put(item).await,
-            Action::Update {
-                path,
-                expression,
-                values,
-            } => {
-                let applied = self.update(path, zxid, &expression, values).await?;
-                if let (false, UserWrite::Children { change, .. }) = (applied, write) {
-                    self.settle_child(path, change.name()).await?;
-                }
-                Ok(())
-            }
+        let applied = self.write_one(zxid, write).await?;
+        if let (false, UserWrite::Children { path, change, .. }) = (applied, write) {
+            self.settle_child(path, change.name()).await?;
         }
+        Ok(())
     }
 
     /// One `TransactWriteItems` per up to 100 writes (and 4 MB), in order:
@@ -426,22 +461,15 @@ impl UserStore for DynamoUserStore {
                 .map(|(zxid, write)| self.transact_item(*zxid, write))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| StoreError::permanent(DYNAMODB, format!("building a batch: {e}")))?;
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            let Err(err) = result else { continue };
-            let superseded = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .any(|r| r.code() == Some("ConditionalCheckFailed")),
-                _ => false,
+            let Some(reasons) = transaction::write(&self.client, self.lean.as_ref(), items).await?
+            else {
+                continue;
             };
+            let superseded = reasons
+                .iter()
+                .any(|r| r.code() == Some("ConditionalCheckFailed"));
             if !superseded {
-                return Err(errors::sdk(DYNAMODB, "TransactWriteItems", err));
+                return Err(transaction::cancelled(&reasons));
             }
             for &(zxid, write) in &chunk {
                 self.apply(zxid, write).await?;

@@ -65,9 +65,10 @@ pub async fn connect(
             S3UserStore::new(clients.s3.clone(), bucket).with_lean(clients.lean_s3(bucket)),
         ),
         #[cfg(feature = "dynamodb")]
-        UserStoreConfig::Dynamodb { table } => {
-            Arc::new(DynamoUserStore::new(clients.dynamodb.clone(), table))
-        }
+        UserStoreConfig::Dynamodb { table } => Arc::new(
+            DynamoUserStore::new(clients.dynamodb.clone(), table)
+                .with_lean(clients.lean_dynamodb.clone()),
+        ),
         #[cfg(feature = "redis")]
         UserStoreConfig::Redis {
             url,

@@ -453,7 +453,7 @@ async fn lean_fetch(lean: &LeanS3, path: &str) -> Option<Result<Option<Fetched>,
         Ok(r) => format!("status {} {:?}", r.status, lean::s3_error_code(&r.body)),
         Err(why) => why.0,
     };
-    tracing::info!(%why, path, "lean GetObject not taken as an answer: the SDK makes it");
+    lean.fell_back("GetObject", &why);
     None
 }
 
@@ -486,7 +486,7 @@ async fn lean_put(
         Ok(r) => format!("status {} {:?}", r.status, lean::s3_error_code(&r.body)),
         Err(why) => why.0,
     };
-    tracing::info!(%why, path, "lean PutObject not taken as an answer: the SDK makes it");
+    lean.fell_back("PutObject", &why);
     None
 }
 
