@@ -624,8 +624,10 @@ fn behind(
         let _ = writeln!(
             o,
             "- **CPU per write in the functions, SDK included, at {loaded} sessions: {} per \
-             `set`**, above {SDK_CPU_TARGET_MS} ms: what is left is the per-call work of the \
-             calls still made through the AWS SDK (see the section below and \
+             `set`**, above {SDK_CPU_TARGET_MS} ms in this round (single rounds differ by up \
+             to 25 %): what is left is the per-call work of the calls themselves, most on \
+             the lean transport (signing, HTTP, JSON), the replies, one log line per write \
+             and, on S3, an object write per write (see the section below and \
              profiles/README.md).",
             listed(&over_loaded)
         );
@@ -636,8 +638,8 @@ fn behind(
             o,
             "- **CPU per write at one session (one write per invocation): {} per `set`**, \
              above {SDK_CPU_TARGET_MS} ms: the calls each invocation makes once (the Runtime \
-             API's, the writer's push, the distributor's commit) have no other write to share \
-             them.",
+             API's two, the writer's push, the distributor's commit and user-store write) have \
+             no other write to share them.",
             listed(&over_alone)
         );
     }
