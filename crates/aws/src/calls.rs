@@ -51,17 +51,17 @@ impl CallCounter {
 
     /// The counts so far.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.lock().clone()
+        lock(&self.counts).clone()
     }
 
     /// The counts so far, starting again from zero.
     pub fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.lock())
+        std::mem::take(&mut *lock(&self.counts))
     }
 
     /// All calls so far.
     pub fn total(&self) -> u64 {
-        self.lock().values().sum()
+        lock(&self.counts).values().sum()
     }
 
     /// An SDK interceptor that counts every operation of the client it is
@@ -70,10 +70,6 @@ impl CallCounter {
         CountingInterceptor {
             counter: self.clone(),
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
-        lock(&self.counts)
     }
 }
 

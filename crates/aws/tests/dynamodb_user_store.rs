@@ -58,17 +58,7 @@ async fn raw_item(
     table: &str,
     path: &str,
 ) -> std::collections::HashMap<String, AttributeValue> {
-    let mut item = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key("path", AttributeValue::S(path.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let mut item = common::raw_item(clients, table, path).await.unwrap();
     item.remove("path");
     item
 }
@@ -223,17 +213,7 @@ async fn the_item_holds_binary_data_a_stat_map_and_a_child_set() {
         .await
         .unwrap();
 
-    let item = clients
-        .dynamodb
-        .get_item()
-        .table_name(&table)
-        .key("path", AttributeValue::S(p))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = raw_item(&clients, &table, &p).await;
 
     assert_eq!(item["data"].as_b().unwrap().as_ref(), BINARY);
     assert_eq!(

@@ -63,16 +63,7 @@ impl Fixture {
         &self,
         path: &str,
     ) -> Option<std::collections::HashMap<String, AttributeValue>> {
-        self.clients
-            .dynamodb
-            .get_item()
-            .table_name(&self.system_table)
-            .key("path", AttributeValue::S(path.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
+        common::raw_item(&self.clients, &self.system_table, path).await
     }
 
     /// Commits `path` at zxid 1 (`stat(1)`) by a new session's write

@@ -23,3 +23,25 @@ pub async fn unused_clients() -> (Clients, CallCounter) {
     let counter = CallCounter::new();
     (Clients::new(&sdk, &counter), counter)
 }
+
+/// The item at `path` (its key) in `table`, read behind the stores' backs
+/// with a consistent GetItem.
+pub async fn raw_item(
+    clients: &Clients,
+    table: &str,
+    path: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key(
+            "path",
+            aws_sdk_dynamodb::types::AttributeValue::S(path.into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
