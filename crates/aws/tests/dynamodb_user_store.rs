@@ -265,3 +265,37 @@ async fn a_batch_of_ten_commits_is_one_transaction() {
         assert_eq!(store.get(p).await.unwrap().unwrap().children, ["c"]);
     }
 }
+
+#[tokio::test]
+async fn a_sessions_sets_of_one_node_in_a_batch_go_as_the_last_in_one_transaction() {
+    // Given two nodes
+    let (store, _, counter, _) = fixture().await;
+    let (p, q) = (path("sets-p"), path("sets-q"));
+    store.apply(1, &create(&p, b"")).await.unwrap();
+    store.apply(1, &create(&q, b"")).await.unwrap();
+    counter.take();
+
+    // When a batch sets p ten times and q once between them (a
+    // transaction may touch an item only once)
+    let set = |path: &str, i: i32| UserWrite::SetData {
+        path: path.to_string(),
+        data: Bytes::from(format!("v{i}")),
+        stat: stat(i),
+        in_flight: Default::default(),
+    };
+    let mut commits: Vec<Vec<UserWrite>> = (1..=10).map(|i| vec![set(&p, i)]).collect();
+    commits.insert(5, vec![set(&q, 1)]);
+    store.apply_batch(&as_batch(&commits, 1)).await.unwrap();
+
+    // Then one transaction wrote p's last set and q's
+    assert_eq!(
+        counter.take(),
+        [("DynamoDB.TransactWriteItems".to_string(), 1)].into()
+    );
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert_eq!((node.data, node.stat.version), (Bytes::from("v10"), 10));
+    assert_eq!(
+        store.get(&q).await.unwrap().unwrap().data,
+        Bytes::from("v1")
+    );
+}

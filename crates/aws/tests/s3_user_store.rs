@@ -275,3 +275,38 @@ async fn it_holds_up_to_its_documented_maximum() {
 
     assert_eq!(store.get(&p).await.unwrap().unwrap().data, data);
 }
+
+#[tokio::test]
+async fn a_sessions_consecutive_sets_of_one_node_in_a_batch_are_one_put() {
+    // Given two nodes
+    let (store, counter) = store_and_counter().await;
+    let (p, q) = (path("sets-p"), path("sets-q"));
+    store.apply(1, &create(&p, b"")).await.unwrap();
+    store.apply(1, &create(&q, b"")).await.unwrap();
+    counter.take();
+
+    // When one session's batch sets it five times, then another node,
+    // then it five times more
+    let set = |path: &str, i: i32| UserWrite::SetData {
+        path: path.to_string(),
+        data: Bytes::from(format!("v{i}")),
+        stat: stat(i),
+        in_flight: Default::default(),
+    };
+    let mut commits: Vec<Vec<UserWrite>> = (1..=10).map(|i| vec![set(&p, i)]).collect();
+    commits.insert(5, vec![set(&q, 1)]);
+    store
+        .apply_batch(&common::user_contract::as_batch(&commits, 1))
+        .await
+        .unwrap();
+
+    // Then each run of sets is one PutObject (the fifth, then the tenth),
+    // and q's is written between them
+    assert_eq!(counter.take(), [("S3.PutObject".to_string(), 3)].into());
+    let node = store.get(&p).await.unwrap().unwrap();
+    assert_eq!((node.data, node.stat.version), (Bytes::from("v10"), 10));
+    assert_eq!(
+        store.get(&q).await.unwrap().unwrap().data,
+        Bytes::from("v1")
+    );
+}

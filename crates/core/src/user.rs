@@ -84,6 +84,18 @@ impl UserWrite {
         }
     }
 
+    /// Whether `later`, applied right after this change, leaves the record
+    /// as `later` alone would. A [`SetData`](UserWrite::SetData) replaces
+    /// the data, `Stat` and notifications in flight and keeps the children,
+    /// so a set of a node that another set of it follows has no effect
+    /// anyone could see once both are applied.
+    pub fn overwritten_by(&self, later: &UserWrite) -> bool {
+        matches!(
+            (self, later),
+            (UserWrite::SetData { path: a, .. }, UserWrite::SetData { path: b, .. }) if a == b
+        )
+    }
+
     pub fn path(&self) -> &str {
         match self {
             UserWrite::Create { path, .. }
@@ -113,9 +125,58 @@ impl CommitWrites<'_> {
             .collect()
     }
 
+    /// `writes` (in order) without each change that the next change of the
+    /// same record in `writes` overwrites ([`UserWrite::overwritten_by`]):
+    /// for changes a store applies atomically, where no reader can see
+    /// what lies between them. What is left keeps its order and leaves
+    /// every record as applying all of `writes` would.
+    pub fn atomic_run<'a>(writes: &[(i64, &'a UserWrite)]) -> Vec<(i64, &'a UserWrite)> {
+        let mut kept: Vec<(i64, &UserWrite)> = Vec::with_capacity(writes.len());
+        let mut last_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for &(zxid, write) in writes {
+            if let Some(&i) = last_of.get(write.path()) {
+                if kept[i].1.overwritten_by(write) {
+                    // Superseded before anyone could see it: the later
+                    // change takes its place at the end.
+                    kept.remove(i);
+                    for at in last_of.values_mut() {
+                        if *at > i {
+                            *at -= 1;
+                        }
+                    }
+                }
+            }
+            last_of.insert(write.path(), kept.len());
+            kept.push((zxid, write));
+        }
+        kept
+    }
+
+    /// `writes` (in order) without each change that the very next one
+    /// overwrites: for changes a store applies one after another, where a
+    /// reader may look between any two. Only adjacent changes fold, so a
+    /// reader still sees every other record's changes in order around
+    /// them: what it can see is what it could have seen between the
+    /// changes applied one by one.
+    pub fn in_order_run<'a>(writes: &[(i64, &'a UserWrite)]) -> Vec<(i64, &'a UserWrite)> {
+        let mut kept: Vec<(i64, &UserWrite)> = Vec::with_capacity(writes.len());
+        for &(zxid, write) in writes {
+            if kept
+                .last()
+                .is_some_and(|(_, last)| last.overwritten_by(write))
+            {
+                kept.pop();
+            }
+            kept.push((zxid, write));
+        }
+        kept
+    }
+
     /// Applies `commits` with `apply`, one change at a time: each
     /// session's commits in order and different sessions' at once, or all
-    /// of them in order if two sessions' commits share a record.
+    /// of them in order if two sessions' commits share a record. A set of
+    /// a node that the next change in its lane sets again is skipped
+    /// ([`in_order_run`](Self::in_order_run)).
     pub async fn apply_by_session<'a, F, Fut>(
         commits: &'a [CommitWrites<'a>],
         apply: F,
@@ -125,17 +186,19 @@ impl CommitWrites<'_> {
         Fut: std::future::Future<Output = Result<(), StoreError>> + Send,
     {
         let Some(lanes) = Self::session_lanes(commits) else {
-            for (zxid, write) in Self::flatten(commits) {
+            for (zxid, write) in Self::in_order_run(&Self::flatten(commits)) {
                 apply(zxid, write).await?;
             }
             return Ok(());
         };
         let apply = &apply;
         futures::future::try_join_all(lanes.into_iter().map(|lane| async move {
-            for commit in lane {
-                for write in commit.writes {
-                    apply(commit.zxid, write).await?;
-                }
+            let writes: Vec<(i64, &UserWrite)> = lane
+                .iter()
+                .flat_map(|c| c.writes.iter().map(move |w| (c.zxid, w)))
+                .collect();
+            for (zxid, write) in Self::in_order_run(&writes) {
+                apply(zxid, write).await?;
             }
             Ok::<_, StoreError>(())
         }))

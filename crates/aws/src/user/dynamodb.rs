@@ -314,29 +314,40 @@ const MAX_TRANSACTION_BYTES: usize = 4_000_000;
 
 /// The batch in transactions: in order, each within DynamoDB's limits and
 /// touching an item once (a multi that writes a parent twice, or a second
-/// chunk, starts a new one).
+/// chunk, starts a new one). A set of a node that a later set of it in the
+/// same transaction overwrites is left out
+/// ([`CommitWrites::atomic_run`]): a reader sees the transaction whole.
 pub fn chunks<'a>(writes: &[(i64, &'a UserWrite)]) -> Vec<Vec<(i64, &'a UserWrite)>> {
+    // Data plus generous room for the key, Stat and names.
+    fn size(write: &UserWrite) -> usize {
+        match write {
+            UserWrite::Create { data, path, .. } | UserWrite::SetData { data, path, .. } => {
+                data.len() + path.len() + 1_024
+            }
+            other => other.path().len() + 1_024,
+        }
+    }
     let mut chunks: Vec<Vec<(i64, &UserWrite)>> = Vec::new();
     let mut current: Vec<(i64, &UserWrite)> = Vec::new();
     let mut bytes = 0;
     let mut paths = std::collections::HashSet::new();
     for &(zxid, write) in writes {
-        // Data plus generous room for the key, Stat and names.
-        let size = match write {
-            UserWrite::Create { data, path, .. } | UserWrite::SetData { data, path, .. } => {
-                data.len() + path.len() + 1_024
+        if paths.contains(write.path()) {
+            let earlier = current.iter().position(|(_, w)| w.path() == write.path());
+            if let Some(i) = earlier.filter(|&i| current[i].1.overwritten_by(write)) {
+                bytes -= size(current.remove(i).1);
+                paths.remove(write.path());
             }
-            other => other.path().len() + 1_024,
-        };
+        }
         let full = current.len() == MAX_TRANSACTION_ITEMS
-            || bytes + size > MAX_TRANSACTION_BYTES
+            || bytes + size(write) > MAX_TRANSACTION_BYTES
             || paths.contains(write.path());
         if full && !current.is_empty() {
             chunks.push(std::mem::take(&mut current));
             paths.clear();
             bytes = 0;
         }
-        bytes += size;
+        bytes += size(write);
         paths.insert(write.path());
         current.push((zxid, write));
     }

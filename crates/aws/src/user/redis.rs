@@ -330,7 +330,8 @@ impl UserStore for RedisUserStore {
     /// write, and Redis runs nothing else in between, so a reader sees the
     /// whole batch or none of it.
     async fn apply_batch(&self, commits: &[CommitWrites<'_>]) -> Result<(), StoreError> {
-        let writes = CommitWrites::flatten(commits);
+        // One MULTI: a set that a later one of the batch overwrites is left out.
+        let writes = CommitWrites::atomic_run(&CommitWrites::flatten(commits));
         if writes.len() <= 1 {
             for (zxid, write) in writes {
                 self.apply(zxid, write).await?;

@@ -497,6 +497,60 @@ pub async fn a_batch_with_superseded_writes_applies_the_rest(store: &dyn UserSto
     );
 }
 
+pub async fn a_batch_that_sets_a_node_again_and_again_leaves_the_last_set(store: &dyn UserStore) {
+    // Given a node with a child
+    let (p, q) = (path("sets-p"), path("sets-q"));
+    store.apply(1, &create(&p, b"p0")).await.unwrap();
+    store
+        .apply(2, &create(&fk_core::path::join(&p, "c"), b""))
+        .await
+        .unwrap();
+    store
+        .apply(2, &child(&p, ChildChange::Added("c".into()), 1))
+        .await
+        .unwrap();
+
+    // When one batch sets it three times, another node between the second
+    // and the third, applied twice (a replay)
+    let with_child = |data: &'static [u8], version| match set(&p, data, version) {
+        UserWrite::SetData {
+            path,
+            data,
+            mut stat,
+            in_flight,
+        } => {
+            stat.num_children = 1;
+            UserWrite::SetData {
+                path,
+                data,
+                stat,
+                in_flight,
+            }
+        }
+        other => other,
+    };
+    let commits = [
+        vec![with_child(b"p1", 1)],
+        vec![with_child(b"p2", 2)],
+        vec![set(&q, b"q", 0)],
+        vec![with_child(b"p3", 3)],
+    ];
+    let batch = as_batch(&commits, 1);
+    for _ in 0..2 {
+        store.apply_batch(&batch).await.unwrap();
+
+        // Then the node holds the last set's data and Stat, and its child
+        let node = store.get(&p).await.unwrap().unwrap();
+        assert_eq!(node.data, Bytes::from_static(b"p3"));
+        assert_eq!(node.stat.version, 3);
+        assert_eq!(node.children, ["c"]);
+        assert_eq!(
+            store.get(&q).await.unwrap().unwrap().data,
+            Bytes::from_static(b"q")
+        );
+    }
+}
+
 /// Generates the shared user-store tests; `$store` is an async expression
 /// that builds a fresh `Arc<dyn UserStore>`.
 #[macro_export]
@@ -518,6 +572,7 @@ macro_rules! user_store_contract {
             a_child_change_applied_after_a_newer_parent_write_is_still_listed,
             a_batch_applies_every_commit_in_order_and_again_as_a_replay,
             a_batch_with_superseded_writes_applies_the_rest,
+            a_batch_that_sets_a_node_again_and_again_leaves_the_last_set,
         );
     };
     (@tests $store:expr; $($name:ident,)*) => {

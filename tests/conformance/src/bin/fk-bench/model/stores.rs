@@ -201,10 +201,10 @@ impl UserStore for SlowUser {
         let writes = CommitWrites::flatten(commits);
         match self.kind {
             UserKind::S3 => self.apply_s3(commits).await,
-            // One MULTI/EXEC round trip for the batch.
+            // One MULTI/EXEC round trip for the batch (the adapter's rule).
             UserKind::Redis if writes.len() > 1 => {
                 self.call("Redis.Script").await;
-                for (zxid, write) in writes {
+                for (zxid, write) in CommitWrites::atomic_run(&writes) {
                     self.inner.apply(zxid, write).await?;
                 }
                 Ok(())
