@@ -30,6 +30,22 @@ pub const FUNCTIONS: [&str; 2] = ["fk-writer", "fk-distributor"];
 /// distributor's invocations holding several writers' bundles).
 pub const SESSIONS: [usize; 3] = [1, 16, 64];
 
+/// Rounds of each series with more than one session (`FK_BENCH_CPU_ROUNDS`,
+/// default 3), in one stack: how many records an invocation gets depends on
+/// how fast everything else on the machine runs, so single rounds differ
+/// by up to a quarter. The figure is the median round's. One session (one
+/// record per invocation) varies little and runs once.
+pub fn rounds(sessions: usize) -> usize {
+    if sessions == 1 {
+        return 1;
+    }
+    std::env::var("FK_BENCH_CPU_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(3)
+}
+
 /// Memory sizes for the modelled latency: Lambda gives a function CPU in
 /// proportion to its memory, one vCPU at 1,769 MB.
 pub const MEMORY_MB: [f64; 3] = [128.0, 256.0, 1024.0];
@@ -47,11 +63,23 @@ pub struct CpuPerWrite {
     /// share each invocation's own calls (the Runtime API's, the writer's
     /// push, the distributor's commit).
     pub batch: BTreeMap<&'static str, f64>,
+    /// The total of each round, in the order they ran; the figures above
+    /// are the median round's.
+    pub rounds: Vec<f64>,
 }
 
 impl CpuPerWrite {
     pub fn total(&self) -> f64 {
         self.ms.values().sum()
+    }
+
+    /// Each round's total (`0.94, 0.86, 1.02`), or `–` for a single round.
+    pub fn rounds_listed(&self) -> String {
+        if self.rounds.len() < 2 {
+            return "–".into();
+        }
+        let totals: Vec<String> = self.rounds.iter().map(|t| format!("{t:.2}")).collect();
+        totals.join(", ")
     }
 }
 
@@ -95,7 +123,8 @@ fn per_write(
 
 /// About `writes` of each op of [`OPS`] (`writes / sessions` from each of
 /// `sessions` sessions at once, each on its own node `/cpu<j>`) on a fresh
-/// stack with `store`, and the functions' CPU ms per write.
+/// stack with `store`, [`rounds`] times, and the functions' CPU ms per
+/// write: the median round of each op, with every round's total.
 pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<CpuPerWrite> {
     let mut options = StackOptions::new(store);
     options.writers = 1;
@@ -113,10 +142,10 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
         clients[0].set_data("/cpu0", b"abcd", None).await.unwrap();
     }
     let each = (writes / sessions).max(1);
-    let mut out = Vec::new();
+    let mut runs: Vec<Vec<CpuPerWrite>> = OPS.iter().map(|_| Vec::new()).collect();
     let invocations =
         |stack: &Stack| FUNCTIONS.map(|f| stack.invocations(f.trim_start_matches("fk-")));
-    for op in OPS {
+    for (i, op) in (0..rounds(sessions)).flat_map(|_| OPS.iter().copied().enumerate()) {
         let before = sample();
         let invoked_before = invocations(&stack);
         assert_eq!(
@@ -148,20 +177,32 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
             .zip(invoked.iter().zip(invoked_before))
             .map(|(f, (after, before))| (*f, done as f64 / (after - before).max(1) as f64))
             .collect();
-        out.push(CpuPerWrite {
+        runs[i].push(CpuPerWrite {
             op,
             sessions,
             writes: done,
             ms: per_write(&before, &after, done),
             batch,
+            rounds: Vec::new(),
         });
         eprint!(".");
     }
+    let out = runs.into_iter().filter_map(median_round).collect();
     for zk in clients {
         zk.close().await.unwrap();
     }
     stack.stop().await;
     out
+}
+
+/// The median of an op's rounds (by total), carrying every round's total;
+/// `None` if it never ran.
+fn median_round(mut runs: Vec<CpuPerWrite>) -> Option<CpuPerWrite> {
+    let totals: Vec<f64> = runs.iter().map(CpuPerWrite::total).collect();
+    runs.sort_by(|a, b| a.total().total_cmp(&b.total()));
+    let mut median = runs.swap_remove(runs.len().checked_sub(1)? / 2);
+    median.rounds = totals;
+    Some(median)
 }
 
 /// The figures as a plain table (the `cpu` mode's output).
@@ -175,7 +216,7 @@ pub fn table(store: &str, rows: &[CpuPerWrite]) -> String {
     );
     let _ = writeln!(
         o,
-        "{:<8} {:>10} {:>12} {:>8} {:>9} {:>9} {:>10} {:>19}",
+        "{:<8} {:>10} {:>12} {:>8} {:>9} {:>9} {:>10} {:>19}  rounds' totals",
         "op", "writer", "distributor", "total", "@128MB", "@256MB", "@1024MB", "writes/invocation"
     );
     for r in rows {
@@ -183,7 +224,7 @@ pub fn table(store: &str, rows: &[CpuPerWrite]) -> String {
         let b = |f: &str| r.batch.get(f).copied().unwrap_or(f64::NAN);
         let _ = writeln!(
             o,
-            "{:<8} {:>10.2} {:>12.2} {:>8.2} {:>9.1} {:>9.1} {:>10.1} {:>19}",
+            "{:<8} {:>10.2} {:>12.2} {:>8.2} {:>9.1} {:>9.1} {:>10.1} {:>19}  {}",
             r.op,
             m("fk-writer"),
             m("fk-distributor"),
@@ -192,6 +233,7 @@ pub fn table(store: &str, rows: &[CpuPerWrite]) -> String {
             modelled_ms(r.total(), MEMORY_MB[1]),
             modelled_ms(r.total(), MEMORY_MB[2]),
             format!("{:.1} / {:.1}", b("fk-writer"), b("fk-distributor")),
+            r.rounds_listed(),
         );
     }
     o

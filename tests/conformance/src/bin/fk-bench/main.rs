@@ -216,15 +216,34 @@ async fn run_model(results: &mut report::Results, only: &str, seconds: f64) {
             continue;
         }
         let delays = model::Delays::aws(user_call_ms);
-        for (mode, in_flight) in model::RUNS {
-            for &n in &sessions {
-                let point = model::run(delays, name, mode, n, in_flight, run).await;
+        // A store whose clients do not batch their sends by default is
+        // also run the other way at the targets' load, pipelined.
+        let other = (!model::client_batches(name) && sessions.contains(&model::TARGET_SESSIONS))
+            .then_some((
+                model::Mode::Batched,
+                model::PIPELINED,
+                model::TARGET_SESSIONS,
+            ));
+        let runs = model::RUNS
+            .iter()
+            .flat_map(|&(mode, in_flight)| {
+                sessions.iter().map(move |&n| (mode, in_flight, n, None))
+            })
+            .chain(other.map(|(mode, in_flight, n)| (mode, in_flight, n, Some(true))));
+        for (mode, in_flight, n, batch_sends) in runs {
+            {
+                let point = model::run(delays, name, mode, (n, in_flight), batch_sends, run).await;
                 eprintln!(
-                    "  {name} {mode:?} {n:>3} sessions × {} in flight: {:.1} writes/s, \
+                    "  {name} {mode:?} {n:>3} sessions × {} in flight{}: {:.1} writes/s, \
                      p50 {:.1} ms, p99 {:.1} ms, {:.2} calls/write, ${:.2}/M writes, \
                      {:.1} ({:.0} ms) / {:.1} ({:.0} ms) writes per writer / distributor \
                      invocation, {:.3} transactions per write",
                     point.in_flight,
+                    if batch_sends.is_some() {
+                        " (batched sends)"
+                    } else {
+                        ""
+                    },
                     point.writes_per_s,
                     point.latency_ms[0],
                     point.latency_ms[2],

@@ -454,6 +454,7 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
         .map(ToString::to_string)
         .collect();
     let (many, listed) = (many.join(" and "), many.join(","));
+    let rounds = crate::cpu::rounds(2);
     let _ = writeln!(o, "## CPU per write in the functions, SDK included\n");
     let _ = writeln!(
         o,
@@ -465,7 +466,10 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
          writes per op: from one session in a row (so one record per invocation), and from \
          {many} sessions at once, each on its own nodes (so the functions get batches, as under \
          load), after a warm-up of 20 writes; the counters are read before and after each series, so start-up \
-         is left out. Reproduce with `target/release/fk-bench cpu [s3|dynamodb|redis]` under \
+         is left out. With more than one session, how many records an invocation gets depends \
+         on how fast everything else on the machine runs, and single rounds differ by up to a \
+         quarter: those series run {rounds} times in one stack (`FK_BENCH_CPU_ROUNDS`), and \
+         the row is the median round's, with every round's total in the last column. Reproduce with `target/release/fk-bench cpu [s3|dynamodb|redis]` under \
          `scripts/backends.sh run .fk/cpu --` (`FK_BENCH_CPU_SESSIONS=1,{listed}` for all), which \
          also prints this section (resolution: 10 ms \
          of CPU per series, 0.04 ms per write). How it was cut, the flamegraphs and what is left: \
@@ -488,8 +492,8 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
         let _ = write!(header, " at {mb:.0} MB, ms |");
         rule.push_str("---:|");
     }
-    header.push_str(" writes per invocation, writer / distributor |");
-    rule.push_str("---:|");
+    header.push_str(" writes per invocation, writer / distributor | rounds' totals, ms |");
+    rule.push_str("---:|---|");
     let _ = writeln!(o, "{header}\n{rule}");
     for (store, rows) in cpu {
         for c in rows {
@@ -506,7 +510,13 @@ pub fn sdk_cpu_section(o: &mut String, cpu: &BTreeMap<String, Vec<CpuPerWrite>>)
                 let _ = write!(row, " {:.1} |", modelled_ms(c.total(), mb));
             }
             let b = |name: &str| c.batch.get(name).map_or("–".into(), |v| format!("{v:.1}"));
-            let _ = write!(row, " {} / {} |", b("fk-writer"), b("fk-distributor"));
+            let _ = write!(
+                row,
+                " {} / {} | {} |",
+                b("fk-writer"),
+                b("fk-distributor"),
+                c.rounds_listed()
+            );
             let _ = writeln!(o, "{row}");
         }
     }
@@ -624,10 +634,10 @@ fn behind(
         let _ = writeln!(
             o,
             "- **CPU per write in the functions, SDK included, at {loaded} sessions: {} per \
-             `set`**, above {SDK_CPU_TARGET_MS} ms in this round (single rounds differ by up \
-             to 25 %): what is left is the per-call work of the calls themselves, most on \
-             the lean transport (signing, HTTP, JSON), the replies, one log line per write \
-             and, on S3, an object write per write (see the section below and \
+             `set`** (the median round), above {SDK_CPU_TARGET_MS} ms: what is left is the \
+             per-call work of the calls themselves, most on the lean transport (signing, HTTP, \
+             JSON), the replies, one log line per invocation and, on S3, an object write per \
+             write (see the section below and \
              profiles/README.md).",
             listed(&over_loaded)
         );
@@ -717,17 +727,19 @@ mod tests {
             writes: 256,
             ms: BTreeMap::from([("fk-writer", 0.9), ("fk-distributor", 0.8)]),
             batch: BTreeMap::from([("fk-writer", 3.04), ("fk-distributor", 9.5)]),
+            rounds: vec![1.9, 1.7, 1.6],
         };
         let mut o = String::new();
         sdk_cpu_section(&mut o, &BTreeMap::from([("redis".to_owned(), vec![row])]));
         let header = o.lines().find(|l| l.starts_with("| store |")).unwrap();
         let line = o.lines().find(|l| l.starts_with("| redis |")).unwrap();
-        assert!(header.ends_with("| writes per invocation, writer / distributor |"));
+        assert!(header
+            .ends_with("| writes per invocation, writer / distributor | rounds' totals, ms |"));
         assert!(
             line.starts_with("| redis | 64 | set | 0.90 | 0.80 | 1.70 |"),
             "{line}"
         );
-        assert!(line.ends_with("| 3.0 / 9.5 |"), "{line}");
+        assert!(line.ends_with("| 3.0 / 9.5 | 1.90, 1.70, 1.60 |"), "{line}");
         let columns = |l: &str| l.matches('|').count();
         assert_eq!(columns(header), columns(line));
     }

@@ -66,6 +66,9 @@ pub fn client_batches(store: &str) -> bool {
     }
 }
 
+/// The load issue 14's targets are set at.
+pub const TARGET_SESSIONS: usize = 64;
+
 /// Writes each session keeps in flight in the pipelined runs: an
 /// asynchronous ZooKeeper client's, issuing writes without waiting for
 /// each reply (each of its own node).
@@ -180,6 +183,9 @@ pub struct Point {
     pub counts: Counts,
     /// The window counted.
     pub elapsed: Duration,
+    /// Whether the clients sent the writes due together in one
+    /// SendMessageBatch ([`client_batches`] unless the run said).
+    pub batch_sends: bool,
 }
 
 impl Point {
@@ -201,17 +207,18 @@ impl Point {
 /// Runs `sessions` clients against the design with the user store `store`
 /// for `run`, each setting its own nodes in a loop with `in_flight` writes
 /// in flight (one node each, so that they do not wait for each other's
-/// locks), as an asynchronous ZooKeeper client pipelines them.
+/// locks), as an asynchronous ZooKeeper client pipelines them. The clients
+/// batch their sends if `batch_sends` says so, or by [`client_batches`].
 pub async fn run(
     delays: Delays,
     store: &str,
     mode: Mode,
-    sessions: usize,
-    in_flight: usize,
+    (sessions, in_flight): (usize, usize),
+    batch_sends: Option<bool>,
     run: Duration,
 ) -> Point {
     let tally = Arc::new(Tally::default());
-    let client_batches = client_batches(store);
+    let client_batches = batch_sends.unwrap_or_else(|| client_batches(store));
     let memory = Arc::new(MemorySystemStore::new());
     let system = |role| {
         Arc::new(SlowSystem {
@@ -479,6 +486,7 @@ pub async fn run(
         latency_ms: percentiles(&mut latencies),
         counts,
         elapsed,
+        batch_sends: client_batches,
     }
 }
 
@@ -552,8 +560,8 @@ mod tests {
             Delays::aws(1),
             "redis",
             Mode::OneAtATime,
-            2,
-            1,
+            (2, 1),
+            None,
             Duration::from_millis(1000),
         )
         .await;
@@ -580,8 +588,8 @@ mod tests {
             Delays::aws(5),
             "dynamodb",
             Mode::Batched,
-            40,
-            1,
+            (40, 1),
+            None,
             Duration::from_millis(1500),
         )
         .await;
