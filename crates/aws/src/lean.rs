@@ -55,6 +55,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use serde::ser::{Serialize, SerializeMap as _, Serializer};
 use serde_json::{Map, Value};
 
 use crate::calls::CallCounter;
@@ -473,7 +474,10 @@ impl LeanClient {
         self.inner.transport.fell_back(operation, why);
     }
 
-    pub async fn call(&self, operation: &str, body: &Value) -> Result<Answer, Fallback> {
+    pub async fn call<B>(&self, operation: &str, body: &B) -> Result<Answer, Fallback>
+    where
+        B: Serialize + ?Sized,
+    {
         let inner = &self.inner;
         let payload = serde_json::to_vec(body).map_err(|e| Fallback(e.to_string()))?;
         let target = inner.service.target(operation);
@@ -828,39 +832,60 @@ pub fn item_from_json(json: &Value) -> Result<HashMap<String, AttributeValue>, S
         .collect()
 }
 
-/// DynamoDB's JSON of an attribute value (a kind this SDK does not know,
-/// which nothing here writes, is `NULL`).
-pub fn attribute_json(value: &AttributeValue) -> Value {
-    let b64 = |b: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
-    let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
-    let (kind, json) = match value {
-        AttributeValue::S(s) => ("S", Value::String(s.clone())),
-        AttributeValue::N(n) => ("N", Value::String(n.clone())),
-        AttributeValue::B(b) => ("B", b64(b.as_ref())),
-        AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
-        AttributeValue::Null(b) => ("NULL", Value::Bool(*b)),
-        AttributeValue::Ss(v) => ("SS", strings(v)),
-        AttributeValue::Ns(v) => ("NS", strings(v)),
-        AttributeValue::Bs(v) => (
-            "BS",
-            Value::Array(v.iter().map(|b| b64(b.as_ref())).collect()),
-        ),
-        AttributeValue::L(v) => ("L", Value::Array(v.iter().map(attribute_json).collect())),
-        AttributeValue::M(m) => ("M", item_json(m)),
-        _ => ("NULL", Value::Bool(true)),
-    };
-    let mut object = Map::with_capacity(1);
-    object.insert(kind.to_string(), json);
-    Value::Object(object)
+/// DynamoDB's JSON of an attribute value, written straight into a request
+/// body (no `Value` tree in between); a kind this SDK does not know, which
+/// nothing here writes, is `NULL`.
+pub struct AttributeJson<'a>(pub &'a AttributeValue);
+
+impl Serialize for AttributeJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self.0 {
+            AttributeValue::S(s) => map.serialize_entry("S", s)?,
+            AttributeValue::N(n) => map.serialize_entry("N", n)?,
+            AttributeValue::B(b) => map.serialize_entry("B", &b64(b.as_ref()))?,
+            AttributeValue::Bool(b) => map.serialize_entry("BOOL", b)?,
+            AttributeValue::Null(b) => map.serialize_entry("NULL", b)?,
+            AttributeValue::Ss(v) => map.serialize_entry("SS", v)?,
+            AttributeValue::Ns(v) => map.serialize_entry("NS", v)?,
+            AttributeValue::Bs(v) => {
+                let encoded: Vec<String> = v.iter().map(|b| b64(b.as_ref())).collect();
+                map.serialize_entry("BS", &encoded)?
+            }
+            AttributeValue::L(v) => {
+                let values: Vec<AttributeJson> = v.iter().map(AttributeJson).collect();
+                map.serialize_entry("L", &values)?
+            }
+            AttributeValue::M(m) => map.serialize_entry("M", &ItemJson(m))?,
+            _ => map.serialize_entry("NULL", &true)?,
+        }
+        map.end()
+    }
 }
 
-/// DynamoDB's JSON of an item (or a map).
+/// DynamoDB's JSON of an item (or a map), written as [`AttributeJson`] is.
+pub struct ItemJson<'a>(pub &'a HashMap<String, AttributeValue>);
+
+impl Serialize for ItemJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.0
+                .iter()
+                .map(|(name, value)| (name, AttributeJson(value))),
+        )
+    }
+}
+
+/// [`AttributeJson`] as a `Value`.
+pub fn attribute_json(value: &AttributeValue) -> Value {
+    // Cannot fail: every map key is a string.
+    serde_json::to_value(AttributeJson(value)).unwrap_or(Value::Null)
+}
+
+/// [`ItemJson`] as a `Value`.
 pub fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(
-        item.iter()
-            .map(|(name, value)| (name.clone(), attribute_json(value)))
-            .collect(),
-    )
+    serde_json::to_value(ItemJson(item)).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

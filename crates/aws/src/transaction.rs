@@ -6,11 +6,14 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{CancellationReason, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use fk_core::StoreError;
+use serde::ser::{Serialize, SerializeMap as _, Serializer};
 
 use crate::errors::{self, DYNAMODB};
-use crate::lean::{self, LeanClient};
+use crate::lean::{self, ItemJson, LeanClient};
 
 /// Sends one `TransactWriteItems`: `None` when it committed, DynamoDB's
 /// reasons, one per item, when it cancelled it.
@@ -72,10 +75,16 @@ async fn lean_write(
     items: &[TransactWriteItem],
     token: &str,
 ) -> Option<Option<Vec<CancellationReason>>> {
-    let body = serde_json::json!({
-        "TransactItems": items.iter().map(item_json).collect::<Vec<_>>(),
-        "ClientRequestToken": token,
-    });
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Request<'a> {
+        transact_items: Vec<TransactItemJson<'a>>,
+        client_request_token: &'a str,
+    }
+    let body = Request {
+        transact_items: items.iter().map(TransactItemJson).collect(),
+        client_request_token: token,
+    };
     let answer = match lean.call("TransactWriteItems", &body).await {
         Ok(answer) => answer,
         Err(why) => {
@@ -123,62 +132,136 @@ fn cancellation_reasons(body: &serde_json::Value) -> Option<Vec<CancellationReas
         .collect()
 }
 
-/// DynamoDB's JSON of one item of a transaction, as the SDK sends it.
+/// DynamoDB's JSON of one item of a transaction, as the SDK sends it,
+/// written straight into the request body.
+pub(crate) struct TransactItemJson<'a>(pub &'a TransactWriteItem);
+
+impl<'a> TransactItemJson<'a> {
+    /// The item's kind (`Put`, `Update`, `Delete`, `ConditionCheck`) and
+    /// its fields, which are also the body of the one-item call of that
+    /// kind (`PutItem`, …); `None` for an item without a kind, which
+    /// DynamoDB refuses (the SDK's call then says why).
+    pub(crate) fn part(&self) -> Option<(&'static str, Part<'a>)> {
+        let item = self.0;
+        if let Some(op) = item.update() {
+            Some((
+                "Update",
+                Part {
+                    table: op.table_name(),
+                    names: op.expression_attribute_names(),
+                    values: op.expression_attribute_values(),
+                    returns: op.return_values_on_condition_check_failure(),
+                    key: Some(op.key()),
+                    item: None,
+                    update: Some(op.update_expression()),
+                    condition: op.condition_expression(),
+                },
+            ))
+        } else if let Some(op) = item.delete() {
+            Some((
+                "Delete",
+                Part {
+                    table: op.table_name(),
+                    names: op.expression_attribute_names(),
+                    values: op.expression_attribute_values(),
+                    returns: op.return_values_on_condition_check_failure(),
+                    key: Some(op.key()),
+                    item: None,
+                    update: None,
+                    condition: op.condition_expression(),
+                },
+            ))
+        } else if let Some(op) = item.put() {
+            Some((
+                "Put",
+                Part {
+                    table: op.table_name(),
+                    names: op.expression_attribute_names(),
+                    values: op.expression_attribute_values(),
+                    returns: op.return_values_on_condition_check_failure(),
+                    key: None,
+                    item: Some(op.item()),
+                    update: None,
+                    condition: op.condition_expression(),
+                },
+            ))
+        } else {
+            item.condition_check().map(|op| {
+                (
+                    "ConditionCheck",
+                    Part {
+                        table: op.table_name(),
+                        names: op.expression_attribute_names(),
+                        values: op.expression_attribute_values(),
+                        returns: op.return_values_on_condition_check_failure(),
+                        key: Some(op.key()),
+                        item: None,
+                        update: None,
+                        condition: Some(op.condition_expression()),
+                    },
+                )
+            })
+        }
+    }
+}
+
+impl Serialize for TransactItemJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let part = self.part();
+        let mut map = serializer.serialize_map(Some(usize::from(part.is_some())))?;
+        if let Some((kind, part)) = &part {
+            map.serialize_entry(kind, part)?;
+        }
+        map.end()
+    }
+}
+
+/// The fields of one transaction item (see [`TransactItemJson::part`]).
+pub(crate) struct Part<'a> {
+    table: &'a str,
+    names: Option<&'a HashMap<String, String>>,
+    values: Option<&'a HashMap<String, AttributeValue>>,
+    returns: Option<&'a ReturnValuesOnConditionCheckFailure>,
+    key: Option<&'a HashMap<String, AttributeValue>>,
+    item: Option<&'a HashMap<String, AttributeValue>>,
+    update: Option<&'a str>,
+    condition: Option<&'a str>,
+}
+
+impl Serialize for Part<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("TableName", self.table)?;
+        if let Some(names) = self.names {
+            map.serialize_entry("ExpressionAttributeNames", names)?;
+        }
+        if let Some(values) = self.values {
+            map.serialize_entry("ExpressionAttributeValues", &ItemJson(values))?;
+        }
+        if let Some(returns) = self.returns {
+            map.serialize_entry("ReturnValuesOnConditionCheckFailure", returns.as_str())?;
+        }
+        if let Some(key) = self.key {
+            map.serialize_entry("Key", &ItemJson(key))?;
+        }
+        if let Some(item) = self.item {
+            map.serialize_entry("Item", &ItemJson(item))?;
+        }
+        if let Some(update) = self.update {
+            map.serialize_entry("UpdateExpression", update)?;
+        }
+        if let Some(condition) = self.condition {
+            map.serialize_entry("ConditionExpression", condition)?;
+        }
+        map.end()
+    }
+}
+
+/// [`TransactItemJson`] as a `Value`.
+#[cfg(test)]
 pub(crate) fn item_json(item: &TransactWriteItem) -> serde_json::Value {
-    use serde_json::{Map, Value};
-    let mut part = Map::new();
-    let mut put = |name: &str, value: Value| {
-        part.insert(name.to_string(), value);
-    };
-    let text = |t: &str| Value::String(t.to_string());
-    let names = |names: &HashMap<String, String>| {
-        Value::Object(names.iter().map(|(k, v)| (k.clone(), text(v))).collect())
-    };
-    // The fields every kind has, and each kind's own.
-    macro_rules! common {
-        ($op:expr) => {{
-            put("TableName", text($op.table_name()));
-            if let Some(names_) = $op.expression_attribute_names() {
-                put("ExpressionAttributeNames", names(names_));
-            }
-            if let Some(values) = $op.expression_attribute_values() {
-                put("ExpressionAttributeValues", lean::item_json(values));
-            }
-            if let Some(returns) = $op.return_values_on_condition_check_failure() {
-                put(
-                    "ReturnValuesOnConditionCheckFailure",
-                    text(returns.as_str()),
-                );
-            }
-        }};
-    }
-    let (kind, condition) = if let Some(op) = item.update() {
-        common!(op);
-        put("Key", lean::item_json(op.key()));
-        put("UpdateExpression", text(op.update_expression()));
-        ("Update", op.condition_expression())
-    } else if let Some(op) = item.delete() {
-        common!(op);
-        put("Key", lean::item_json(op.key()));
-        ("Delete", op.condition_expression())
-    } else if let Some(op) = item.put() {
-        common!(op);
-        put("Item", lean::item_json(op.item()));
-        ("Put", op.condition_expression())
-    } else if let Some(op) = item.condition_check() {
-        common!(op);
-        put("Key", lean::item_json(op.key()));
-        ("ConditionCheck", Some(op.condition_expression()))
-    } else {
-        // No kind: DynamoDB refuses it, and the SDK's call then says why.
-        return Value::Object(Map::new());
-    };
-    if let Some(condition) = condition {
-        put("ConditionExpression", text(condition));
-    }
-    let mut object = Map::with_capacity(1);
-    object.insert(kind.to_string(), Value::Object(part));
-    Value::Object(object)
+    // Cannot fail: every map key is a string.
+    serde_json::to_value(TransactItemJson(item)).unwrap_or_default()
 }
 
 /// A cancellation without a failed condition: a conflict with another

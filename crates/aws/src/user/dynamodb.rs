@@ -190,13 +190,10 @@ impl DynamoUserStore {
 /// [`DynamoUserStore::write_one`] through the lean transport: `None` when
 /// it gave no answer this takes (a success, or a failed condition).
 async fn lean_write_one(lean: &LeanClient, item: &TransactWriteItem) -> Option<bool> {
-    let (operation, body) = match transaction::item_json(item) {
-        serde_json::Value::Object(mut kinds) => match (kinds.remove("Put"), kinds.remove("Update"))
-        {
-            (Some(body), None) => ("PutItem", body),
-            (None, Some(body)) => ("UpdateItem", body),
-            _ => return None,
-        },
+    // A transaction item's fields are the body of its one-item call.
+    let (operation, body) = match transaction::TransactItemJson(item).part()? {
+        ("Put", body) => ("PutItem", body),
+        ("Update", body) => ("UpdateItem", body),
         _ => return None,
     };
     let answer = match lean.call(operation, &body).await {
