@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `FK_BENCH_OPS` | operations per latency series (default 1000) |
 //! | `FK_BENCH_CPU_WRITES` | writes per series of the functions' CPU (default 250) |
+//! | `FK_BENCH_CPU_ROUNDS` | rounds of each CPU series with more than one session, in one stack; the median round is reported (default 3) |
 //! | `FK_BENCH_SECONDS` | seconds per throughput point (default 4) |
 //! | `FK_BENCH_STORES` | user stores measured (default `s3,dynamodb,redis`) |
 //! | `FK_BENCH_OUT`, `FK_BENCH_PROFILE` | where the document and the profile go |
