@@ -66,6 +66,9 @@ pub struct CpuPerWrite {
     /// The total of each round, in the order they ran; the figures above
     /// are the median round's.
     pub rounds: Vec<f64>,
+    /// Rounds left out because a function process started or stopped
+    /// during them.
+    pub dropped: usize,
 }
 
 impl CpuPerWrite {
@@ -73,13 +76,22 @@ impl CpuPerWrite {
         self.ms.values().sum()
     }
 
-    /// Each round's total (`0.94, 0.86, 1.02`), or `–` for a single round.
+    /// Each round's total (`0.94, 0.86, 1.02`), or `–` for a single round,
+    /// and how many were left out.
     pub fn rounds_listed(&self) -> String {
-        if self.rounds.len() < 2 {
-            return "–".into();
+        let mut listed = if self.rounds.len() < 2 {
+            "–".to_string()
+        } else {
+            let totals: Vec<String> = self.rounds.iter().map(|t| format!("{t:.2}")).collect();
+            totals.join(", ")
+        };
+        if self.dropped > 0 {
+            listed.push_str(&format!(
+                " ({} left out: a function process restarted)",
+                self.dropped
+            ));
         }
-        let totals: Vec<String> = self.rounds.iter().map(|t| format!("{t:.2}")).collect();
-        totals.join(", ")
+        listed
     }
 }
 
@@ -102,23 +114,22 @@ fn sample() -> BTreeMap<i32, (&'static str, f64)> {
     out
 }
 
-/// CPU ms per function between two samples, over `writes`. A process that
-/// is in one sample only (restarted during the series) spoils it.
+/// CPU ms per function between two samples, over `writes`; `None` if a
+/// process is in one sample only (restarted during the series), which
+/// spoils it.
 fn per_write(
     before: &BTreeMap<i32, (&'static str, f64)>,
     after: &BTreeMap<i32, (&'static str, f64)>,
     writes: usize,
-) -> BTreeMap<&'static str, f64> {
-    assert_eq!(
-        before.keys().collect::<Vec<_>>(),
-        after.keys().collect::<Vec<_>>(),
-        "a function process started or stopped during the series"
-    );
+) -> Option<BTreeMap<&'static str, f64>> {
+    if !before.keys().eq(after.keys()) {
+        return None;
+    }
     let mut ms = BTreeMap::new();
     for (pid, (function, s)) in after {
         *ms.entry(*function).or_insert(0.0) += (s - before[pid].1) * 1e3 / writes as f64;
     }
-    ms
+    Some(ms)
 }
 
 /// About `writes` of each op of [`OPS`] (`writes / sessions` from each of
@@ -143,6 +154,7 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
     }
     let each = (writes / sessions).max(1);
     let mut runs: Vec<Vec<CpuPerWrite>> = OPS.iter().map(|_| Vec::new()).collect();
+    let mut dropped = [0; OPS.len()];
     let invocations =
         |stack: &Stack| FUNCTIONS.map(|f| stack.invocations(f.trim_start_matches("fk-")));
     for (i, op) in (0..rounds(sessions)).flat_map(|_| OPS.iter().copied().enumerate()) {
@@ -177,17 +189,35 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
             .zip(invoked.iter().zip(invoked_before))
             .map(|(f, (after, before))| (*f, done as f64 / (after - before).max(1) as f64))
             .collect();
+        let Some(ms) = per_write(&before, &after, done) else {
+            // Its counters mix two processes: the round is left out, and
+            // said so (a restart is a crash or an invocation past its
+            // timeout, which the functions' logs tell apart).
+            eprintln!(
+                "\n{op}, {sessions} sessions: a function process started or stopped during \
+                 the round ({before:?} → {after:?}); round left out"
+            );
+            dropped[i] += 1;
+            continue;
+        };
         runs[i].push(CpuPerWrite {
             op,
             sessions,
             writes: done,
-            ms: per_write(&before, &after, done),
+            ms,
             batch,
             rounds: Vec::new(),
+            dropped: 0,
         });
         eprint!(".");
     }
-    let out = runs.into_iter().filter_map(median_round).collect();
+    let out = runs
+        .into_iter()
+        .zip(dropped)
+        .filter_map(|(runs, dropped)| {
+            median_round(runs).map(|median| CpuPerWrite { dropped, ..median })
+        })
+        .collect();
     for zk in clients {
         zk.close().await.unwrap();
     }
@@ -237,4 +267,36 @@ pub fn table(store: &str, rows: &[CpuPerWrite]) -> String {
         );
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_that_restarted_spoils_the_round_and_the_listing_says_so() {
+        let before = BTreeMap::from([(10, ("fk-writer", 1.0)), (11, ("fk-distributor", 2.0))]);
+        let mut after = BTreeMap::from([(10, ("fk-writer", 1.5)), (11, ("fk-distributor", 3.0))]);
+        let ms = per_write(&before, &after, 1000).unwrap();
+        assert_eq!(ms["fk-writer"], 0.5);
+        assert_eq!(ms["fk-distributor"], 1.0);
+
+        after.remove(&11);
+        after.insert(12, ("fk-distributor", 0.1));
+        assert_eq!(per_write(&before, &after, 1000), None);
+
+        let row = CpuPerWrite {
+            op: "set",
+            sessions: 64,
+            writes: 256,
+            ms,
+            batch: BTreeMap::new(),
+            rounds: vec![1.5, 1.4],
+            dropped: 1,
+        };
+        assert_eq!(
+            row.rounds_listed(),
+            "1.50, 1.40 (1 left out: a function process restarted)"
+        );
+    }
 }

@@ -728,6 +728,7 @@ mod tests {
             ms: BTreeMap::from([("fk-writer", 0.9), ("fk-distributor", 0.8)]),
             batch: BTreeMap::from([("fk-writer", 3.04), ("fk-distributor", 9.5)]),
             rounds: vec![1.9, 1.7, 1.6],
+            dropped: 0,
         };
         let mut o = String::new();
         sdk_cpu_section(&mut o, &BTreeMap::from([("redis".to_owned(), vec![row])]));
