@@ -142,63 +142,44 @@ impl<'a> TransactItemJson<'a> {
     /// kind (`PutItem`, …); `None` for an item without a kind, which
     /// DynamoDB refuses (the SDK's call then says why).
     pub(crate) fn part(&self) -> Option<(&'static str, Part<'a>)> {
+        // The fields every kind has, and each kind's own.
+        macro_rules! part {
+            ($op:expr, $key:expr, $item:expr, $update:expr, $condition:expr) => {
+                Part {
+                    table: $op.table_name(),
+                    names: $op.expression_attribute_names(),
+                    values: $op.expression_attribute_values(),
+                    returns: $op.return_values_on_condition_check_failure(),
+                    key: $key,
+                    item: $item,
+                    update: $update,
+                    condition: $condition,
+                }
+            };
+        }
         let item = self.0;
         if let Some(op) = item.update() {
+            let update = Some(op.update_expression());
             Some((
                 "Update",
-                Part {
-                    table: op.table_name(),
-                    names: op.expression_attribute_names(),
-                    values: op.expression_attribute_values(),
-                    returns: op.return_values_on_condition_check_failure(),
-                    key: Some(op.key()),
-                    item: None,
-                    update: Some(op.update_expression()),
-                    condition: op.condition_expression(),
-                },
+                part!(op, Some(op.key()), None, update, op.condition_expression()),
             ))
         } else if let Some(op) = item.delete() {
             Some((
                 "Delete",
-                Part {
-                    table: op.table_name(),
-                    names: op.expression_attribute_names(),
-                    values: op.expression_attribute_values(),
-                    returns: op.return_values_on_condition_check_failure(),
-                    key: Some(op.key()),
-                    item: None,
-                    update: None,
-                    condition: op.condition_expression(),
-                },
+                part!(op, Some(op.key()), None, None, op.condition_expression()),
             ))
         } else if let Some(op) = item.put() {
             Some((
                 "Put",
-                Part {
-                    table: op.table_name(),
-                    names: op.expression_attribute_names(),
-                    values: op.expression_attribute_values(),
-                    returns: op.return_values_on_condition_check_failure(),
-                    key: None,
-                    item: Some(op.item()),
-                    update: None,
-                    condition: op.condition_expression(),
-                },
+                part!(op, None, Some(op.item()), None, op.condition_expression()),
             ))
         } else {
             item.condition_check().map(|op| {
+                let condition = Some(op.condition_expression());
                 (
                     "ConditionCheck",
-                    Part {
-                        table: op.table_name(),
-                        names: op.expression_attribute_names(),
-                        values: op.expression_attribute_values(),
-                        returns: op.return_values_on_condition_check_failure(),
-                        key: Some(op.key()),
-                        item: None,
-                        update: None,
-                        condition: Some(op.condition_expression()),
-                    },
+                    part!(op, Some(op.key()), None, None, condition),
                 )
             })
         }

@@ -277,14 +277,7 @@ async fn a_sessions_sets_of_one_node_in_a_batch_go_as_the_last_in_one_transactio
 
     // When a batch sets p ten times and q once between them (a
     // transaction may touch an item only once)
-    let set = |path: &str, i: i32| UserWrite::SetData {
-        path: path.to_string(),
-        data: Bytes::from(format!("v{i}")),
-        stat: stat(i),
-        in_flight: Default::default(),
-    };
-    let mut commits: Vec<Vec<UserWrite>> = (1..=10).map(|i| vec![set(&p, i)]).collect();
-    commits.insert(5, vec![set(&q, 1)]);
+    let commits = common::user_contract::sets_around_another(&p, &q);
     store.apply_batch(&as_batch(&commits, 1)).await.unwrap();
 
     // Then one transaction wrote p's last set and q's

@@ -287,14 +287,7 @@ async fn a_sessions_consecutive_sets_of_one_node_in_a_batch_are_one_put() {
 
     // When one session's batch sets it five times, then another node,
     // then it five times more
-    let set = |path: &str, i: i32| UserWrite::SetData {
-        path: path.to_string(),
-        data: Bytes::from(format!("v{i}")),
-        stat: stat(i),
-        in_flight: Default::default(),
-    };
-    let mut commits: Vec<Vec<UserWrite>> = (1..=10).map(|i| vec![set(&p, i)]).collect();
-    commits.insert(5, vec![set(&q, 1)]);
+    let commits = common::user_contract::sets_around_another(&p, &q);
     store
         .apply_batch(&common::user_contract::as_batch(&commits, 1))
         .await

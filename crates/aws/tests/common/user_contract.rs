@@ -410,6 +410,20 @@ fn set(path: &str, data: &'static [u8], version: i32) -> UserWrite {
     }
 }
 
+/// One session's commits: `p` set ten times (`v1`…`v10`, version i) and
+/// `q` set once (`v1`) after the fifth.
+pub fn sets_around_another(p: &str, q: &str) -> Vec<Vec<UserWrite>> {
+    let set = |path: &str, i: i32| UserWrite::SetData {
+        path: path.to_string(),
+        data: Bytes::from(format!("v{i}")),
+        stat: stat(i),
+        in_flight: Default::default(),
+    };
+    let mut commits: Vec<Vec<UserWrite>> = (1..=10).map(|i| vec![set(p, i)]).collect();
+    commits.insert(5, vec![set(q, 1)]);
+    commits
+}
+
 fn session(n: i64) -> fk_core::SessionId {
     fk_core::SessionId::from_raw(n).unwrap()
 }
