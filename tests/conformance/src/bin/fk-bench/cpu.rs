@@ -197,6 +197,9 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
                 "\n{op}, {sessions} sessions: a function process started or stopped during \
                  the round ({before:?} → {after:?}); round left out"
             );
+            for line in trouble(&stack.log_dir) {
+                eprintln!("  {line}");
+            }
             dropped[i] += 1;
             continue;
         };
@@ -222,6 +225,36 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
         zk.close().await.unwrap();
     }
     stack.stop().await;
+    out
+}
+
+/// The functions' log lines that say why a process went away: warnings,
+/// errors and anything not in the JSON log format (a panic's message),
+/// each prefixed with its log file's name.
+fn trouble(log_dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(log_dir) else {
+        return out;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let plain = match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(v) => !matches!(v["level"].as_str(), Some("INFO" | "DEBUG" | "TRACE")),
+                Err(_) => true,
+            };
+            if plain {
+                out.push(format!("{name}: {line}"));
+            }
+        }
+    }
     out
 }
 

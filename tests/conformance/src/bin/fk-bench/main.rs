@@ -59,6 +59,15 @@ fn var(name: &str, default: &str) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // The local runner's warnings (a function timed out or died and was
+    // restarted) on stderr, with the figures they may spoil.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FK_BENCH_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let ops: usize = var("FK_BENCH_OPS", "1000").parse().unwrap();
     let cpu_writes: usize = var("FK_BENCH_CPU_WRITES", "250").parse().unwrap();
     let args: Vec<String> = std::env::args().skip(1).collect();
