@@ -391,13 +391,16 @@ fn on_a_thread_of_its_own<T: Send + 'static>(
 }
 
 /// Twelve sets issued at once by one session with `batch_sends` (`None`:
-/// the default) on the Redis store, from a runtime of its own with one
+/// the default) on the `store` store, from a runtime of its own with one
 /// thread (so all twelve are queued before the session's sending task
 /// runs, as a join of twelve futures queues them): the SendMessageBatch
 /// and SendMessage calls they took, and each write's stat. Checks that
 /// each node holds its write.
-async fn twelve_sets_issued_together(batch_sends: Option<bool>) -> ((u64, u64), Vec<Stat>) {
-    let stack = Stack::start(StackOptions::new(StoreKind::Redis)).await;
+async fn twelve_sets_issued_together(
+    store: StoreKind,
+    batch_sends: Option<usize>,
+) -> ((u64, u64), Vec<Stat>) {
+    let stack = Stack::start(StackOptions::new(store)).await;
     let deployment = stack.deployment.clone();
     let on_one_thread = on_a_thread_of_its_own(async move {
         let mut builder = Client::builder(&deployment);
@@ -451,7 +454,7 @@ async fn twelve_sets_issued_together(batch_sends: Option<bool>) -> ((u64, u64), 
 async fn writes_issued_together_leave_in_batches_of_ten_and_commit_in_the_order_they_were_issued() {
     // given a session on the redis store (batched sends by default)
     // when twelve sets are issued at once
-    let ((batches, singles), stats) = twelve_sets_issued_together(None).await;
+    let ((batches, singles), stats) = twelve_sets_issued_together(StoreKind::Redis, None).await;
 
     // then they left in two calls, ten and two, and none alone
     assert_eq!((batches, singles), (2, 0));
@@ -464,10 +467,42 @@ async fn writes_issued_together_leave_in_batches_of_ten_and_commit_in_the_order_
 async fn a_session_told_not_to_batch_sends_each_write_alone_in_the_order_issued() {
     // given a session with batched sends off
     // when twelve sets are issued at once
-    let ((batches, singles), stats) = twelve_sets_issued_together(Some(false)).await;
+    let ((batches, singles), stats) = twelve_sets_issued_together(StoreKind::Redis, Some(1)).await;
 
     // then each left in a call of its own, and they committed in order
     assert_eq!((batches, singles), (0, 12));
+    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
+    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_told_to_batch_three_sends_twelve_writes_in_four_calls_in_order() {
+    // given a session that sends at most three writes a call
+    // when twelve sets are issued at once
+    let ((batches, singles), stats) = twelve_sets_issued_together(StoreKind::Redis, Some(3)).await;
+
+    // then they left in four calls of three, and committed in order
+    assert_eq!((batches, singles), (4, 0));
+    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
+    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_s3_writes_issued_together_leave_a_few_at_a_time_by_default() {
+    // given a session on the s3 store with the default sends
+    // when twelve sets are issued at once
+    let ((batches, singles), stats) = twelve_sets_issued_together(StoreKind::S3, None).await;
+
+    // then they left S3_BATCH_SENDS to a call, in order
+    // (a call of one write is a SendMessage)
+    let per_call = fk_client::S3_BATCH_SENDS as u64;
+    let (full, rest) = (12 / per_call, 12 % per_call);
+    let expected = if per_call == 1 {
+        (0, 12)
+    } else {
+        (full + u64::from(rest > 1), u64::from(rest == 1))
+    };
+    assert_eq!((batches, singles), expected);
     let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
     assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
 }

@@ -198,10 +198,12 @@ async fn a_client_that_reconnects_within_its_timeout_keeps_its_session_nodes_and
     let (_, _, watch) = zk.get_and_watch_data("/w").await.unwrap();
     let mut states = zk.state_watcher();
 
-    // when: the connection breaks, and the node changes meanwhile
-    proxy.cut();
+    // when: the connection breaks, and the node changes before the client
+    // can connect again
+    proxy.cut_and_hold();
     assert_eq!(states.changed().await, zkc::SessionState::Disconnected);
     other.set_data("/w", b"1", None).await.unwrap();
+    proxy.let_in();
 
     // then: the client reconnects to its session, hears the change, and
     // its ephemeral node never went

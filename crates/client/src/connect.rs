@@ -263,11 +263,7 @@ impl Client {
                 group: id.to_string(),
                 resource: writer_queue(deployment),
                 policy: options.retry_policy,
-                max_batch: if options.batches_sends(deployment.user_store.kind()) {
-                    fk_aws::sqs::MAX_BATCH_ENTRIES
-                } else {
-                    1
-                },
+                max_batch: options.max_batch_sends(deployment.user_store.kind()),
             },
             last_seq,
         );

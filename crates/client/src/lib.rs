@@ -156,7 +156,7 @@ pub use fk_core::watch::{AddWatchMode, EventType, WatcherType};
 pub use fk_core::{CreateMode, FailureKind, Op, OpResult, SessionId, Stat};
 pub use handles::{OneshotWatcher, PersistentWatcher};
 pub use multi::{MultiBuilder, MultiFailure};
-pub use options::{ClientBuilder, ConnectOptions};
+pub use options::{default_batch_sends, ClientBuilder, ConnectOptions, S3_BATCH_SENDS};
 pub use retry::RetryPolicy;
 pub use state::SessionState;
 pub use watches::WatchedEvent;

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use fk_aws::deployment::Deployment;
 
+use fk_aws::sqs::MAX_BATCH_ENTRIES;
+
 use crate::{Client, Error, RetryPolicy};
 
 /// How a client connects. Build one with [`Client::builder`], or start
@@ -17,15 +19,15 @@ pub struct ConnectOptions {
     pub request_timeout: Duration,
     /// What is retried after a transient failure; none by default.
     pub retry_policy: RetryPolicy,
-    /// Whether writes issued while another is being sent leave together,
-    /// up to ten in one SendMessageBatch. `None` (the default) decides by
-    /// the deployment's user store: yes on DynamoDB and Redis, no on S3.
-    /// Batched, a pipelining session pays fewer calls, and on DynamoDB and
-    /// Redis its writes also commit and apply together; on S3 a session's
-    /// changes are written one after another, so writes that arrive
-    /// together wait for each other (docs/write-path.md, "The client's
-    /// side").
-    pub batch_sends: Option<bool>,
+    /// How many writes issued while another is being sent may leave
+    /// together, in one SendMessageBatch: 1 sends each alone, 10 (SQS's
+    /// most) as many as have been issued. `None` (the default) decides by
+    /// the deployment's user store ([`default_batch_sends`]). Batched, a
+    /// pipelining session pays fewer calls, and on DynamoDB and Redis its
+    /// writes also commit and apply together; on S3 a session's changes
+    /// are written one after another, so writes that arrive together wait
+    /// for each other (docs/write-path.md, "The client's side").
+    pub batch_sends: Option<usize>,
 }
 
 impl Default for ConnectOptions {
@@ -55,17 +57,41 @@ impl ConnectOptions {
         self
     }
 
-    pub fn with_batch_sends(mut self, batch: bool) -> Self {
-        self.batch_sends = Some(batch);
+    /// At most `writes` (1 to 10) in one send; see [`Self::batch_sends`].
+    pub fn with_batch_sends(mut self, writes: usize) -> Self {
+        self.batch_sends = Some(writes);
         self
     }
 
-    /// Whether to batch sends to a deployment whose user store is `store`
-    /// (`s3`, `dynamodb`, `redis`).
-    pub(crate) fn batches_sends(&self, store: &str) -> bool {
-        self.batch_sends.unwrap_or(store != "s3")
+    /// The most writes one send carries to a deployment whose user store
+    /// is `store` (`s3`, `dynamodb`, `redis`): what was set, within 1 to
+    /// 10, or the store's default.
+    pub fn max_batch_sends(&self, store: &str) -> usize {
+        self.batch_sends
+            .unwrap_or_else(|| default_batch_sends(store))
+            .clamp(1, MAX_BATCH_ENTRIES)
     }
 }
+
+/// The most writes one send carries by default, by user store: ten (every
+/// write issued meanwhile) on DynamoDB and Redis, where a session's writes
+/// that arrive together commit and apply together; [`S3_BATCH_SENDS`] on S3.
+pub fn default_batch_sends(store: &str) -> usize {
+    if store == "s3" {
+        S3_BATCH_SENDS
+    } else {
+        MAX_BATCH_ENTRIES
+    }
+}
+
+/// The most writes one send carries by default on an S3 deployment. A
+/// session's changes reach S3 one after another (20 ms or so each), so the
+/// more of its writes arrive together the longer the one total order
+/// waits for them; each call that carries more than one saves calls, and
+/// the replies of writes that travel together share a message. Two is
+/// where `make bench-model` finds both of issue 14's targets met at 64
+/// pipelining sessions (docs/write-path.md, "The client's side").
+pub const S3_BATCH_SENDS: usize = 2;
 
 /// Builds a [`Client`]: `Client::builder(&deployment).session_timeout(..)
 /// .connect().await`.
@@ -104,11 +130,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Whether writes issued while another is being sent leave together in
-    /// one call (default: by the user store; see
+    /// At most `writes` (1 to 10) issued while another is being sent
+    /// leave together in one call (default: by the user store; see
     /// [`ConnectOptions::batch_sends`]).
-    pub fn batch_sends(mut self, batch: bool) -> Self {
-        self.options.batch_sends = Some(batch);
+    pub fn batch_sends(mut self, writes: usize) -> Self {
+        self.options.batch_sends = Some(writes);
         self
     }
 
@@ -141,12 +167,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sends_are_batched_by_default_except_on_s3_unless_told() {
+    fn sends_carry_ten_writes_by_default_except_on_s3_unless_told() {
         let default = ConnectOptions::default();
-        assert!(default.batches_sends("dynamodb"));
-        assert!(default.batches_sends("redis"));
-        assert!(!default.batches_sends("s3"));
-        assert!(default.clone().with_batch_sends(true).batches_sends("s3"));
-        assert!(!default.with_batch_sends(false).batches_sends("redis"));
+        assert_eq!(default.max_batch_sends("dynamodb"), 10);
+        assert_eq!(default.max_batch_sends("redis"), 10);
+        assert_eq!(default.max_batch_sends("s3"), S3_BATCH_SENDS);
+        assert_eq!(
+            default.clone().with_batch_sends(10).max_batch_sends("s3"),
+            10
+        );
+        assert_eq!(
+            default.clone().with_batch_sends(1).max_batch_sends("redis"),
+            1
+        );
+        // outside what one call can carry: the nearest that it can
+        assert_eq!(
+            default.clone().with_batch_sends(0).max_batch_sends("redis"),
+            1
+        );
+        assert_eq!(default.with_batch_sends(11).max_batch_sends("s3"), 10);
     }
 }

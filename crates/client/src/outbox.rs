@@ -9,14 +9,15 @@
 //!
 //! Such writes then reach one writer invocation and one bundle, and the
 //! distributor commits a session's consecutive writes of a group under one
-//! update of its session item (`fk_aws::system::transaction_len`): in
-//! `make bench-model` (64 sessions, 8 writes in flight each) batched sends
-//! take the calls per write from about 5.1 to 3.2 and raise the one total
-//! order's rate (DynamoDB store 1,388 → 1,623 writes/s, Redis 1,650 →
-//! 1,806). On the S3 store a session's changes reach storage one after
-//! another, so writes that arrive together wait for each other there
-//! (679 → 260 writes/s): [`ConnectOptions::batch_sends`](crate::ConnectOptions)
-//! says which a deployment prefers.
+//! update of its session item (`fk_aws::system::transaction_len`). On
+//! DynamoDB and Redis a call carries up to ten by default, and a group's
+//! writes reach user storage in one step. On S3 a session's changes reach
+//! storage one after another, so writes that arrive together wait for each
+//! other there: a call carries at most two by default
+//! ([`S3_BATCH_SENDS`](crate::S3_BATCH_SENDS)), which `make bench-model`
+//! finds saves most of the calls that ten would (64 sessions, 8 writes in
+//! flight each) for a fifth of the rate where ten cost three fifths.
+//! [`ConnectOptions::batch_sends`](crate::ConnectOptions) sets it.
 //!
 //! A seq is given once. A caller that stops waiting (its future dropped)
 //! before or while its write is sent does not give its seq back: the next

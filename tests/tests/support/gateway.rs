@@ -68,6 +68,8 @@ pub fn open(mode: zkc::CreateMode) -> zkc::CreateOptions<'static> {
 pub struct CuttableProxy {
     address: String,
     cut: watch::Sender<u64>,
+    /// While set, new connections are closed as soon as they are accepted.
+    refusing: std::sync::atomic::AtomicBool,
 }
 
 impl CuttableProxy {
@@ -75,10 +77,21 @@ impl CuttableProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let (cut, _) = watch::channel(0);
-        let proxy = Arc::new(CuttableProxy { address, cut });
+        let proxy = Arc::new(CuttableProxy {
+            address,
+            cut,
+            refusing: false.into(),
+        });
         let cuts = proxy.cut.clone();
+        let this = Arc::downgrade(&proxy);
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
+                let Some(proxy) = this.upgrade() else {
+                    return;
+                };
+                if proxy.refusing.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue;
+                }
                 let Ok(mut server) = TcpStream::connect(&upstream).await else {
                     continue;
                 };
@@ -102,6 +115,20 @@ impl CuttableProxy {
     /// Breaks every connection open now; new ones go through.
     pub fn cut(&self) {
         self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Breaks every connection open now and closes new ones until
+    /// [`let_in`](Self::let_in): the client stays disconnected until then.
+    pub fn cut_and_hold(&self) {
+        self.refusing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.cut();
+    }
+
+    /// Lets new connections through again.
+    pub fn let_in(&self) {
+        self.refusing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

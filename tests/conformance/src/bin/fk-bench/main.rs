@@ -226,20 +226,28 @@ async fn run_model(results: &mut report::Results, only: &str, seconds: f64) {
             continue;
         }
         let delays = model::Delays::aws(user_call_ms);
-        // A store whose clients do not batch their sends by default is
-        // also run the other way at the targets' load, pipelined.
-        let other = (!model::client_batches(name) && sessions.contains(&model::TARGET_SESSIONS))
-            .then_some((
-                model::Mode::Batched,
-                model::PIPELINED,
-                model::TARGET_SESSIONS,
-            ));
+        // At the targets' load, pipelined, each store's clients also send
+        // each write alone and as many as a call carries, where that is
+        // not the store's default.
+        let others = [1, 10]
+            .into_iter()
+            .filter(|&writes| {
+                writes != model::client_batch(name) && sessions.contains(&model::TARGET_SESSIONS)
+            })
+            .map(|writes| {
+                (
+                    model::Mode::Batched,
+                    model::PIPELINED,
+                    model::TARGET_SESSIONS,
+                    Some(writes),
+                )
+            });
         let runs = model::RUNS
             .iter()
             .flat_map(|&(mode, in_flight)| {
                 sessions.iter().map(move |&n| (mode, in_flight, n, None))
             })
-            .chain(other.map(|(mode, in_flight, n)| (mode, in_flight, n, Some(true))));
+            .chain(others);
         for (mode, in_flight, n, batch_sends) in runs {
             {
                 let point = model::run(delays, name, mode, (n, in_flight), batch_sends, run).await;
@@ -249,11 +257,7 @@ async fn run_model(results: &mut report::Results, only: &str, seconds: f64) {
                      {:.1} ({:.0} ms) / {:.1} ({:.0} ms) writes per writer / distributor \
                      invocation, {:.3} transactions per write",
                     point.in_flight,
-                    if batch_sends.is_some() {
-                        " (batched sends)"
-                    } else {
-                        ""
-                    },
+                    batch_sends.map_or(String::new(), |w| format!(" (up to {w} writes a send)")),
                     point.writes_per_s,
                     point.latency_ms[0],
                     point.latency_ms[2],

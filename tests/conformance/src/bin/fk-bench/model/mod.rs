@@ -53,16 +53,17 @@ use tally::{Counts, Role, Tally};
 /// Sessions of the model's runs.
 pub const SESSIONS: [usize; 5] = [1, 4, 16, 64, 256];
 
-/// Whether the model's clients on the user store `store` send the writes
-/// due together in one SendMessageBatch, as the client's outbox does by
-/// default (`fk_client::ConnectOptions::batch_sends`: on DynamoDB and
-/// Redis, not on S3). `FK_BENCH_MODEL_CLIENT_SENDS=batch` or `single`
-/// decides for every store, to compare.
-pub fn client_batches(store: &str) -> bool {
+/// The most writes the model's clients on the user store `store` send in
+/// one call, as the client's outbox does by default
+/// (`fk_client::ConnectOptions::batch_sends`). `FK_BENCH_MODEL_CLIENT_SENDS`
+/// (`batch`: 10, `single`: 1, or a number) decides for every store, to
+/// compare.
+pub fn client_batch(store: &str) -> usize {
     match std::env::var("FK_BENCH_MODEL_CLIENT_SENDS").as_deref() {
-        Ok("batch") => true,
-        Ok("single") => false,
-        _ => store != "s3",
+        Ok("batch") => 10,
+        Ok("single") => 1,
+        Ok(n) if n.parse::<usize>().is_ok() => n.parse::<usize>().unwrap().clamp(1, 10),
+        _ => fk_client::default_batch_sends(store),
     }
 }
 
@@ -183,9 +184,9 @@ pub struct Point {
     pub counts: Counts,
     /// The window counted.
     pub elapsed: Duration,
-    /// Whether the clients sent the writes due together in one
-    /// SendMessageBatch ([`client_batches`] unless the run said).
-    pub batch_sends: bool,
+    /// The most writes the clients sent in one call ([`client_batch`]
+    /// unless the run said).
+    pub batch_sends: usize,
 }
 
 impl Point {
@@ -208,17 +209,19 @@ impl Point {
 /// for `run`, each setting its own nodes in a loop with `in_flight` writes
 /// in flight (one node each, so that they do not wait for each other's
 /// locks), as an asynchronous ZooKeeper client pipelines them. The clients
-/// batch their sends if `batch_sends` says so, or by [`client_batches`].
+/// send at most `batch_sends` writes a call, or [`client_batch`].
 pub async fn run(
     delays: Delays,
     store: &str,
     mode: Mode,
     (sessions, in_flight): (usize, usize),
-    batch_sends: Option<bool>,
+    batch_sends: Option<usize>,
     run: Duration,
 ) -> Point {
     let tally = Arc::new(Tally::default());
-    let client_batches = batch_sends.unwrap_or_else(|| client_batches(store));
+    let client_batch = batch_sends
+        .unwrap_or_else(|| client_batch(store))
+        .clamp(1, 10);
     let memory = Arc::new(MemorySystemStore::new());
     let system = |role| {
         Arc::new(SlowSystem {
@@ -393,11 +396,8 @@ pub async fn run(
                         .collect();
                     let (write_tx, tally) = (write_tx.clone(), tally.clone());
                     async move {
-                        let calls: Vec<Vec<WriteRequest>> = if client_batches {
-                            reqs.chunks(10).map(<[_]>::to_vec).collect()
-                        } else {
-                            reqs.into_iter().map(|r| vec![r]).collect()
-                        };
+                        let calls: Vec<Vec<WriteRequest>> =
+                            reqs.chunks(client_batch).map(<[_]>::to_vec).collect();
                         for call in calls {
                             tally.call(
                                 Role::Client,
@@ -486,7 +486,7 @@ pub async fn run(
         latency_ms: percentiles(&mut latencies),
         counts,
         elapsed,
-        batch_sends: client_batches,
+        batch_sends: client_batch,
     }
 }
 
