@@ -14,9 +14,10 @@
 //! writes reach user storage in one step. On S3 a session's changes reach
 //! storage one after another, so writes that arrive together wait for each
 //! other there: a call carries at most two by default
-//! ([`S3_BATCH_SENDS`](crate::S3_BATCH_SENDS)), which `make bench-model`
-//! finds saves most of the calls that ten would (64 sessions, 8 writes in
-//! flight each) for a fifth of the rate where ten cost three fifths.
+//! ([`S3_BATCH_SENDS`](crate::S3_BATCH_SENDS)). Against each write alone,
+//! `make bench-model` (64 sessions, 8 writes in flight each) finds that two
+//! save nearly half the calls per write that ten would, for about a quarter
+//! of the rate where ten cost nearly two thirds.
 //! [`ConnectOptions::batch_sends`](crate::ConnectOptions) sets it.
 //!
 //! A seq is given once. A caller that stops waiting (its future dropped)

@@ -131,25 +131,21 @@ impl CommitWrites<'_> {
     /// what lies between them. What is left keeps its order and leaves
     /// every record as applying all of `writes` would.
     pub fn atomic_run<'a>(writes: &[(i64, &'a UserWrite)]) -> Vec<(i64, &'a UserWrite)> {
-        let mut kept: Vec<(i64, &UserWrite)> = Vec::with_capacity(writes.len());
+        let mut keep = vec![true; writes.len()];
         let mut last_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for &(zxid, write) in writes {
-            if let Some(&i) = last_of.get(write.path()) {
-                if kept[i].1.overwritten_by(write) {
-                    // Superseded before anyone could see it: the later
-                    // change takes its place at the end.
-                    kept.remove(i);
-                    for at in last_of.values_mut() {
-                        if *at > i {
-                            *at -= 1;
-                        }
-                    }
+        for (i, &(_, write)) in writes.iter().enumerate() {
+            if let Some(before) = last_of.insert(write.path(), i) {
+                // Superseded before anyone could see it.
+                if writes[before].1.overwritten_by(write) {
+                    keep[before] = false;
                 }
             }
-            last_of.insert(write.path(), kept.len());
-            kept.push((zxid, write));
         }
-        kept
+        writes
+            .iter()
+            .zip(keep)
+            .filter_map(|(write, keep)| keep.then_some(*write))
+            .collect()
     }
 
     /// `writes` (in order) without each change that the very next one
