@@ -65,7 +65,7 @@ lint-workflows: setup ## audit .github/ offline: zizmor (no medium or high findi
 
 ci: lint test ## what CI runs: lint, then every test and the Terraform checks
 
-bench: setup ## measure calls, CPU, latency, throughput, cold start vs ZooKeeper; rewrite docs/BENCHMARKS.md and docs/COST.md (2 cores: about 20 min from a fresh clone, 10 of them measuring)
+bench: setup ## measure calls, CPU, latency, throughput, cold start vs ZooKeeper; rewrite docs/BENCHMARKS.md and docs/COST.md (2 cores: about 45 min from a fresh clone, 24 of them measuring)
 	@scripts/bench.sh
 
 bench-model: ## only the in-process model of the design (AWS delays, group commit before/after, 1-256 sessions, one and 8 writes in flight each): rewrites its part of docs/BENCHMARKS.md, no emulator (about 7 min of runs)
