@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use fk_aws::deployment::Deployment;
-
 use fk_aws::sqs::MAX_BATCH_ENTRIES;
 
 use crate::{Client, Error, RetryPolicy};

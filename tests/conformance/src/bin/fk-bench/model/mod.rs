@@ -59,12 +59,13 @@ pub const SESSIONS: [usize; 5] = [1, 4, 16, 64, 256];
 /// (`batch`: 10, `single`: 1, or a number) decides for every store, to
 /// compare.
 pub fn client_batch(store: &str) -> usize {
-    match std::env::var("FK_BENCH_MODEL_CLIENT_SENDS").as_deref() {
-        Ok("batch") => 10,
-        Ok("single") => 1,
-        Ok(n) if n.parse::<usize>().is_ok() => n.parse::<usize>().unwrap().clamp(1, 10),
-        _ => fk_client::default_batch_sends(store),
-    }
+    let writes = match std::env::var("FK_BENCH_MODEL_CLIENT_SENDS").as_deref() {
+        Ok("batch") => Some(10),
+        Ok("single") => Some(1),
+        Ok(n) => n.parse::<usize>().ok(),
+        Err(_) => None,
+    };
+    writes.map_or_else(|| fk_client::default_batch_sends(store), |w| w.clamp(1, 10))
 }
 
 /// The load issue 14's targets are set at.
