@@ -291,6 +291,7 @@ async fn start_runner(
             name: "heartbeat".into(),
             binary: binary("fk-heartbeat"),
             every: Duration::from_secs(1),
+            timeout,
             env: traced(&provisioned.heartbeat_env),
         }],
     })

@@ -213,6 +213,7 @@ impl Up {
                 name: "heartbeat".into(),
                 binary: heartbeat,
                 every: Duration::from_secs(self.heartbeat_s),
+                timeout,
                 env: traced(&stack.heartbeat_env),
             }],
         })

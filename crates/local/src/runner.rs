@@ -39,8 +39,12 @@ pub struct FunctionSpec {
 pub struct ScheduleSpec {
     pub name: String,
     pub binary: PathBuf,
-    /// The rule's rate; also the invocation's timeout.
+    /// The rule's rate. A tick that comes while an invocation still runs
+    /// is skipped.
     pub every: Duration,
+    /// The invocation's timeout (the function's, as on Lambda): past it
+    /// the process is killed and started again for the next tick.
+    pub timeout: Duration,
     pub env: BTreeMap<String, String>,
 }
 
@@ -157,13 +161,13 @@ pub async fn start(cfg: RunnerConfig) -> anyhow::Result<RunnerHandle> {
     }
     for schedule in &cfg.schedules {
         anyhow::ensure!(
-            !schedule.every.is_zero(),
-            "{}: the period must not be zero",
+            !schedule.every.is_zero() && !schedule.timeout.is_zero(),
+            "{}: the period and the timeout must not be zero",
             schedule.name
         );
         let schedule_task = Schedule {
             every: schedule.every,
-            timeout: schedule.every.max(Duration::from_secs(1)),
+            timeout: schedule.timeout,
             rule_arn: format!(
                 "arn:aws:events:{}:{ACCOUNT}:rule/{}-schedule",
                 cfg.region, schedule.name

@@ -36,6 +36,13 @@ impl Schedule {
         let mut generation = 0u64;
         let mut next = tokio::time::Instant::now() + self.every;
         loop {
+            // Ticks that passed while the last invocation ran are skipped
+            // (EventBridge would start another instance; one is enough
+            // here, and catching up would run it back to back).
+            let now = tokio::time::Instant::now();
+            while next < now {
+                next += self.every;
+            }
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => {}
                 _ = stop.wait_for(|s| *s) => break,

@@ -8,7 +8,9 @@
 //! - `crash`: exits the process without answering;
 //! - `sleep:<ms>`: sleeps that long first (to hold a group in flight).
 //!
-//! Any other event (a scheduled one) is recorded as `{"pid", "event"}`.
+//! Any other event (a scheduled one) is recorded as `{"pid", "event"}`,
+//! then answered; the process's first one only after
+//! `FK_ECHO_FIRST_SCHEDULED_SLEEP_MS`, if that is set.
 
 use std::io::Write as _;
 
@@ -34,6 +36,12 @@ async fn handle(record_path: &str, event: LambdaEvent<Value>) -> Result<Value, E
             record_path,
             &json!({"pid": pid, "at_ms": now_ms(), "event": event.payload}),
         )?;
+        static SLEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if let Ok(ms) = std::env::var("FK_ECHO_FIRST_SCHEDULED_SLEEP_MS") {
+            if !SLEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(ms.parse()?)).await;
+            }
+        }
         return Ok(json!({}));
     };
     if batch.records.is_empty() {
