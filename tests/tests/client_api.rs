@@ -450,6 +450,13 @@ async fn twelve_sets_issued_together(
     result
 }
 
+/// The writes of `stats` (in the order they were issued) committed in
+/// that order.
+fn assert_committed_in_order(stats: &[Stat]) {
+    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
+    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_issued_together_leave_in_batches_of_ten_and_commit_in_the_order_they_were_issued() {
     // given a session on the redis store (batched sends by default)
@@ -459,8 +466,7 @@ async fn writes_issued_together_leave_in_batches_of_ten_and_commit_in_the_order_
     // then they left in two calls, ten and two, and none alone
     assert_eq!((batches, singles), (2, 0));
     // and the deployment committed them in the order they were issued
-    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
-    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+    assert_committed_in_order(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -471,8 +477,7 @@ async fn a_session_told_not_to_batch_sends_each_write_alone_in_the_order_issued(
 
     // then each left in a call of its own, and they committed in order
     assert_eq!((batches, singles), (0, 12));
-    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
-    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+    assert_committed_in_order(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,8 +488,7 @@ async fn a_session_told_to_batch_three_sends_twelve_writes_in_four_calls_in_orde
 
     // then they left in four calls of three, and committed in order
     assert_eq!((batches, singles), (4, 0));
-    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
-    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+    assert_committed_in_order(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -503,8 +507,7 @@ async fn on_s3_writes_issued_together_leave_a_few_at_a_time_by_default() {
         (full + u64::from(rest > 1), u64::from(rest == 1))
     };
     assert_eq!((batches, singles), expected);
-    let zxids: Vec<i64> = stats.iter().map(|stat| stat.mzxid).collect();
-    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+    assert_committed_in_order(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

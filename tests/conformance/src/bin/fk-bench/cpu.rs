@@ -162,18 +162,15 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
         let invoked_before = invocations(&stack);
         // One process of each function, in whatever order of pids (they
         // wrap around on a long run).
-        let mut running: Vec<&str> = before.values().map(|(f, _)| *f).collect();
-        running.sort_unstable();
-        let mut expected = FUNCTIONS.to_vec();
-        expected.sort_unstable();
-        if running != expected {
-            eprintln!(
-                "\n{op}, {sessions} sessions: not one process of each function before the \
-                 round ({before:?}); round left out"
+        let one_each = before.len() == FUNCTIONS.len()
+            && FUNCTIONS
+                .iter()
+                .all(|f| before.values().any(|(g, _)| g == f));
+        if !one_each {
+            left_out(
+                &format!("{op}, {sessions} sessions: not one process of each function before the round ({before:?})"),
+                &stack.log_dir,
             );
-            for line in trouble(&stack.log_dir) {
-                eprintln!("  {line}");
-            }
             dropped[i] += 1;
             continue;
         }
@@ -202,16 +199,13 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
             .map(|(f, (after, before))| (*f, done as f64 / (after - before).max(1) as f64))
             .collect();
         let Some(ms) = per_write(&before, &after, done) else {
-            // Its counters mix two processes: the round is left out, and
-            // said so (a restart is a crash or an invocation past its
-            // timeout, which the functions' logs tell apart).
-            eprintln!(
-                "\n{op}, {sessions} sessions: a function process started or stopped during \
-                 the round ({before:?} → {after:?}); round left out"
+            // Its counters mix two processes (a restart is a crash or an
+            // invocation past its timeout, which the functions' logs tell
+            // apart).
+            left_out(
+                &format!("{op}, {sessions} sessions: a function process started or stopped during the round ({before:?} → {after:?})"),
+                &stack.log_dir,
             );
-            for line in trouble(&stack.log_dir) {
-                eprintln!("  {line}");
-            }
             dropped[i] += 1;
             continue;
         };
@@ -238,6 +232,15 @@ pub async fn measure(store: StoreKind, writes: usize, sessions: usize) -> Vec<Cp
     }
     stack.stop().await;
     out
+}
+
+/// Says that a round is left out and why, with the functions' log lines
+/// that may tell what happened.
+fn left_out(why: &str, log_dir: &std::path::Path) {
+    eprintln!("\n{why}; round left out");
+    for line in trouble(log_dir) {
+        eprintln!("  {line}");
+    }
 }
 
 /// The functions' log lines that say why a process went away: warnings,

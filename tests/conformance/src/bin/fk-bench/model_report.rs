@@ -74,12 +74,8 @@ fn other_sends<'a>(r: &'a Results, store: &str) -> Vec<&'a Point> {
     others
 }
 
-/// How a run's clients sent, e.g. `one send per write`, `up to 2 writes a
-/// send`.
-fn sends_name(p: &Point) -> String {
-    sends_of(p.batch_sends)
-}
-
+/// How clients that send at most `writes` a call sent, e.g. `one send per
+/// write`, `up to 2 writes a send`.
 fn sends_of(writes: usize) -> String {
     match writes {
         1 => "one send per write".into(),
@@ -284,7 +280,7 @@ fn pipelined_table(o: &mut String, r: &Results) {
             .chain(
                 other_sends(r, store)
                     .into_iter()
-                    .map(|p| (format!("{store}, {}", sends_name(p)), p)),
+                    .map(|p| (format!("{store}, {}", sends_of(p.batch_sends)), p)),
             );
         for (store, p) in runs {
             let sessions = p.sessions;
@@ -385,11 +381,12 @@ fn parts(o: &mut String, r: &Results) {
             ),
         ]
         .into_iter()
-        .chain(
-            other_sends(r, store)
-                .into_iter()
-                .map(|p| (format!("after, pipelined, {}", sends_name(p)), Some(p))),
-        );
+        .chain(other_sends(r, store).into_iter().map(|p| {
+            (
+                format!("after, pipelined, {}", sends_of(p.batch_sends)),
+                Some(p),
+            )
+        }));
         for (name, p) in rows {
             let Some(p) = p else {
                 continue;
@@ -430,7 +427,7 @@ fn targets(o: &mut String, r: &Results) {
         let rate = |p: Option<&Point>| p.map_or("–".into(), |p| format!("{:.0}", p.writes_per_s));
         let other: String = other_sends(r, store)
             .into_iter()
-            .map(|p| format!("; {} with {}", rate(Some(p)), sends_name(p)))
+            .map(|p| format!("; {} with {}", rate(Some(p)), sends_of(p.batch_sends)))
             .collect();
         let _ = writeln!(
             o,
@@ -486,14 +483,14 @@ fn targets(o: &mut String, r: &Results) {
             let _ = write!(
                 piped,
                 "; pipelined with {} (not the default) {:.2} ({:.0} %) at {:.0} writes/s",
-                sends_name(p),
+                sends_of(p.batch_sends),
                 p.calls_per_write(),
                 p.calls_per_write() / b * 100.0,
                 p.writes_per_s
             );
         }
         let verdict = match other {
-            Some(p) => format!("with {} only", sends_name(p)),
+            Some(p) => format!("with {} only", sends_of(p.batch_sends)),
             None => yes(best <= CALLS_SHARE * b).to_string(),
         };
         let _ = writeln!(
@@ -631,7 +628,7 @@ fn behind(o: &mut String, r: &Results) {
                 " With {} (`ConnectOptions::batch_sends`, not this store's default) the same \
                  clients make {:.2} calls per write{} at {:.0} writes/s, p50 {:.0} ms (against \
                  {:.0} writes/s, p50 {:.0} ms).",
-                sends_name(p),
+                sends_of(p.batch_sends),
                 p.calls_per_write(),
                 if p.calls_per_write() <= CALLS_SHARE * before.calls_per_write() {
                     ", within the target,"

@@ -65,7 +65,18 @@ pub fn client_batch(store: &str) -> usize {
         Ok(n) => n.parse::<usize>().ok(),
         Err(_) => None,
     };
-    writes.map_or_else(|| fk_client::default_batch_sends(store), |w| w.clamp(1, 10))
+    most_a_call(store, writes)
+}
+
+/// What the client's outbox sends in one call on `store` when told
+/// `writes` (`None`: its default), by the client's own rule.
+fn most_a_call(store: &str, writes: Option<usize>) -> usize {
+    let options = fk_client::ConnectOptions::default();
+    match writes {
+        Some(writes) => options.with_batch_sends(writes),
+        None => options,
+    }
+    .max_batch_sends(store)
 }
 
 /// The load issue 14's targets are set at.
@@ -220,9 +231,10 @@ pub async fn run(
     run: Duration,
 ) -> Point {
     let tally = Arc::new(Tally::default());
-    let client_batch = batch_sends
-        .unwrap_or_else(|| client_batch(store))
-        .clamp(1, 10);
+    let client_batch = match batch_sends {
+        Some(writes) => most_a_call(store, Some(writes)),
+        None => client_batch(store),
+    };
     let memory = Arc::new(MemorySystemStore::new());
     let system = |role| {
         Arc::new(SlowSystem {
